@@ -1,0 +1,262 @@
+// Durable committed offsets: an append-only log of CRC-32C-framed records (offset-records.ts),
+// replayed on load and compacted into a snapshot (tmp file + fsync + rename) when it grows.
+//
+// Every mutation is applied to the in-memory state when issued and appended to the log in the same
+// order; commit/delete promises resolve once their bytes are written (write(2) survives a process
+// crash, SIGKILL included) and, with `fsync: true`, also fdatasync'ed (survives power loss).
+// Concurrent operations are written together in one write (group commit). A failed write is sticky:
+// the store refuses every later operation, since memory and disk may then disagree.
+import { open, mkdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeRecords, encodeRecord, MAGIC, type OffsetRecord } from './offset-records.ts';
+import { OffsetState, type OffsetEntry, type OffsetStore } from './offset-store.ts';
+
+export interface FileOffsetStoreOptions {
+  /** Compact once the log passes this size (and twice the last snapshot). Default 64 MiB. */
+  maxFileBytes?: number;
+  /** fdatasync before resolving, for durability across power loss. Default false. */
+  fsync?: boolean;
+}
+
+export const OFFSETS_FILE = 'offsets.log';
+const TMP_SUFFIX = '.tmp';
+/** Entries per commit record in a snapshot, so no single record gets huge. */
+const SNAPSHOT_ENTRIES_PER_RECORD = 10_000;
+
+interface Pending {
+  bytes: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class FileOffsetStore implements OffsetStore {
+  private readonly state = new OffsetState();
+  private readonly path: string;
+  private readonly maxFileBytes: number;
+  private readonly fsync: boolean;
+  private fh: FileHandle | null = null;
+  private fileBytes = 0;
+  private snapshotBytes = 0;
+  private queue: Pending[] = [];
+  private writing: Promise<void> | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+  /** Bytes of torn tail dropped by the last load (0 after a clean shutdown). */
+  truncatedBytesOnLoad = 0;
+  /** Number of compactions done since load. */
+  compactions = 0;
+
+  constructor(
+    private readonly dir: string,
+    opts: FileOffsetStoreOptions = {},
+  ) {
+    this.path = join(dir, OFFSETS_FILE);
+    this.maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
+    this.fsync = opts.fsync ?? false;
+  }
+
+  async load(): Promise<void> {
+    if (this.fh) throw new Error('offset store already loaded');
+    await mkdir(this.dir, { recursive: true });
+    await rm(this.path + TMP_SUFFIX, { force: true });
+    let buf: Buffer | null = null;
+    try {
+      buf = await readFile(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (buf === null || buf.length < MAGIC.length) {
+      // New store, or a crash while the header itself was being written.
+      if (buf !== null && !MAGIC.subarray(0, buf.length).equals(buf)) throw new Error(`${this.path}: not an offsets log`);
+      await this.writeFileDurably(this.path, [MAGIC]);
+      this.truncatedBytesOnLoad = buf?.length ?? 0;
+      this.fileBytes = MAGIC.length;
+    } else {
+      if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${this.path}: not an offsets log`);
+      const { records, validEnd } = decodeRecords(buf, MAGIC.length);
+      for (const r of records) this.replay(r);
+      this.truncatedBytesOnLoad = buf.length - validEnd;
+      this.fileBytes = validEnd;
+      if (validEnd < buf.length) {
+        // Cut the torn tail, or records appended after it would be lost on the next load.
+        const fh = await open(this.path, 'r+');
+        try {
+          await fh.truncate(validEnd);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+      }
+    }
+    this.snapshotBytes = this.fileBytes;
+    this.fh = await open(this.path, 'r+');
+  }
+
+  commit(groupId: string, entries: OffsetEntry[]): Promise<void> {
+    return this.mutate({ type: 'commit', groupId, entries }, () => this.state.apply(groupId, entries));
+  }
+
+  deleteGroup(groupId: string): Promise<void> {
+    if (!this.state.hasGroup(groupId)) return this.mutate(null, () => undefined);
+    return this.mutate({ type: 'deleteGroup', groupId }, () => this.state.deleteGroup(groupId));
+  }
+
+  deleteTopic(topic: string): Promise<void> {
+    return this.mutate({ type: 'deleteTopic', topic }, () => this.state.deleteTopic(topic));
+  }
+
+  get(groupId: string, topic: string, partition: number): OffsetEntry | undefined {
+    return this.state.get(groupId, topic, partition);
+  }
+
+  groups(): Iterable<string> {
+    return this.state.groups();
+  }
+
+  hasGroup(groupId: string): boolean {
+    return this.state.hasGroup(groupId);
+  }
+
+  groupCount(): number {
+    return this.state.groupCount();
+  }
+
+  entries(groupId: string): Iterable<OffsetEntry> {
+    return this.state.entries(groupId);
+  }
+
+  /** Current log size in bytes. */
+  get sizeBytes(): number {
+    return this.fileBytes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing) await this.writing;
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close();
+  }
+
+  private replay(r: OffsetRecord): void {
+    if (r.type === 'commit') this.state.apply(r.groupId, r.entries);
+    else if (r.type === 'deleteGroup') this.state.deleteGroup(r.groupId);
+    else this.state.deleteTopic(r.topic);
+  }
+
+  /** Applies `apply` to memory now and resolves once `record` (if any) is written. */
+  private mutate(record: OffsetRecord | null, apply: () => void): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('offset store is closed'));
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.fh) return Promise.reject(new Error('offset store is not loaded'));
+    if (record === null) return Promise.resolve();
+    const bytes = encodeRecord(record);
+    apply();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ bytes, resolve, reject });
+      this.writing ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          if (this.failure) throw this.failure;
+          await this.append(Buffer.concat(batch.map((p) => p.bytes)));
+        } catch (err) {
+          this.failure ??= err instanceof Error ? err : new Error(String(err));
+          for (const p of batch) p.reject(this.failure);
+          continue;
+        }
+        for (const p of batch) p.resolve();
+        if (this.fileBytes > Math.max(this.maxFileBytes, 2 * this.snapshotBytes)) {
+          await this.compact().catch((err: unknown) => {
+            this.failure ??= err instanceof Error ? err : new Error(String(err));
+          });
+        }
+      }
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  private async append(buf: Buffer): Promise<void> {
+    const fh = this.fh;
+    if (!fh) throw new Error('offset store is not open');
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await fh.write(buf, done, buf.length - done, this.fileBytes + done);
+      done += bytesWritten;
+    }
+    if (this.fsync) await fh.datasync();
+    this.fileBytes += buf.length;
+  }
+
+  /**
+   * Rewrites the current state as a fresh log. The state may already include operations still
+   * queued behind this snapshot; they are appended again afterwards, which is harmless because
+   * every operation is an idempotent last-writer-wins set or delete.
+   */
+  private async compact(): Promise<void> {
+    const parts: Buffer[] = [MAGIC];
+    for (const groupId of this.state.groups()) {
+      let chunk: OffsetEntry[] = [];
+      for (const e of this.state.entries(groupId)) {
+        chunk.push(e);
+        if (chunk.length >= SNAPSHOT_ENTRIES_PER_RECORD) {
+          parts.push(encodeRecord({ type: 'commit', groupId, entries: chunk }));
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) parts.push(encodeRecord({ type: 'commit', groupId, entries: chunk }));
+    }
+    const size = parts.reduce((n, b) => n + b.length, 0);
+    try {
+      await this.writeFileDurably(this.path + TMP_SUFFIX, parts);
+    } catch {
+      // Not fatal: keep appending to the old log and retry once it has doubled again.
+      await rm(this.path + TMP_SUFFIX, { force: true }).catch(() => undefined);
+      this.snapshotBytes = this.fileBytes;
+      return;
+    }
+    await rename(this.path + TMP_SUFFIX, this.path);
+    await this.syncDir();
+    const old = this.fh;
+    this.fh = await open(this.path, 'r+');
+    await old?.close();
+    this.fileBytes = size;
+    this.snapshotBytes = size;
+    this.compactions++;
+  }
+
+  private async writeFileDurably(path: string, parts: Buffer[]): Promise<void> {
+    const fh = await open(path, 'w');
+    try {
+      for (const p of parts) {
+        let done = 0;
+        while (done < p.length) done += (await fh.write(p, done, p.length - done)).bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.syncDir();
+  }
+
+  private async syncDir(): Promise<void> {
+    try {
+      const d = await open(this.dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch {
+      // Some platforms cannot fsync a directory; the rename is still atomic.
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from './config.ts';
+import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/partition-log.ts';
+import { TopicStore } from './topics.ts';
+import { GroupCoordinator, FileOffsetStore } from './group/index.ts';
+import { BrokerMetrics } from './server/metrics.ts';
+import { Connection } from './server/connection.ts';
+import { RateLimitedLog } from './server/rate-limited-log.ts';
+import { RequestRouter } from './server/router.ts';
+import { ProducerIdAllocator } from './producer-ids.ts';
+
+export type { BrokerConfig } from './config.ts';
+
+export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'log' | 'advertisedHost'>> {
+  dataDir: string;
+  advertisedHost?: string;
+  log?: Partial<LogConfig>;
+}
+
+export interface RunningBroker {
+  host: string;
+  port: number;
+  /** host:port, as clients should use it. */
+  address: string;
+  metricsUrl: string | null;
+  config: BrokerConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one broker node in this process: opens (and recovers) every partition log and the
+ * committed offsets, then listens for Kafka clients. The CLI's `untangle broker` is a thin wrapper.
+ */
+export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
+  const config: BrokerConfig = {
+    ...DEFAULT_BROKER_CONFIG,
+    logger: () => undefined,
+    ...stripUndefined(options),
+    dataDir: options.dataDir,
+    advertisedHost: options.advertisedHost || options.host || DEFAULT_BROKER_CONFIG.host,
+    log: { ...DEFAULT_LOG_CONFIG, ...stripUndefined(options.log ?? {}) },
+  };
+  const logger = config.logger;
+  await mkdir(config.dataDir, { recursive: true });
+
+  const topics = await TopicStore.open(config.dataDir, config.log, config, logger);
+  const offsets = new FileOffsetStore(join(config.dataDir, '__consumer_offsets'), {});
+  await offsets.load();
+  const groups = new GroupCoordinator(
+    {
+      initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: 6_000,
+      maxSessionTimeoutMs: 1_800_000,
+      maxGroups: 10_000,
+      maxMembersPerGroup: 1_000,
+      maxMetadataBytes: 1024 * 1024,
+    },
+    offsets,
+  );
+  const metrics = new BrokerMetrics(topics, groups, config.nodeId);
+  const producerIds = new ProducerIdAllocator(join(config.dataDir, 'meta', 'producer-ids.json'));
+
+  const server: Server = createServer();
+  const connections = new Set<Connection>();
+  let nextConnectionId = 1;
+  const badInputLog = new RateLimitedLog(logger);
+  let port = config.port;
+  const router = new RequestRouter({ config, topics, groups, metrics, producerIds, warn: (line) => badInputLog.log(line), self: () => ({ host: config.advertisedHost, port }) });
+
+  server.on('connection', (socket: Socket) => {
+    if (connections.size >= config.maxConnections) {
+      badInputLog.log(`refusing connection from ${socket.remoteAddress}: ${config.maxConnections} connections open (max-connections)`);
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(
+      nextConnectionId++,
+      socket,
+      {
+        maxFrameBytes: config.maxFrameBytes,
+        maxQueuedRequests: config.maxQueuedRequestsPerConnection,
+        maxPendingResponseBytes: config.maxPendingResponseBytesPerConnection,
+      },
+      (header, body, info) => router.handle(header, body, info),
+      (line) => badInputLog.log(line),
+      (closed) => {
+        connections.delete(closed);
+        metrics.connections.set(connections.size);
+      },
+    );
+    connections.add(conn);
+    metrics.connections.set(connections.size);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const metricsUrl = config.metricsPort === null ? null : await metrics.listen(config.host, config.metricsPort);
+
+  const retentionTimer = setInterval(() => router.enforceRetention(), config.retentionCheckIntervalMs);
+  retentionTimer.unref();
+
+  logger(`listening on ${config.host}:${port} (data ${config.dataDir})`);
+  let closing: Promise<void> | null = null;
+  return {
+    host: config.host,
+    port,
+    address: `${config.advertisedHost}:${port}`,
+    metricsUrl,
+    config,
+    close() {
+      closing ??= (async () => {
+        clearInterval(retentionTimer);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const conn of connections) conn.close();
+        });
+        router.close();
+        await groups.close();
+        await offsets.close();
+        await topics.close();
+        await metrics.close();
+        logger('stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

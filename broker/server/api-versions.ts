@@ -1,0 +1,35 @@
+/**
+ * The APIs and version ranges this broker implements and advertises in ApiVersions. Every range
+ * here is handled in full; nothing is advertised that is not implemented, because librdkafka and
+ * @platformatic/kafka pick versions from these ranges and kafkajs ignores minimums.
+ *
+ * The lower bounds matter as much as the upper ones: librdkafka enables features by checking that
+ * the ranges contain fixed points (Produce 3 and Fetch 4 for record batches v2, FindCoordinator 0 for
+ * consumer groups and LZ4, InitProducerId 0 for idempotence, Produce 7 and Fetch 10 for zstd).
+ */
+export const ADVERTISED_API_VERSIONS: ReadonlyMap<number, { min: number; max: number }> = new Map([
+  [0, { min: 3, max: 7 }], // Produce
+  [1, { min: 4, max: 11 }], // Fetch
+  [2, { min: 2, max: 3 }], // ListOffsets
+  [3, { min: 4, max: 6 }], // Metadata
+  [8, { min: 5, max: 7 }], // OffsetCommit
+  [9, { min: 4, max: 7 }], // OffsetFetch
+  [10, { min: 0, max: 2 }], // FindCoordinator
+  [11, { min: 5, max: 5 }], // JoinGroup
+  [12, { min: 3, max: 3 }], // Heartbeat
+  [13, { min: 1, max: 3 }], // LeaveGroup
+  [14, { min: 3, max: 3 }], // SyncGroup
+  [15, { min: 0, max: 4 }], // DescribeGroups
+  [16, { min: 0, max: 4 }], // ListGroups
+  [18, { min: 0, max: 3 }], // ApiVersions
+  [19, { min: 3, max: 4 }], // CreateTopics
+  [20, { min: 0, max: 1 }], // DeleteTopics
+  [21, { min: 0, max: 1 }], // DeleteRecords
+  [22, { min: 0, max: 4 }], // InitProducerId
+  [32, { min: 1, max: 2 }], // DescribeConfigs
+  [33, { min: 0, max: 1 }], // AlterConfigs
+  [37, { min: 0, max: 1 }], // CreatePartitions
+  [42, { min: 0, max: 1 }], // DeleteGroups
+]);
+
+export const API_VERSIONS_KEY = 18;

@@ -1,0 +1,136 @@
+import {
+  defaultCreateTopicsResponseTopics,
+  defaultDeleteTopicsResponseResponses,
+  defaultInitProducerIdResponse,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type CreateTopicsResponseTopics,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  type DeleteRecordsRequest,
+  type DeleteRecordsResponse,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+} from '../../protocol/generated/index.ts';
+import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
+import type { RequestContext } from '../context.ts';
+
+/** Runs fn, turning a KafkaError into its code and message; anything else is a real bug and propagates. */
+async function outcome(fn: () => Promise<void> | void): Promise<{ errorCode: number; errorMessage: string | null }> {
+  try {
+    await fn();
+    return { errorCode: ErrorCode.NONE, errorMessage: null };
+  } catch (err) {
+    if (err instanceof KafkaError) return { errorCode: err.code, errorMessage: err.message };
+    throw err;
+  }
+}
+
+/** A single node holds one replica of everything; a manual assignment must name only this node. */
+function checkReplication(ctx: RequestContext, replicationFactor: number, assignments: { brokerIds: number[] }[]): void {
+  if (replicationFactor !== -1 && replicationFactor !== 1 && assignments.length === 0) {
+    throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${replicationFactor} is larger than the 1 available broker`);
+  }
+  for (const a of assignments) {
+    if (a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.config.nodeId) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `replica assignment [${a.brokerIds.join(',')}] must be exactly [${ctx.config.nodeId}] on this single-node broker`);
+    }
+  }
+}
+
+export async function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestContext): Promise<CreateTopicsResponse> {
+  const topics: CreateTopicsResponseTopics[] = [];
+  for (const t of req.topics) {
+    let partitions = t.numPartitions === -1 ? ctx.config.defaultPartitions : t.numPartitions;
+    if (t.assignments.length > 0) {
+      if (t.numPartitions !== -1) {
+        topics.push({ ...defaultCreateTopicsResponseTopics(), name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'give either a partition count or a replica assignment, not both' });
+        continue;
+      }
+      partitions = t.assignments.length;
+    }
+    const configs = Object.fromEntries(t.configs.map((c) => [c.name, c.value ?? '']));
+    const result = await outcome(async () => {
+      checkReplication(ctx, t.replicationFactor, t.assignments);
+      if (req.validateOnly) ctx.topics.validateCreate(t.name, partitions, configs);
+      else await ctx.topics.create(t.name, partitions, configs);
+    });
+    topics.push({
+      ...defaultCreateTopicsResponseTopics(),
+      name: t.name,
+      ...result,
+      numPartitions: result.errorCode === ErrorCode.NONE ? partitions : -1,
+      replicationFactor: result.errorCode === ErrorCode.NONE ? 1 : -1,
+    });
+  }
+  return { throttleTimeMs: 0, topics };
+}
+
+export async function handleDeleteTopics(req: DeleteTopicsRequest, ctx: RequestContext): Promise<DeleteTopicsResponse> {
+  const responses: DeleteTopicsResponse['responses'] = [];
+  for (const name of req.topicNames) {
+    const result = await outcome(async () => {
+      await ctx.topics.delete(name);
+      await ctx.groups.deleteTopicOffsets(name);
+    });
+    responses.push({ ...defaultDeleteTopicsResponseResponses(), name, ...result });
+  }
+  return { throttleTimeMs: 0, responses };
+}
+
+export async function handleCreatePartitions(req: CreatePartitionsRequest, ctx: RequestContext): Promise<CreatePartitionsResponse> {
+  const results: CreatePartitionsResponse['results'] = [];
+  for (const t of req.topics) {
+    const result = await outcome(async () => {
+      if (t.assignments) checkReplication(ctx, 1, t.assignments);
+      const topic = ctx.topics.get(t.name);
+      if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${t.name}" does not exist`);
+      if (req.validateOnly) {
+        if (t.count <= topic.partitions.length) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `topic "${t.name}" has ${topic.partitions.length} partitions; the new count must be larger, got ${t.count}`);
+        return;
+      }
+      await ctx.topics.addPartitions(t.name, t.count);
+    });
+    results.push({ name: t.name, ...result });
+  }
+  return { throttleTimeMs: 0, results };
+}
+
+/** DeleteRecords: moves each partition's log start offset forward (-1 = up to the high watermark). */
+export function handleDeleteRecords(req: DeleteRecordsRequest, ctx: RequestContext): DeleteRecordsResponse {
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const partition = ctx.topics.partition(t.name, p.partitionIndex);
+        if (!partition) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        const target = p.offset === -1 ? partition.highWatermark : p.offset;
+        if (target < 0 || target > partition.highWatermark) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+        const lowWatermark = partition.log.deleteRecordsBefore(target);
+        ctx.config.logger(`deleted records of ${t.name}-${p.partitionIndex} before offset ${lowWatermark}`);
+        return { partitionIndex: p.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE };
+      }),
+    })),
+  };
+}
+
+/**
+ * InitProducerId for idempotent producers: a fresh id with epoch 0, or, when a producer that
+ * already has an id asks again (KIP-360, v3+), the same id with the next epoch.
+ * Transactional ids are refused: this broker has no transaction coordinator.
+ */
+export function handleInitProducerId(req: InitProducerIdRequest, ctx: RequestContext): InitProducerIdResponse {
+  const answer = (errorCode: number, producerId: number, producerEpoch: number): InitProducerIdResponse =>
+({ ...defaultInitProducerIdResponse(), errorCode, producerId, producerEpoch });
+  if (req.transactionalId !== null) {
+    ctx.config.logger(`InitProducerId with transactional id "${req.transactionalId}" refused: transactions are not supported`);
+    return answer(ErrorCode.INVALID_REQUEST, -1, -1);
+  }
+  const existing = req.producerId ?? -1;
+  const epoch = req.producerEpoch ?? -1;
+  if (existing >= 0 && epoch >= 0 && epoch < 32766) return answer(ErrorCode.NONE, existing, epoch + 1);
+  return answer(ErrorCode.NONE, ctx.producerIds.allocate(), 0);
+}

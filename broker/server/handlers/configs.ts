@@ -1,0 +1,121 @@
+import {
+  defaultDescribeConfigsResponseConfigs,
+  defaultDescribeConfigsResponseResults,
+  type DescribeConfigsRequest,
+  type DescribeConfigsResponse,
+  type DescribeConfigsResponseResults,
+  type AlterConfigsRequest,
+  type AlterConfigsResponse,
+} from '../../protocol/generated/index.ts';
+import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
+import type { LogConfig } from '../../log/partition-log.ts';
+import type { RequestContext } from '../context.ts';
+
+const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
+/** Kafka's ConfigSource values. */
+const SOURCE_TOPIC = 1;
+const SOURCE_STATIC_BROKER = 4;
+const SOURCE_DEFAULT = 5;
+
+type ConfigEntry = { name: string; value: string; source: number; readOnly: boolean };
+
+function topicConfigEntries(overrides: Record<string, string>, log: LogConfig): ConfigEntry[] {
+  const effective: Record<string, string> = {
+    'cleanup.policy': 'delete',
+    'compression.type': 'producer',
+    'message.timestamp.type': 'CreateTime',
+    'min.insync.replicas': '1',
+    'retention.ms': String(log.retentionMs),
+    'retention.bytes': String(log.retentionBytes),
+    'segment.bytes': String(log.segmentBytes),
+    'segment.ms': String(log.segmentMs),
+    'max.message.bytes': String(log.maxBatchBytes),
+    'index.interval.bytes': String(log.indexIntervalBytes),
+  };
+  return Object.entries(effective).map(([name, value]) => ({
+    name,
+    value: overrides[name] ?? value,
+    source: name in overrides ? SOURCE_TOPIC : SOURCE_DEFAULT,
+    readOnly: false,
+  }));
+}
+
+function brokerConfigEntries(ctx: RequestContext): ConfigEntry[] {
+  const c = ctx.config;
+  const entries: Record<string, string> = {
+    'node.id': String(c.nodeId),
+    'broker.id': String(c.nodeId),
+    'num.partitions': String(c.defaultPartitions),
+    'auto.create.topics.enable': String(c.autoCreateTopics),
+    'default.replication.factor': '1',
+    'socket.request.max.bytes': String(c.maxFrameBytes),
+    'max.connections': String(c.maxConnections),
+    'message.max.bytes': String(c.log.maxBatchBytes),
+    'log.segment.bytes': String(c.log.segmentBytes),
+    'log.retention.ms': String(c.log.retentionMs),
+    'log.retention.bytes': String(c.log.retentionBytes),
+    'log.dirs': c.dataDir,
+    'group.initial.rebalance.delay.ms': String(c.groupInitialRebalanceDelayMs),
+  };
+  return Object.entries(entries).map(([name, value]) => ({ name, value, source: SOURCE_STATIC_BROKER, readOnly: true }));
+}
+
+export function handleDescribeConfigs(req: DescribeConfigsRequest, ctx: RequestContext): DescribeConfigsResponse {
+  const results = req.resources.map((resource) => {
+    const base: DescribeConfigsResponseResults = { ...defaultDescribeConfigsResponseResults(), resourceType: resource.resourceType, resourceName: resource.resourceName };
+    try {
+      let entries: ConfigEntry[];
+      if (resource.resourceType === RESOURCE_TOPIC) {
+        const topic = ctx.topics.get(resource.resourceName);
+        if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${resource.resourceName}" does not exist`);
+        entries = topicConfigEntries(topic.configs, ctx.topics.logConfigFor(topic.configs));
+      } else if (resource.resourceType === RESOURCE_BROKER) {
+        if (resource.resourceName !== '' && resource.resourceName !== String(ctx.config.nodeId)) {
+          throw new KafkaError(ErrorCode.INVALID_REQUEST, `broker "${resource.resourceName}" is not this node (${ctx.config.nodeId})`);
+        }
+        entries = brokerConfigEntries(ctx);
+      } else {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `resource type ${resource.resourceType} is not supported (2 = topic, 4 = broker)`);
+      }
+      const wanted = resource.configurationKeys;
+      base.configs = entries
+        .filter((e) => wanted === null || wanted.includes(e.name))
+        .map((e) => ({
+          ...defaultDescribeConfigsResponseConfigs(),
+          name: e.name,
+          value: e.value,
+          readOnly: e.readOnly,
+          isDefault: e.source === SOURCE_DEFAULT,
+          configSource: e.source,
+        }));
+    } catch (err) {
+      if (!(err instanceof KafkaError)) throw err;
+      base.errorCode = err.code;
+      base.errorMessage = err.message;
+    }
+    return base;
+  });
+  return { throttleTimeMs: 0, results };
+}
+
+/** AlterConfigs (non-incremental, as Kafka's): the given set replaces the topic's overrides. */
+export async function handleAlterConfigs(req: AlterConfigsRequest, ctx: RequestContext): Promise<AlterConfigsResponse> {
+  const responses = [];
+  for (const resource of req.resources) {
+    const out = { resourceType: resource.resourceType, resourceName: resource.resourceName, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
+    try {
+      if (resource.resourceType !== RESOURCE_TOPIC) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'only topic configs can be altered; broker configs are set at start');
+      if (!ctx.topics.get(resource.resourceName)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${resource.resourceName}" does not exist`);
+      const configs = Object.fromEntries(resource.configs.map((c) => [c.name, c.value ?? '']));
+      if (req.validateOnly) ctx.topics.logConfigFor(configs);
+      else await ctx.topics.alterConfigs(resource.resourceName, configs);
+    } catch (err) {
+      if (!(err instanceof KafkaError)) throw err;
+      out.errorCode = err.code;
+      out.errorMessage = err.message;
+    }
+    responses.push(out);
+  }
+  return { throttleTimeMs: 0, responses };
+}

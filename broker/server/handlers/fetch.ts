@@ -1,0 +1,136 @@
+import { defaultFetchResponsePartitions, type FetchRequest, type FetchResponse, type FetchResponsePartitions } from '../../protocol/generated/index.ts';
+import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
+import type { Partition } from '../../topics.ts';
+import type { RequestContext } from '../context.ts';
+
+const BATCH_LENGTH_OFFSET = 8;
+const RECORDS_COUNT_OFFSET = 57;
+const LOG_OVERHEAD_BYTES = 12;
+
+/**
+ * Long-polling fetches waiting for data. Each waits on the partitions it reads; an append to any
+ * of them, the deadline, the connection closing or the broker closing wakes it. No polling loop:
+ * a waiting fetch costs one timer and one entry per partition.
+ */
+export class FetchWaiters {
+  private readonly active = new Set<() => void>();
+  private closed = false;
+
+  wait(partitions: Partition[], deadlineMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const cancels: (() => void)[] = [];
+      const wake = (): void => {
+        clearTimeout(timer);
+        for (const cancel of cancels) cancel();
+        this.active.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, deadlineMs - Date.now()));
+      for (const p of partitions) cancels.push(p.waitForData(wake));
+      this.active.add(wake);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const wake of [...this.active]) wake();
+  }
+}
+
+/**
+ * Fetch: returns whole stored batches from the one containing each fetch offset, bounded by the
+ * per-partition and per-response limits, with the first non-empty partition allowed to exceed
+ * them by one batch (KIP-74) so a consumer always progresses. Waits up to MaxWaitMs for MinBytes.
+ * Fetch sessions (KIP-227) are not kept: SessionId 0 tells clients to send full fetches.
+ */
+export async function handleFetch(req: FetchRequest, ctx: RequestContext): Promise<FetchResponse> {
+  const maxWaitMs = Math.min(Math.max(0, req.maxWaitMs), ctx.config.maxFetchWaitMs);
+  const deadline = Date.now() + maxWaitMs;
+  const minBytes = Math.max(0, req.minBytes);
+  const maxBytes = Math.min(req.maxBytes > 0 ? req.maxBytes : ctx.config.maxFetchResponseBytes, ctx.config.maxFetchResponseBytes);
+  while (true) {
+    const { responses, bytes, partitions, hasError } = readAll(req, ctx, maxBytes);
+    const done = bytes >= minBytes || hasError || Date.now() >= deadline || ctx.conn.closed || partitions.length === 0;
+    if (done) {
+      countOut(ctx, responses);
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
+    }
+    await ctx.fetchWaiters.wait(partitions, deadline);
+  }
+}
+
+function readAll(req: FetchRequest, ctx: RequestContext, maxBytes: number): { responses: FetchResponse['responses']; bytes: number; partitions: Partition[]; hasError: boolean } {
+  let budget = maxBytes;
+  let hasError = false;
+  let bytes = 0;
+  let minOneBatch = true;
+  const partitions: Partition[] = [];
+  const responses: FetchResponse['responses'] = [];
+  for (const topic of req.topics) {
+    const out: FetchResponsePartitions[] = [];
+    for (const fp of topic.partitions) {
+      const partition = ctx.topics.partition(topic.topic, fp.partition);
+      const data: FetchResponsePartitions = {
+        ...defaultFetchResponsePartitions(),
+        partitionIndex: fp.partition,
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        abortedTransactions: [],
+        preferredReadReplica: -1,
+        records: [], // empty, never null: librdkafka rejects a null record set (MessageSetSize -1)
+      };
+      if (!partition) {
+        data.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        hasError = true;
+      } else {
+        partitions.push(partition);
+        data.highWatermark = partition.highWatermark;
+        data.lastStableOffset = partition.highWatermark;
+        data.logStartOffset = partition.log.logStartOffset;
+        try {
+          const limit = Math.min(fp.partitionMaxBytes, budget);
+          if (limit > 0 || minOneBatch) {
+            const read = partition.log.read(fp.fetchOffset, limit, minOneBatch);
+            if (read.bytes > 0) {
+              data.records = read.chunks;
+              bytes += read.bytes;
+              budget = Math.max(0, budget - read.bytes);
+              minOneBatch = false;
+            }
+          }
+        } catch (err) {
+          if (!(err instanceof KafkaError)) throw err;
+          data.errorCode = err.code;
+          hasError = true;
+        }
+      }
+      out.push(data);
+    }
+    responses.push({ topic: topic.topic, topicId: topic.topicId, partitions: out });
+  }
+  return { responses, bytes, partitions, hasError };
+}
+
+/** Counts bytes and records sent per topic, reading only batch headers. */
+function countOut(ctx: RequestContext, responses: FetchResponse['responses']): void {
+  for (const topic of responses) {
+    let bytes = 0;
+    let records = 0;
+    for (const p of topic.partitions) {
+      const chunks = p.records === null ? [] : Array.isArray(p.records) ? p.records : [p.records as Buffer];
+      for (const chunk of chunks) {
+        bytes += chunk.length;
+        for (let pos = 0; pos + RECORDS_COUNT_OFFSET + 4 <= chunk.length; ) {
+          records += chunk.readInt32BE(pos + RECORDS_COUNT_OFFSET);
+          pos += LOG_OVERHEAD_BYTES + chunk.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+        }
+      }
+    }
+    if (bytes > 0) {
+      ctx.metrics.bytesOut.inc({ topic: topic.topic }, bytes);
+      ctx.metrics.messagesOut.inc({ topic: topic.topic }, records);
+    }
+  }
+}

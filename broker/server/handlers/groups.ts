@@ -1,0 +1,107 @@
+import type {
+  JoinGroupRequest,
+  JoinGroupResponse,
+  SyncGroupRequest,
+  SyncGroupResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  LeaveGroupRequest,
+  LeaveGroupResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+} from '../../protocol/generated/index.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
+import type { RequestContext } from '../context.ts';
+
+// Glue between the wire messages and the group coordinator, which has plain types of its own.
+
+export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext): Promise<JoinGroupResponse> {
+  const res = await ctx.groups.joinGroup({
+    groupId: req.groupId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId ?? null,
+    clientId: ctx.header.clientId ?? '',
+    clientHost: `/${ctx.conn.remoteAddress}`,
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    rebalanceTimeoutMs: ctx.header.apiVersion >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+    protocolType: req.protocolType,
+    protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+    apiVersion: ctx.header.apiVersion,
+  });
+  return { throttleTimeMs: 0, skipAssignment: false, ...res };
+}
+
+export async function handleSyncGroup(req: SyncGroupRequest, ctx: RequestContext): Promise<SyncGroupResponse> {
+  const res = await ctx.groups.syncGroup({
+    groupId: req.groupId,
+    generationId: req.generationId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId ?? null,
+    protocolType: req.protocolType ?? null,
+    protocolName: req.protocolName ?? null,
+    assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+  });
+  return { throttleTimeMs: 0, ...res };
+}
+
+export function handleHeartbeat(req: HeartbeatRequest, ctx: RequestContext): HeartbeatResponse {
+  const res = ctx.groups.heartbeat({ groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId ?? null });
+  return { throttleTimeMs: 0, errorCode: res.errorCode };
+}
+
+export function handleLeaveGroup(req: LeaveGroupRequest, ctx: RequestContext): LeaveGroupResponse {
+  const v3 = ctx.header.apiVersion >= 3;
+  const members = v3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null })) : [{ memberId: req.memberId, groupInstanceId: null }];
+  const res = ctx.groups.leaveGroup({ groupId: req.groupId, members });
+  const errorCode = !v3 && res.errorCode === ErrorCode.NONE ? (res.members[0]?.errorCode ?? ErrorCode.NONE) : res.errorCode;
+  return { throttleTimeMs: 0, errorCode, members: res.members };
+}
+
+export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: RequestContext): Promise<OffsetCommitResponse> {
+  const res = await ctx.groups.commitOffsets({
+    groupId: req.groupId,
+    generationId: req.generationIdOrMemberEpoch,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId ?? null,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        committedOffset: p.committedOffset,
+        committedLeaderEpoch: ctx.header.apiVersion >= 6 ? p.committedLeaderEpoch : -1,
+        committedMetadata: p.committedMetadata,
+      })),
+    })),
+  });
+  return { throttleTimeMs: 0, ...res };
+}
+
+export function handleOffsetFetch(req: OffsetFetchRequest, ctx: RequestContext): OffsetFetchResponse {
+  const topics = req.topics === null ? null : req.topics.map((t) => ({ name: t.name, partitionIndexes: t.partitionIndexes }));
+  const res = ctx.groups.fetchOffsets(req.groupId, topics);
+  return { throttleTimeMs: 0, ...res, groups: [] };
+}
+
+export function handleDescribeGroups(req: DescribeGroupsRequest, ctx: RequestContext): DescribeGroupsResponse {
+  const groups = ctx.groups.describeGroups(req.groups).map((g) => ({ ...g, authorizedOperations: -2147483648 }));
+  return { throttleTimeMs: 0, groups };
+}
+
+export function handleListGroups(req: ListGroupsRequest, ctx: RequestContext): ListGroupsResponse {
+  const filter = req.statesFilter && req.statesFilter.length > 0 ? req.statesFilter : undefined;
+  const groups = ctx.groups.listGroups(filter).map((g) => ({ ...g, groupType: 'classic' }));
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+}
+
+export async function handleDeleteGroups(req: DeleteGroupsRequest, ctx: RequestContext): Promise<DeleteGroupsResponse> {
+  const results = await ctx.groups.deleteGroups(req.groupsNames);
+  return { throttleTimeMs: 0, results };
+}

@@ -1,0 +1,45 @@
+import { typed, type Handler } from '../context.ts';
+import { handleProduce } from './produce.ts';
+import { handleFetch } from './fetch.ts';
+import { handleApiVersions, handleMetadata, handleListOffsets, handleFindCoordinator } from './metadata.ts';
+import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions, handleDeleteRecords, handleInitProducerId } from './admin.ts';
+import { handleDescribeConfigs, handleAlterConfigs } from './configs.ts';
+import {
+  handleJoinGroup,
+  handleSyncGroup,
+  handleHeartbeat,
+  handleLeaveGroup,
+  handleOffsetCommit,
+  handleOffsetFetch,
+  handleDescribeGroups,
+  handleListGroups,
+  handleDeleteGroups,
+} from './groups.ts';
+
+/** API key -> handler, for every API in ADVERTISED_API_VERSIONS. */
+export function buildHandlers(): ReadonlyMap<number, Handler> {
+  return new Map<number, Handler>([
+    [0, typed(handleProduce)],
+    [1, typed(handleFetch)],
+    [2, typed(handleListOffsets)],
+    [3, typed(handleMetadata)],
+    [8, typed(handleOffsetCommit)],
+    [9, typed(handleOffsetFetch)],
+    [10, typed(handleFindCoordinator)],
+    [11, typed(handleJoinGroup)],
+    [12, typed(handleHeartbeat)],
+    [13, typed(handleLeaveGroup)],
+    [14, typed(handleSyncGroup)],
+    [15, typed(handleDescribeGroups)],
+    [16, typed(handleListGroups)],
+    [18, typed(handleApiVersions)],
+    [19, typed(handleCreateTopics)],
+    [20, typed(handleDeleteTopics)],
+    [21, typed(handleDeleteRecords)],
+    [22, typed(handleInitProducerId)],
+    [32, typed(handleDescribeConfigs)],
+    [33, typed(handleAlterConfigs)],
+    [37, typed(handleCreatePartitions)],
+    [42, typed(handleDeleteGroups)],
+  ]);
+}

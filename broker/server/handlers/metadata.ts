@@ -1,0 +1,123 @@
+import {
+  defaultApiVersionsResponse,
+  defaultFindCoordinatorResponse,
+  defaultListOffsetsResponsePartitions,
+  defaultMetadataResponse,
+  defaultMetadataResponsePartitions,
+  defaultMetadataResponseTopics,
+  type ApiVersionsResponse,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+  type MetadataRequest,
+  type MetadataResponse,
+  type MetadataResponseTopics,
+} from '../../protocol/generated/index.ts';
+import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
+import { ADVERTISED_API_VERSIONS } from '../api-versions.ts';
+import type { Topic } from '../../topics.ts';
+import type { RequestContext } from '../context.ts';
+
+const LATEST_TIMESTAMP = -1;
+const EARLIEST_TIMESTAMP = -2;
+
+export function handleApiVersions(_req: unknown, _ctx: RequestContext): ApiVersionsResponse {
+  return {
+    ...defaultApiVersionsResponse(),
+    apiKeys: [...ADVERTISED_API_VERSIONS].map(([apiKey, r]) => ({ apiKey, minVersion: r.min, maxVersion: r.max })),
+  };
+}
+
+/**
+ * Metadata: this node is every partition's leader and the controller. A null topic list means all
+ * topics, an empty one none (v1+). Unknown topics are created when the client allows it and the
+ * broker's policy does; otherwise they get UNKNOWN_TOPIC_OR_PARTITION.
+ */
+export async function handleMetadata(req: MetadataRequest, ctx: RequestContext): Promise<MetadataResponse> {
+  const self = ctx.self();
+  const nodeId = ctx.config.nodeId;
+  const topics: MetadataResponseTopics[] = [];
+  const failed = (name: string, errorCode: number): MetadataResponseTopics => ({ ...defaultMetadataResponseTopics(), name, errorCode });
+  const describe = (topic: Topic): MetadataResponseTopics => ({
+    ...defaultMetadataResponseTopics(),
+    name: topic.name,
+    partitions: topic.partitions.map((p) => ({
+      ...defaultMetadataResponsePartitions(),
+      partitionIndex: p.index,
+      leaderId: nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+    })),
+  });
+
+  if (req.topics === null) {
+    for (const topic of ctx.topics.all()) topics.push(describe(topic));
+  } else {
+    for (const requested of req.topics) {
+      const name = requested.name ?? '';
+      let topic = ctx.topics.get(name);
+      if (!topic && req.allowAutoTopicCreation && ctx.config.autoCreateTopics) {
+        try {
+          topic = await ctx.topics.create(name, ctx.config.defaultPartitions, {});
+        } catch (err) {
+          if (!(err instanceof KafkaError)) throw err;
+          topic = ctx.topics.get(name); // created meanwhile by a concurrent request
+          if (!topic) {
+            topics.push(failed(name, err.code));
+            continue;
+          }
+        }
+      }
+      if (topic) topics.push(describe(topic));
+      else topics.push(failed(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    }
+  }
+  return {
+    ...defaultMetadataResponse(),
+    brokers: [{ nodeId, host: self.host, port: self.port, rack: null }],
+    clusterId: ctx.config.clusterId,
+    controllerId: nodeId,
+    topics,
+  };
+}
+
+/** ListOffsets: -1 is the high watermark, -2 the log start offset, else the first offset at or after the timestamp. */
+export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext): ListOffsetsResponse {
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const out = { ...defaultListOffsetsResponsePartitions(), partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: 0 };
+        const partition = ctx.topics.partition(t.name, p.partitionIndex);
+        if (!partition) {
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (p.timestamp === LATEST_TIMESTAMP) {
+          out.offset = partition.highWatermark;
+        } else if (p.timestamp === EARLIEST_TIMESTAMP) {
+          out.offset = partition.log.logStartOffset;
+        } else if (p.timestamp < 0) {
+          out.errorCode = ErrorCode.INVALID_REQUEST;
+        } else {
+          const found = partition.log.offsetForTimestamp(p.timestamp);
+          if (found) {
+            out.offset = found.offset;
+            out.timestamp = found.timestampMs;
+          }
+        }
+        return out;
+      }),
+    })),
+  };
+}
+
+/** FindCoordinator: this node coordinates every group. Transactions are not supported. */
+export function handleFindCoordinator(req: FindCoordinatorRequest, ctx: RequestContext): FindCoordinatorResponse {
+  const self = ctx.self();
+  if (req.keyType !== 0) {
+    return { ...defaultFindCoordinatorResponse(), errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'only group coordinators (key type 0) are supported; transactions are not', nodeId: -1, port: -1 };
+  }
+  return { ...defaultFindCoordinatorResponse(), nodeId: ctx.config.nodeId, host: self.host, port: self.port };
+}

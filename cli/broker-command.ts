@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { startBroker } from '../broker/index.ts';
+import { DEFAULT_BROKER_CONFIG } from '../broker/config.ts';
+import { DEFAULT_LOG_CONFIG } from '../broker/log/partition-log.ts';
+import { boolOption, intOption } from './options.ts';
+
+interface BrokerOptions {
+  port: number;
+  host: string;
+  advertisedHost?: string;
+  dataDir: string;
+  nodeId: number;
+  defaultPartitions: number;
+  autoCreateTopics: boolean;
+  metricsPort?: number;
+  maxFrameBytes: number;
+  maxConnections: number;
+  segmentBytes: number;
+  retentionMs: number;
+  retentionBytes: number;
+  fsync: boolean;
+  groupInitialRebalanceDelayMs: number;
+}
+
+export function registerBrokerCommand(program: Command): void {
+  const d = DEFAULT_BROKER_CONFIG;
+  program
+    .command('broker')
+    .description('Run one node of the untangle broker (speaks the Kafka wire protocol)')
+    .requiredOption('--data-dir <dir>', 'directory for partition logs, offsets and metadata')
+    .option('--port <port>', 'TCP port for Kafka clients (0 = any free port)', intOption(0, 65535), d.port)
+    .option('--host <host>', 'address to listen on', d.host)
+    .option('--advertised-host <host>', 'host name given to clients in Metadata (default: --host)')
+    .option('--node-id <id>', 'this node\'s id', intOption(0, 2 ** 31 - 1), d.nodeId)
+    .option('--default-partitions <n>', 'partitions of auto-created topics and of CreateTopics with -1', intOption(1, d.maxPartitionsPerTopic), d.defaultPartitions)
+    .option('--auto-create-topics <bool>', 'create unknown topics when a client asks for them (true|false)', boolOption, d.autoCreateTopics)
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (0 = any free port)', intOption(0, 65535))
+    .option('--max-frame-bytes <n>', 'largest request frame accepted', intOption(1024), d.maxFrameBytes)
+    .option('--max-connections <n>', 'most client connections at once', intOption(1), d.maxConnections)
+    .option('--segment-bytes <n>', 'roll a log segment at this size', intOption(1024), DEFAULT_LOG_CONFIG.segmentBytes)
+    .option('--retention-ms <ms>', 'delete segments older than this (-1 = keep forever)', intOption(-1), DEFAULT_LOG_CONFIG.retentionMs)
+    .option('--retention-bytes <n>', 'delete old segments above this size per partition (-1 = no limit)', intOption(-1), DEFAULT_LOG_CONFIG.retentionBytes)
+    .option('--fsync <bool>', 'fsync every append before acknowledging (true|false)', boolOption, DEFAULT_LOG_CONFIG.fsyncOnAppend)
+    .option('--group-initial-rebalance-delay-ms <ms>', 'how long a new group waits for more members', intOption(0), d.groupInitialRebalanceDelayMs)
+    .action(async (opts: BrokerOptions) => {
+      const logger = (line: string): void => void process.stderr.write(`${new Date().toISOString()} broker ${opts.nodeId}: ${line}\n`);
+      const broker = await startBroker({
+        port: opts.port,
+        host: opts.host,
+        advertisedHost: opts.advertisedHost,
+        dataDir: opts.dataDir,
+        nodeId: opts.nodeId,
+        defaultPartitions: opts.defaultPartitions,
+        autoCreateTopics: opts.autoCreateTopics,
+        metricsPort: opts.metricsPort ?? null,
+        maxFrameBytes: opts.maxFrameBytes,
+        maxConnections: opts.maxConnections,
+        groupInitialRebalanceDelayMs: opts.groupInitialRebalanceDelayMs,
+        log: { segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync },
+        logger,
+      });
+      process.stdout.write(
+        `untangle broker ready node=${opts.nodeId} listen=${broker.address} metrics=${broker.metricsUrl ?? '-'} data=${opts.dataDir}\n`,
+      );
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger(`${signal}: shutting down`);
+        broker.close().then(
+          () => process.exit(0),
+          (err: Error) => {
+            logger(`shutdown failed: ${err.message}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -21,6 +21,8 @@ export interface BrokerConfig {
   maxQueuedRequestsPerConnection: number;
   /** Bytes of responses queued for a slow reader before we stop handling its requests. */
   maxPendingResponseBytesPerConnection: number;
+  /** Request bytes held in memory across all connections before reading pauses (queued.max.request.bytes). */
+  maxQueuedRequestBytes: number;
   /** Upper bound on Fetch MaxWaitMs, so a long poll can never hold a connection forever. */
   maxFetchWaitMs: number;
   /** Largest Fetch response (per request), whatever the client asks for. */
@@ -47,6 +49,7 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir' | 'log' | 'logg
   maxConnections: 1000,
   maxQueuedRequestsPerConnection: 64,
   maxPendingResponseBytesPerConnection: 64 * 1024 * 1024,
+  maxQueuedRequestBytes: 512 * 1024 * 1024,
   maxFetchWaitMs: 30_000,
   maxFetchResponseBytes: 64 * 1024 * 1024,
   maxTopics: 10_000,

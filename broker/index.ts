@@ -10,6 +10,7 @@ import { BrokerMetrics } from './server/metrics.ts';
 import { Connection } from './server/connection.ts';
 import { RateLimitedLog } from './server/rate-limited-log.ts';
 import { RequestRouter } from './server/router.ts';
+import { MemoryPool } from './server/memory-pool.ts';
 import { ProducerIdAllocator } from './producer-ids.ts';
 
 export type { BrokerConfig } from './config.ts';
@@ -67,6 +68,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const connections = new Set<Connection>();
   let nextConnectionId = 1;
   const badInputLog = new RateLimitedLog(logger);
+  const pool = new MemoryPool(config.maxQueuedRequestBytes);
   let port = config.port;
   const router = new RequestRouter({ config, topics, groups, metrics, producerIds, warn: (line) => badInputLog.log(line), self: () => ({ host: config.advertisedHost, port }) });
 
@@ -83,6 +85,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         maxFrameBytes: config.maxFrameBytes,
         maxQueuedRequests: config.maxQueuedRequestsPerConnection,
         maxPendingResponseBytes: config.maxPendingResponseBytesPerConnection,
+        pool,
       },
       (header, body, info) => router.handle(header, body, info),
       (line) => badInputLog.log(line),

@@ -15,6 +15,7 @@ interface BrokerOptions {
   metricsPort?: number;
   maxFrameBytes: number;
   maxConnections: number;
+  maxMessageBytes: number;
   segmentBytes: number;
   retentionMs: number;
   retentionBytes: number;
@@ -37,6 +38,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (0 = any free port)', intOption(0, 65535))
     .option('--max-frame-bytes <n>', 'largest request frame accepted', intOption(1024), d.maxFrameBytes)
     .option('--max-connections <n>', 'most client connections at once', intOption(1), d.maxConnections)
+    .option('--max-message-bytes <n>', 'largest record batch accepted (message.max.bytes)', intOption(64), DEFAULT_LOG_CONFIG.maxBatchBytes)
     .option('--segment-bytes <n>', 'roll a log segment at this size', intOption(1024), DEFAULT_LOG_CONFIG.segmentBytes)
     .option('--retention-ms <ms>', 'delete segments older than this (-1 = keep forever)', intOption(-1), DEFAULT_LOG_CONFIG.retentionMs)
     .option('--retention-bytes <n>', 'delete old segments above this size per partition (-1 = no limit)', intOption(-1), DEFAULT_LOG_CONFIG.retentionBytes)
@@ -56,7 +58,7 @@ export function registerBrokerCommand(program: Command): void {
         maxFrameBytes: opts.maxFrameBytes,
         maxConnections: opts.maxConnections,
         groupInitialRebalanceDelayMs: opts.groupInitialRebalanceDelayMs,
-        log: { segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync },
+        log: { maxBatchBytes: opts.maxMessageBytes, segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync },
         logger,
       });
       process.stdout.write(

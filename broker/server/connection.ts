@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Reader, ProtocolError } from '../protocol/wire.ts';
 import { decodeRequestHeader } from '../protocol/frame.ts';
+import type { MemoryPool } from './memory-pool.ts';
 
 /** What the connection layer needs to know about one decoded request header. */
 export interface RequestHeaderInfo {
@@ -29,6 +30,8 @@ export interface ConnectionLimits {
   maxFrameBytes: number;
   maxQueuedRequests: number;
   maxPendingResponseBytes: number;
+  /** Shared by all connections: bounds the request bytes held across the whole broker. */
+  pool: MemoryPool;
 }
 
 const SIZE_PREFIX_BYTES = 4;
@@ -38,17 +41,29 @@ const SIZE_PREFIX_BYTES = 4;
  * one at a time and writes responses in request order (Kafka mutes a channel while a request is in
  * flight; clients such as idempotent producers rely on that ordering).
  *
- * Memory is bounded three ways: a frame larger than maxFrameBytes closes the connection before its
+ * Memory is bounded four ways: a frame larger than maxFrameBytes closes the connection before its
  * body is buffered; at most maxQueuedRequests frames wait behind the one being handled (then the
- * socket is paused, so TCP pushes back on the client); and a client that does not read its responses
- * stops being served once maxPendingResponseBytes are queued for it.
+ * socket is paused, so TCP pushes back on the client); a client that does not read its responses
+ * stops being served once maxPendingResponseBytes are queued for it; and all connections together
+ * hold at most the memory pool's budget of unanswered request bytes.
  */
 export class Connection implements ConnectionInfo {
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
   private readonly queue: Buffer[] = [];
+  /** Bytes reserved in the shared pool for the frame being received (0 = none yet). */
+  private reservedForIncoming = 0;
   private busy = false;
   private pausedForQueue = false;
+  private pausedForPool = false;
+  /** Bytes reserved in the shared pool and not yet released (incoming, queued and in-flight frames). */
+  private reservedBytes = 0;
+  private readonly resumeFromPool = (): void => {
+    this.pausedForPool = false;
+    if (this.closed) return;
+    if (!this.pausedForQueue) this.socket.resume();
+    this.parseFrames();
+  };
   closed = false;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -77,15 +92,31 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.chunks.push(data);
     this.bufferedBytes += data.length;
-    while (this.bufferedBytes >= SIZE_PREFIX_BYTES) {
+    this.parseFrames();
+  }
+
+  private parseFrames(): void {
+    while (!this.pausedForPool && this.bufferedBytes >= SIZE_PREFIX_BYTES) {
       const size = this.peekSize();
       if (size < 0 || size > this.limits.maxFrameBytes) {
         this.log(`${this.describe()}: frame size ${size} outside 0..${this.limits.maxFrameBytes} bytes; closing`);
         this.close();
         return;
       }
+      if (this.reservedForIncoming === 0) {
+        const frameBytes = SIZE_PREFIX_BYTES + size;
+        if (!this.limits.pool.tryReserve(frameBytes)) {
+          this.pausedForPool = true;
+          this.socket.pause();
+          this.limits.pool.waitForRoom(this.resumeFromPool);
+          break;
+        }
+        this.reservedForIncoming = frameBytes;
+        this.reservedBytes += frameBytes;
+      }
       if (this.bufferedBytes < SIZE_PREFIX_BYTES + size) break;
       const frame = this.take(SIZE_PREFIX_BYTES + size).subarray(SIZE_PREFIX_BYTES);
+      this.reservedForIncoming = 0;
       this.queue.push(frame);
     }
     if (this.queue.length > this.limits.maxQueuedRequests && !this.pausedForQueue) {
@@ -134,9 +165,10 @@ export class Connection implements ConnectionInfo {
         const frame = this.queue.shift()!;
         if (this.pausedForQueue && this.queue.length <= this.limits.maxQueuedRequests / 2) {
           this.pausedForQueue = false;
-          this.socket.resume();
+          if (!this.pausedForPool) this.socket.resume();
         }
         await this.handleFrame(frame);
+        this.release(frame.length + SIZE_PREFIX_BYTES);
         if (this.socket.writableLength > this.limits.maxPendingResponseBytes) await this.waitForDrain();
       }
     } finally {
@@ -183,9 +215,17 @@ export class Connection implements ConnectionInfo {
     this.socket.uncork();
   }
 
+  private release(bytes: number): void {
+    const n = Math.min(bytes, this.reservedBytes);
+    this.reservedBytes -= n;
+    this.limits.pool.release(n);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.limits.pool.forget(this.resumeFromPool);
+    this.release(this.reservedBytes);
     this.queue.length = 0;
     this.chunks = [];
     this.bufferedBytes = 0;

@@ -6,9 +6,14 @@
  * The lower bounds matter as much as the upper ones: librdkafka enables features by checking that
  * the ranges contain fixed points (Produce 3 and Fetch 4 for record batches v2, FindCoordinator 0 for
  * consumer groups and LZ4, InitProducerId 0 for idempotence, Produce 7 and Fetch 10 for zstd).
+ * librdkafka 2.0.2 also only compresses with gzip, snappy or lz4 when the Produce range contains 0
+ * (seen on the wire: with Produce 3-7 it logs "Broker does not support compression type gzip" and
+ * sends uncompressed batches), so Produce starts at 0. Produce v0-2 requests are decoded and
+ * answered; their legacy message sets (magic 0/1) are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT,
+ * as Kafka 4 refuses them. Every client here sends v7 with record batches v2.
  */
 export const ADVERTISED_API_VERSIONS: ReadonlyMap<number, { min: number; max: number }> = new Map([
-  [0, { min: 3, max: 7 }], // Produce
+  [0, { min: 0, max: 7 }], // Produce
   [1, { min: 4, max: 11 }], // Fetch
   [2, { min: 2, max: 3 }], // ListOffsets
   [3, { min: 4, max: 6 }], // Metadata

@@ -54,7 +54,7 @@ describe('broker server', () => {
     const ok = await roundTrip(s, encodeRequest(18, 3, 7, 'test', { clientSoftwareName: 'test', clientSoftwareVersion: '1' }));
     const body = decodeResponseFrame<ApiVersionsResponse>(18, 3, ok!).body;
     expect(body.errorCode).toBe(0);
-    expect(body.apiKeys.find((k) => k.apiKey === 0)).toMatchObject({ minVersion: 3, maxVersion: 7 });
+    expect(body.apiKeys.find((k) => k.apiKey === 0)).toMatchObject({ minVersion: 0, maxVersion: 7 });
     expect(body.apiKeys.find((k) => k.apiKey === 10)).toMatchObject({ minVersion: 0 });
 
     const tooNew = Buffer.from(encodeRequest(18, 3, 8, 'test', { clientSoftwareName: 'test', clientSoftwareVersion: '1' }));

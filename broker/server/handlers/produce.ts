@@ -6,6 +6,8 @@ import type { RequestContext } from '../context.ts';
 const RECORDS_COUNT_OFFSET = 57;
 const ATTRIBUTES_OFFSET = 21;
 const TRANSACTIONAL_FLAG = 0x10;
+const MAGIC_OFFSET = 16;
+const CURRENT_MAGIC = 2;
 
 /**
  * Produce: validate each partition's record batch (one magic-2 batch, CRC-32C checked), append it
@@ -41,6 +43,9 @@ function appendOne(
     const partition = ctx.topics.partition(topic, index);
     if (!partition) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown partition ${topic}-${index}`);
     if (!records || records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'the request carries no record batch');
+    if (records.length > MAGIC_OFFSET && records[MAGIC_OFFSET] < CURRENT_MAGIC) {
+      throw new KafkaError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `message format v${records[MAGIC_OFFSET]} is not supported: send record batches (magic 2) with Produce v3 or later`);
+    }
     validateProducedBatch(records, partition.log.maxBatchBytes);
     if (transactionalId !== null || (records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG) !== 0) {
       throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker');

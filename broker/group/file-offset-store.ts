@@ -9,7 +9,7 @@
 import { open, mkdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeRecords, encodeRecord, MAGIC, type OffsetRecord } from './offset-records.ts';
-import { OffsetState, type OffsetEntry, type OffsetStore } from './offset-store.ts';
+import { StateBackedOffsetStore, type OffsetEntry, type OffsetStore } from './offset-store.ts';
 
 export interface FileOffsetStoreOptions {
   /** Compact once the log passes this size (and twice the last snapshot). Default 64 MiB. */
@@ -29,8 +29,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-export class FileOffsetStore implements OffsetStore {
-  private readonly state = new OffsetState();
+export class FileOffsetStore extends StateBackedOffsetStore implements OffsetStore {
   private readonly path: string;
   private readonly maxFileBytes: number;
   private readonly fsync: boolean;
@@ -50,6 +49,7 @@ export class FileOffsetStore implements OffsetStore {
     private readonly dir: string,
     opts: FileOffsetStoreOptions = {},
   ) {
+    super();
     this.path = join(dir, OFFSETS_FILE);
     this.maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
     this.fsync = opts.fsync ?? false;
@@ -103,26 +103,6 @@ export class FileOffsetStore implements OffsetStore {
 
   deleteTopic(topic: string): Promise<void> {
     return this.mutate({ type: 'deleteTopic', topic }, () => this.state.deleteTopic(topic));
-  }
-
-  get(groupId: string, topic: string, partition: number): OffsetEntry | undefined {
-    return this.state.get(groupId, topic, partition);
-  }
-
-  groups(): Iterable<string> {
-    return this.state.groups();
-  }
-
-  hasGroup(groupId: string): boolean {
-    return this.state.hasGroup(groupId);
-  }
-
-  groupCount(): number {
-    return this.state.groupCount();
-  }
-
-  entries(groupId: string): Iterable<OffsetEntry> {
-    return this.state.entries(groupId);
   }
 
   /** Current log size in bytes. */

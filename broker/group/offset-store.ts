@@ -92,16 +92,9 @@ export class OffsetState {
 }
 
 /** Keeps offsets in memory only; they are lost when the process ends. */
-export class MemoryOffsetStore implements OffsetStore {
-  private readonly state = new OffsetState();
-  private closed = false;
-
-  async load(): Promise<void> {}
-
-  async commit(groupId: string, entries: OffsetEntry[]): Promise<void> {
-    if (this.closed) throw new Error('offset store is closed');
-    this.state.apply(groupId, entries);
-  }
+/** The read side every store shares: answered from the in-memory state. */
+export abstract class StateBackedOffsetStore {
+  protected readonly state = new OffsetState();
 
   get(groupId: string, topic: string, partition: number): OffsetEntry | undefined {
     return this.state.get(groupId, topic, partition);
@@ -121,6 +114,17 @@ export class MemoryOffsetStore implements OffsetStore {
 
   entries(groupId: string): Iterable<OffsetEntry> {
     return this.state.entries(groupId);
+  }
+}
+
+export class MemoryOffsetStore extends StateBackedOffsetStore implements OffsetStore {
+  private closed = false;
+
+  async load(): Promise<void> {}
+
+  async commit(groupId: string, entries: OffsetEntry[]): Promise<void> {
+    if (this.closed) throw new Error('offset store is closed');
+    this.state.apply(groupId, entries);
   }
 
   async deleteGroup(groupId: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TopicStore } from '../topics.ts';
+import type { Partition, TopicStore } from '../topics.ts';
 
 /** Where committed offsets come from when computing consumer lag. */
 export interface CommittedOffsetSource {
@@ -31,30 +31,23 @@ export class BrokerMetrics {
     this.messagesOut = new Counter({ name: 'untangle_broker_messages_out_total', help: 'Records sent to consumers, per topic', labelNames: ['topic'], registers: [this.registry] });
     this.requests = new Counter({ name: 'untangle_broker_requests_total', help: 'Requests handled, per API', labelNames: ['api'], registers: [this.registry] });
     this.connections = new Gauge({ name: 'untangle_broker_connections', help: 'Open client connections', registers: [this.registry] });
-    new Gauge({
-      name: 'untangle_broker_log_end_offset',
-      help: 'Log end offset per partition',
-      labelNames: ['topic', 'partition'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const topic of topics.all()) {
-          for (const p of topic.partitions) this.set({ topic: topic.name, partition: String(p.index) }, p.log.logEndOffset);
-        }
-      },
-    });
-    new Gauge({
-      name: 'untangle_broker_log_start_offset',
-      help: 'Log start offset per partition',
-      labelNames: ['topic', 'partition'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const topic of topics.all()) {
-          for (const p of topic.partitions) this.set({ topic: topic.name, partition: String(p.index) }, p.log.logStartOffset);
-        }
-      },
-    });
+    const perPartition = (name: string, help: string, value: (p: Partition) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic', 'partition'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const topic of topics.all()) {
+            for (const p of topic.partitions) this.set({ topic: topic.name, partition: String(p.index) }, value(p));
+          }
+        },
+      });
+    };
+    perPartition('untangle_broker_log_end_offset', 'Log end offset per partition', (p) => p.log.logEndOffset);
+    perPartition('untangle_broker_log_start_offset', 'Log start offset per partition', (p) => p.log.logStartOffset);
+    perPartition('untangle_broker_high_watermark', 'High watermark per partition', (p) => p.highWatermark);
     new Gauge({
       name: 'untangle_broker_consumer_lag',
       help: 'High watermark minus committed offset, per consumer group and partition',

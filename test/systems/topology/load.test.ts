@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { loadTopology, parseTopology, restPolicy, amqpPrefetch, TopologyError } from '../../../systems/topology/index.ts';
+import { MINIMAL, SHOP_FILE, fixture, topologyError } from './helpers.ts';
+
+describe('loading scenarios/topologies/shop.yaml', () => {
+  const shop = loadTopology(SHOP_FILE);
+
+  it('has systems A–I in order, G, H and I joining late', () => {
+    expect(shop.name).toBe('shop');
+    expect(shop.systems.map((s) => s.id)).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I']);
+    expect(shop.systems.filter((s) => s.joinsLate).map((s) => s.id)).toEqual(['G', 'H', 'I']);
+    expect(shop.systems.filter((s) => s.role === 'ingress').map((s) => s.id)).toEqual(['A']);
+  });
+
+  it('has one originating system per data kind and modest per-message costs', () => {
+    const origin = Object.fromEntries(shop.dataKinds.map((k) => [k.id, shop.systems.filter((s) => s.produces.includes(k.id)).map((s) => s.id)]));
+    expect(origin).toEqual({
+      order: ['A'], payment: ['B'], reservation: ['C'], shipment: ['D'], customer: ['E'],
+      invoice: ['F'], insight: ['G'], notification: ['H'], 'risk-score': ['I'],
+    });
+    for (const s of shop.systems) expect(s.costPerMessageUs).toBeGreaterThanOrEqual(50);
+    for (const s of shop.systems) expect(s.costPerMessageUs).toBeLessThanOrEqual(500);
+  });
+
+  it('keeps the heterogeneity: every transport and every format, lake exports in mixed formats', () => {
+    expect(new Set(shop.flows.map((f) => f.legacy.transport))).toEqual(new Set(['rest-sync', 'rest-poll', 'amqp', 'batch']));
+    expect(new Set(shop.flows.map((f) => f.legacy.format))).toEqual(new Set(['json', 'xml', 'csv']));
+    expect(new Set(shop.systems.map((s) => s.lakeExport?.format))).toEqual(new Set(['json', 'xml', 'csv']));
+    const a = (to: string) => shop.flows.find((f) => f.from === 'A' && f.to === to)?.legacy.transport;
+    expect([a('B'), a('C'), a('H'), a('I'), a('E'), a('G')]).toEqual(['rest-sync', 'rest-sync', 'rest-sync', 'rest-sync', 'batch', 'batch']);
+    expect(shop.flows.find((f) => f.from === 'B' && f.to === 'F')?.legacy).toMatchObject({ transport: 'rest-poll', scheduleMs: 1000 });
+  });
+
+  it('fills REST and AMQP policies from defaults unless a flow overrides them', () => {
+    const flow = (id: string) => shop.flows.find((f) => f.id === id)!;
+    expect(restPolicy(shop, flow('a-b-payment'))).toEqual({ timeoutMs: 2000, retries: 2 });
+    expect(restPolicy(shop, flow('a-i-score'))).toEqual({ timeoutMs: 500, retries: 0 });
+    expect(amqpPrefetch(shop, flow('c-d-pick'))).toBe(50);
+    expect(amqpPrefetch(shop, flow('b-i-payments'))).toBe(20);
+  });
+
+  it('returns a frozen topology', () => {
+    expect(Object.isFrozen(shop.systems[0].produces)).toBe(true);
+    expect(Object.isFrozen(shop.flows[0].legacy)).toBe(true);
+  });
+});
+
+describe('parseTopology', () => {
+  it('fills optional parts with defaults', () => {
+    const t = parseTopology(MINIMAL, 'mini.yaml');
+    expect(t.defaults).toEqual({ restTimeoutMs: 2000, restRetries: 2, amqpPrefetch: 50 });
+    expect(t.lake).toEqual({ hub: { format: 'jsonl', partitionBy: ['topic', 'date'] } });
+    expect(t.systems[1]).toMatchObject({ role: 'service', joinsLate: false, produces: ['payment'] });
+    expect(t.systems[2].produces).toEqual([]);
+  });
+
+  it('accepts a system relaying a data kind it receives from another flow', () => {
+    const relay = `${MINIMAL}  - { id: b-c-orders, from: B, to: C, data: order, legacy: { transport: batch, format: csv, scheduleMs: 500 } }\n`;
+    expect(parseTopology(relay, 'relay.yaml').flows).toHaveLength(3);
+  });
+});
+
+describe('loadTopology errors', () => {
+  it('names the file for a missing file', () => {
+    const error = topologyError(() => loadTopology(fixture('no-such-file.yaml')));
+    expect(error).toBeInstanceOf(TopologyError);
+    expect(error.message).toMatch(/no-such-file\.yaml:1:1: cannot read the file/);
+  });
+
+  it('shows a path relative to the working directory', () => {
+    const error = topologyError(() => loadTopology(fixture('syntax-error.yaml')));
+    expect(error.file).toBe('test/systems/topology/fixtures/syntax-error.yaml');
+  });
+});

@@ -1,0 +1,5 @@
+/** The legacy layout's data formats: JSON, XML and CSV for every record kind, single and batched. */
+export * from './layouts.ts';
+export * from './errors.ts';
+export * from './record-codecs.ts';
+export * from './batch.ts';

@@ -1,0 +1,144 @@
+/**
+ * The kafkajs client of the hub wiring: one `Kafka` per system process (clientId names the system),
+ * retries that ride out a broker restart, kafkajs log lines routed to our line logger, and
+ * `ensureTopics`, which creates missing topics idempotently and waits until every partition has a
+ * leader. Works against our broker, Apache Kafka or Redpanda alike: only the broker list changes.
+ */
+import { Kafka, logLevel as LogLevel, type Admin, type ITopicMetadata, type LogEntry, type RetryOptions } from 'kafkajs';
+
+/** Where a log line goes: the same shape as the broker's logger. */
+export type HubLogger = (line: string) => void;
+
+export const stderrLogger: HubLogger = (line) => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+/** Env var naming the kafkajs log level: nothing | error | warn | info | debug. */
+export const KAFKA_LOG_LEVEL_ENV = 'UNTANGLE_KAFKA_LOG_LEVEL';
+
+const LEVELS: Readonly<Record<string, LogLevel>> = {
+  nothing: LogLevel.NOTHING,
+  error: LogLevel.ERROR,
+  warn: LogLevel.WARN,
+  info: LogLevel.INFO,
+  debug: LogLevel.DEBUG,
+};
+
+/** The kafkajs log level from `UNTANGLE_KAFKA_LOG_LEVEL` (default: error; unknown values too). */
+export function kafkaLogLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const name = env[KAFKA_LOG_LEVEL_ENV]?.trim().toLowerCase();
+  const level = name ? LEVELS[name] : undefined;
+  return level ?? LogLevel.ERROR;
+}
+
+/** Retries of every client request: exponential from 100 ms to 5 s, about a minute in all. */
+export const DEFAULT_RETRY: Readonly<RetryOptions> = { retries: 12, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 };
+
+export interface HubKafkaOptions {
+  /** host:port of each bootstrap broker. */
+  brokers: readonly string[];
+  /** Names the client in the broker's logs and metrics, e.g. `untangle-system-A`. */
+  clientId: string;
+  logger?: HubLogger;
+  /** Overrides the env-derived level. */
+  logLevel?: LogLevel;
+  retry?: RetryOptions;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A log creator that turns kafkajs entries into single lines on `logger`. */
+export function kafkaLogCreator(logger: HubLogger): () => (entry: LogEntry) => void {
+  return () => ({ namespace, label, log }) => {
+    const { message, timestamp: _ts, logger: _logger, ...extra } = log as LogEntry['log'] & { logger?: unknown };
+    const detail = Object.keys(extra).length > 0 ? ` ${safeJson(extra)}` : '';
+    logger(`kafkajs ${label} [${namespace}] ${message}${detail}`);
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    return '[unserializable]';
+  }
+}
+
+/** The clientId of a system's hub wiring. */
+export const systemClientId = (systemId: string): string => `untangle-system-${systemId}`;
+
+export function createKafka(options: HubKafkaOptions): Kafka {
+  if (options.brokers.length === 0) throw new Error('createKafka: the broker list is empty');
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 5_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    logLevel: options.logLevel ?? kafkaLogLevelFromEnv(),
+    logCreator: kafkaLogCreator(options.logger ?? stderrLogger),
+  });
+}
+
+export interface EnsureTopicsOptions {
+  /** Replicas per partition; 1 for a single broker. */
+  replicationFactor?: number;
+  /** How long to wait for every partition to have a leader. */
+  timeoutMs?: number;
+}
+
+const TOPIC_EXISTS = 'TOPIC_ALREADY_EXISTS';
+
+/**
+ * Creates the topics that do not exist yet with `partitions` partitions (an existing topic is left
+ * as it is, whatever its partition count) and waits until metadata shows a leader for every
+ * partition of every topic. Safe to call from several processes at once.
+ */
+export async function ensureTopics(admin: Admin, topics: readonly string[], partitions: number, options: EnsureTopicsOptions = {}): Promise<void> {
+  if (!Number.isInteger(partitions) || partitions < 1) throw new Error(`ensureTopics: partitions must be a positive integer, got ${partitions}`);
+  const wanted = [...new Set(topics)];
+  if (wanted.length === 0) return;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const existing = new Set(await admin.listTopics());
+  const missing = wanted.filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({
+        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: options.replicationFactor ?? 1 })),
+        waitForLeaders: true,
+        timeout: timeoutMs,
+      });
+    } catch (err) {
+      // Another process created some of them first: fine, as long as all exist below.
+      if (!isTopicExistsError(err)) throw err;
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const lastProblem = await metadataProblem(admin, wanted);
+    if (lastProblem === '') return;
+    if (Date.now() > deadline) throw new Error(`ensureTopics: timed out after ${timeoutMs} ms: ${lastProblem}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function isTopicExistsError(err: unknown): boolean {
+  const e = err as { type?: string; errors?: { type?: string }[] };
+  if (e?.type === TOPIC_EXISTS) return true;
+  return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every((x) => x?.type === TOPIC_EXISTS);
+}
+
+/** '' when every topic has partitions and each has a leader; otherwise what is missing. */
+async function metadataProblem(admin: Admin, topics: readonly string[]): Promise<string> {
+  let metadata: ITopicMetadata[];
+  try {
+    metadata = (await admin.fetchTopicMetadata({ topics: [...topics] })).topics;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  for (const topic of topics) {
+    const m = metadata.find((x) => x.name === topic);
+    if (!m || m.partitions.length === 0) return `topic ${topic} has no metadata yet`;
+    const leaderless = m.partitions.filter((p) => p.leader < 0);
+    if (leaderless.length > 0) return `topic ${topic} partitions ${leaderless.map((p) => p.partitionId).join(',')} have no leader`;
+  }
+  return '';
+}

@@ -1,0 +1,252 @@
+/**
+ * The hub publisher of one system: an idempotent kafkajs producer (acks=all, one request in flight,
+ * so the broker de-duplicates client retries and keeps each partition in order), the record's key
+ * field (orderId) as message key, so one order's records stay in one partition and in order, the
+ * record as JSON value, and the data kind and source system as headers.
+ *
+ * Concurrent `publish()` calls are batched: they wait in a bounded queue and one sender sends them
+ * with one sendBatch at a time (kafkajs's idempotent producer must not have two sends in flight:
+ * its sequence numbers would interleave). When the queue is full, `publish()` waits for room
+ * (backpressure). `publish()` resolves once the broker has acknowledged the record.
+ */
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RetryOptions, type TopicMessages } from 'kafkajs';
+import { HEADER_KIND, HEADER_SOURCE, type TopicSpec } from './headers.ts';
+import { ensureTopics, stderrLogger, type HubLogger } from './kafka-client.ts';
+
+export interface PublisherOptions {
+  kafka: Kafka;
+  systemId: string;
+  /** The topics this system may publish to, one per data kind (from hubLayout(t).topics). */
+  topics: readonly TopicSpec[];
+  /** Records waiting to be sent before publish() waits for room. Default 1,000. */
+  queueMax?: number;
+  /** Bytes of values waiting before publish() waits for room. Default 8 MiB. */
+  queueBytesMax?: number;
+  /** Records per sendBatch. Default 500. */
+  batchMax?: number;
+  /** Value bytes per sendBatch. Default 1 MiB. */
+  batchBytesMax?: number;
+  /** Broker-side ack timeout of one produce request. Default 30 s. */
+  ackTimeoutMs?: number;
+  compression?: CompressionTypes;
+  /** Partitions of a topic that the first connect creates when it is missing. Default 6. */
+  topicPartitions?: number;
+  /** kafkajs producer retries; when exhausted the batch fails and a fresh producer id is used. */
+  retry?: RetryOptions;
+  logger?: HubLogger;
+}
+
+export interface PublisherCounters {
+  /** Records acknowledged by the broker. */
+  published: number;
+  /** Records whose publish() rejected (send failed after retries, or unpublishable record). */
+  failed: number;
+  /** Value bytes acknowledged. */
+  bytes: number;
+  /** sendBatch calls that succeeded. */
+  batches: number;
+  /** Records queued for the sender right now. */
+  queued: number;
+  /** publish() calls waiting for room in the queue right now. */
+  waiting: number;
+}
+
+interface Pending {
+  topic: string;
+  message: Message;
+  bytes: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Producer retries: long enough to ride out a broker restart (about two minutes). */
+const PRODUCER_RETRY: RetryOptions = { retries: 30, initialRetryTime: 100, maxRetryTime: 5_000 };
+
+export class HubPublisher {
+  private readonly topicByKind: ReadonlyMap<string, TopicSpec>;
+  private readonly queue: Pending[] = [];
+  private queueBytes = 0;
+  /** publish() calls waiting for room in the queue (backpressure), in arrival order. */
+  private readonly waiting: Pending[] = [];
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+  private sending: Promise<void> | null = null;
+  private closed = false;
+  private topicsEnsured = false;
+  private readonly stats: Omit<PublisherCounters, 'queued' | 'waiting'> = { published: 0, failed: 0, bytes: 0, batches: 0 };
+  private readonly queueMax: number;
+  private readonly queueBytesMax: number;
+  private readonly batchMax: number;
+  private readonly batchBytesMax: number;
+  private readonly log: HubLogger;
+
+  constructor(private readonly options: PublisherOptions) {
+    this.topicByKind = new Map(options.topics.map((t) => [t.dataKind, t]));
+    this.queueMax = positive(options.queueMax ?? 1_000, 'queueMax');
+    this.queueBytesMax = positive(options.queueBytesMax ?? 8 * 1024 * 1024, 'queueBytesMax');
+    this.batchMax = positive(options.batchMax ?? 500, 'batchMax');
+    this.batchBytesMax = positive(options.batchBytesMax ?? 1024 * 1024, 'batchBytesMax');
+    this.log = options.logger ?? stderrLogger;
+  }
+
+  /** Creates missing topics and connects the producer now (otherwise the first publish does). */
+  async connect(): Promise<void> {
+    await this.getProducer();
+  }
+
+  /**
+   * Publishes one record of `kind`; resolves when the broker has it (acks=all), rejects when the
+   * send failed after retries. Waits first while the queue is full.
+   */
+  async publish(kind: string, record: object): Promise<void> {
+    let pending: Omit<Pending, 'resolve' | 'reject'>;
+    try {
+      if (this.closed) throw new Error(`publisher of system ${this.options.systemId} is closed`);
+      pending = this.toPending(kind, record);
+    } catch (err) {
+      this.stats.failed++;
+      throw err;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const item: Pending = { ...pending, resolve, reject };
+      // Strictly first come, first queued: a caller never overtakes one already waiting for room.
+      if (this.waiting.length > 0 || this.isFull(item.bytes)) this.waiting.push(item);
+      else this.enqueue(item);
+      this.kick();
+    });
+  }
+
+  counters(): PublisherCounters {
+    return { ...this.stats, queued: this.queue.length, waiting: this.waiting.length };
+  }
+
+  /** Sends what is queued or waiting, then disconnects. Later publish() calls reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.sending) await this.sending;
+    const producer = this.producer;
+    this.producer = null;
+    if (producer) await producer.disconnect();
+  }
+
+  private toPending(kind: string, record: object): Omit<Pending, 'resolve' | 'reject'> {
+    const topic = this.topicByKind.get(kind);
+    if (!topic) throw new Error(`system ${this.options.systemId} has no hub topic for data kind '${kind}'`);
+    const key = (record as Record<string, unknown>)[topic.key] ?? (record as Record<string, unknown>).orderId;
+    if (typeof key !== 'string' || key === '') throw new Error(`a ${kind} record needs a non-empty string '${topic.key}' as its key`);
+    const value = Buffer.from(JSON.stringify(record), 'utf8');
+    return {
+      topic: topic.name,
+      bytes: value.length,
+      message: { key, value, headers: { [HEADER_KIND]: kind, [HEADER_SOURCE]: this.options.systemId } },
+    };
+  }
+
+  private isFull(bytes: number): boolean {
+    return this.queue.length >= this.queueMax || (this.queue.length > 0 && this.queueBytes + bytes > this.queueBytesMax);
+  }
+
+  private enqueue(item: Pending): void {
+    this.queue.push(item);
+    this.queueBytes += item.bytes;
+  }
+
+  private admitWaiting(): void {
+    while (this.waiting.length > 0 && !this.isFull(this.waiting[0].bytes)) this.enqueue(this.waiting.shift()!);
+  }
+
+  private kick(): void {
+    if (this.sending || this.queue.length === 0) return;
+    this.sending = this.drain().finally(() => {
+      this.sending = null;
+      this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      this.admitWaiting();
+      const byTopic = new Map<string, Message[]>();
+      for (const p of batch) {
+        const list = byTopic.get(p.topic) ?? [];
+        list.push(p.message);
+        byTopic.set(p.topic, list);
+      }
+      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      try {
+        const producer = await this.getProducer();
+        await producer.sendBatch({ topicMessages, acks: -1, timeout: this.options.ackTimeoutMs ?? 30_000, compression: this.options.compression ?? CompressionTypes.None });
+        this.stats.published += batch.length;
+        this.stats.batches++;
+        for (const p of batch) this.stats.bytes += p.bytes;
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        this.stats.failed += batch.length;
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.log(`hub publisher ${this.options.systemId}: batch of ${batch.length} failed: ${e.message}`);
+        for (const p of batch) p.reject(e);
+        await this.resetProducer();
+      }
+    }
+  }
+
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let bytes = 0;
+    while (this.queue.length > 0 && batch.length < this.batchMax) {
+      const next = this.queue[0];
+      if (batch.length > 0 && bytes + next.bytes > this.batchBytesMax) break;
+      this.queue.shift();
+      this.queueBytes -= next.bytes;
+      bytes += next.bytes;
+      batch.push(next);
+    }
+    return batch;
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    this.connecting ??= (async () => {
+      if (!this.topicsEnsured) {
+        const admin = this.options.kafka.admin();
+        await admin.connect();
+        try {
+          await ensureTopics(admin, [...this.topicByKind.values()].map((t) => t.name), this.options.topicPartitions ?? 6);
+        } finally {
+          await admin.disconnect();
+        }
+        this.topicsEnsured = true;
+      }
+      const producer = this.options.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { ...PRODUCER_RETRY, ...this.options.retry },
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * After a failed batch the broker may or may not hold it. Reusing the producer id would send the
+   * next records with the failed batch's sequence numbers, and the broker would drop them as
+   * duplicates; a fresh producer gets a fresh id.
+   */
+  private async resetProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = null;
+    if (old) await old.disconnect().catch(() => undefined);
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`HubPublisher: ${name} must be a positive integer, got ${n}`);
+  return n;
+}

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBrokerCommand } from './broker-command.ts';
+import { registerSystemCommands } from './system-command.ts';
 
 const program = new Command();
 program
@@ -9,5 +10,12 @@ program
   .configureHelp({ sortSubcommands: true });
 
 registerBrokerCommand(program);
+registerSystemCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Expected failures (a bad topology file, an unreachable peer) print their message, not a stack.
+  process.stderr.write(`untangle: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

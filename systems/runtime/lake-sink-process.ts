@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { createKafka } from '../hub/kafka-client.ts';
+import { createHubLakeSink } from '../hub/lake-sink.ts';
+import { hubLayout, type Topology } from '../topology/index.ts';
+import { createRestApp } from '../legacy/rest-server.ts';
+import { validateDomainRecord } from '../hub/index.ts';
+import { PATHS, topicPrefixOf } from './options.ts';
+import type { RunningSystem } from './system.ts';
+
+export interface LakeSinkProcessOptions {
+  topology: Topology;
+  workDir: string;
+  port: number;
+  kafkaBrokers: string[];
+  runId?: string;
+  logger: (line: string) => void;
+}
+
+/**
+ * The hub layout's one lake writer as its own process (so a scenario can kill it like any other
+ * component): every topic, one format (JSON lines), partitioned by topic and date.
+ */
+export async function runLakeSink(opts: LakeSinkProcessOptions): Promise<RunningSystem> {
+  const layout = hubLayout(opts.topology, { topicPrefix: topicPrefixOf(opts.topology.name, opts.runId) });
+  const lakeDir = join(opts.workDir, 'lake');
+  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId: 'untangle-lake-sink', logger: opts.logger });
+  const sink = createHubLakeSink({
+    lakeDir,
+    kafka,
+    groupId: layout.lakeSink.groupId,
+    topics: layout.topics.map((t) => ({ name: t.name, dataKind: t.dataKind, key: t.key })),
+    validate: validateDomainRecord,
+    logger: opts.logger,
+  });
+  await sink.start();
+  const rest = createRestApp();
+  rest.app.get(PATHS.state, (_req, res) => void res.json({ systemId: 'lake-sink', layout: 'hub', pid: process.pid, sink: sink.counters() }));
+  const listener = await rest.listen(opts.port);
+  opts.logger(`lake sink writing ${layout.topics.length} topic(s) to ${lakeDir}; state on ${listener.url}`);
+  return {
+    url: listener.url,
+    port: listener.port,
+    async close() {
+      await listener.close();
+      await sink.stop();
+    },
+  };
+}

@@ -12,7 +12,7 @@ const flow = (id: string) => shop.flows.find((f) => f.id === id)!;
 describe('flow wiring', () => {
   it('takes timeouts, retries, prefetch and schedules from the flow, defaults otherwise', () => {
     const score = restClientForFlow(shop, flow('a-i-score'), 'http://127.0.0.1:1');
-    expect(score.options).toMatchObject({ timeoutMs: 500, retries: 0 });
+    expect(score.options).toMatchObject({ timeoutMs: 1500, retries: 0 });
     const pay = restClientForFlow(shop, flow('a-b-payment'), 'http://127.0.0.1:1');
     expect(pay.options).toMatchObject({ timeoutMs: shop.defaults.restTimeoutMs, retries: shop.defaults.restRetries });
     const poller = restPollerForFlow(shop, flow('b-f-payments'), { baseUrl: 'http://127.0.0.1:1', stateDir: '/tmp/x', onRecords: () => undefined });

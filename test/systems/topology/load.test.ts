@@ -34,7 +34,7 @@ describe('loading scenarios/topologies/shop.yaml', () => {
   it('fills REST and AMQP policies from defaults unless a flow overrides them', () => {
     const flow = (id: string) => shop.flows.find((f) => f.id === id)!;
     expect(restPolicy(shop, flow('a-b-payment'))).toEqual({ timeoutMs: 2000, retries: 2 });
-    expect(restPolicy(shop, flow('a-i-score'))).toEqual({ timeoutMs: 500, retries: 0 });
+    expect(restPolicy(shop, flow('a-i-score'))).toEqual({ timeoutMs: 1500, retries: 0 });
     expect(amqpPrefetch(shop, flow('c-d-pick'))).toBe(50);
     expect(amqpPrefetch(shop, flow('b-i-payments'))).toBe(20);
   });

@@ -4,7 +4,7 @@
  * `ensureTopics`, which creates missing topics idempotently and waits until every partition has a
  * leader. Works against our broker, Apache Kafka or Redpanda alike: only the broker list changes.
  */
-import { Kafka, logLevel as LogLevel, type Admin, type ITopicMetadata, type LogEntry, type RetryOptions } from 'kafkajs';
+import { Kafka, logLevel as LogLevel, type Admin, type Consumer, type ITopicMetadata, type LogEntry, type RetryOptions } from 'kafkajs';
 
 /** Where a log line goes: the same shape as the broker's logger. */
 export type HubLogger = (line: string) => void;
@@ -141,4 +141,26 @@ async function metadataProblem(admin: Admin, topics: readonly string[]): Promise
     if (leaderless.length > 0) return `topic ${topic} partitions ${leaderless.map((p) => p.partitionId).join(',')} have no leader`;
   }
   return '';
+}
+
+/** Consumer settings shared by the systems' subscribers and the lake sink. */
+export interface GroupConsumerSettings {
+  groupId: string;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  maxWaitTimeMs?: number;
+  maxBytesPerPartition: number;
+}
+
+/** A consumer-group member that never creates topics (ensureTopics does that, with our partition count). */
+export function groupConsumer(kafka: Kafka, s: GroupConsumerSettings): Consumer {
+  return kafka.consumer({
+    groupId: s.groupId,
+    sessionTimeout: s.sessionTimeoutMs ?? 10_000,
+    rebalanceTimeout: 30_000,
+    heartbeatInterval: s.heartbeatIntervalMs ?? 1_000,
+    maxWaitTimeInMs: s.maxWaitTimeMs ?? 200,
+    maxBytesPerPartition: s.maxBytesPerPartition,
+    allowAutoTopicCreation: false,
+  });
 }

@@ -18,7 +18,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { HubLakeWriter, type HubLakeWriterOptions } from '../lake/hub-writer.ts';
 import { quarantine as quarantineInLake } from '../lake/quarantine.ts';
 import { headerString, HEADER_KIND, type TopicSpec } from './headers.ts';
-import { ensureTopics, stderrLogger, type HubLogger } from './kafka-client.ts';
+import { ensureTopics, groupConsumer, stderrLogger, type HubLogger } from './kafka-client.ts';
 import { LakeOffsetCheckpoint, partitionKey, type LakeHighWater, type LakeSinkState, type UnconfirmedLines } from './lake-offsets.ts';
 import type { HubValidator } from './subscriber.ts';
 
@@ -121,15 +121,7 @@ export class HubLakeSink {
     const state = o.checkpoint?.load();
     this.highWater = state?.highWater ?? new Map();
     this.unconfirmed = state?.unconfirmed ?? new Map();
-    const consumer = o.kafka.consumer({
-      groupId: o.groupId,
-      sessionTimeout: o.sessionTimeoutMs ?? 10_000,
-      rebalanceTimeout: 30_000,
-      heartbeatInterval: o.heartbeatIntervalMs ?? 1_000,
-      maxWaitTimeInMs: o.maxWaitTimeMs ?? 200,
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
-      allowAutoTopicCreation: false,
-    });
+    const consumer = groupConsumer(o.kafka, { ...o, maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024 });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
     await consumer.connect();

@@ -14,7 +14,7 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { BoundedDedupe, defaultDedupeId } from './dedupe.ts';
 import { clipHeader, dlqTopicName, headerString, HEADER_DLQ_GROUP, HEADER_DLQ_ORIGIN, HEADER_DLQ_REASON, HEADER_KIND, HEADER_SOURCE, type TopicSpec } from './headers.ts';
-import { ensureTopics, stderrLogger, type HubLogger } from './kafka-client.ts';
+import { ensureTopics, groupConsumer, stderrLogger, type HubLogger } from './kafka-client.ts';
 
 /** One record as a handler sees it. */
 export interface HubMessage {
@@ -113,15 +113,7 @@ export class HubSubscriber {
     const dlq = o.kafka.producer({ allowAutoTopicCreation: false });
     await dlq.connect();
     this.dlqProducer = dlq;
-    const consumer = o.kafka.consumer({
-      groupId: o.groupId,
-      sessionTimeout: o.sessionTimeoutMs ?? 10_000,
-      rebalanceTimeout: 30_000,
-      heartbeatInterval: o.heartbeatIntervalMs ?? 1_000,
-      maxWaitTimeInMs: o.maxWaitTimeMs ?? 200,
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 256 * 1024,
-      allowAutoTopicCreation: false,
-    });
+    const consumer = groupConsumer(o.kafka, { ...o, maxBytesPerPartition: o.maxBytesPerPartition ?? 256 * 1024 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.kindByTopic.keys()], fromBeginning: o.fromBeginning ?? false });

@@ -3,6 +3,7 @@ import { startBroker } from '../broker/index.ts';
 import { DEFAULT_BROKER_CONFIG } from '../broker/config.ts';
 import { DEFAULT_LOG_CONFIG } from '../broker/log/partition-log.ts';
 import { boolOption, intOption } from './options.ts';
+import { closeOnSignal } from './lifecycle.ts';
 
 interface BrokerOptions {
   port: number;
@@ -64,20 +65,6 @@ export function registerBrokerCommand(program: Command): void {
       process.stdout.write(
         `untangle broker ready node=${opts.nodeId} listen=${broker.address} metrics=${broker.metricsUrl ?? '-'} data=${opts.dataDir}\n`,
       );
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger(`${signal}: shutting down`);
-        broker.close().then(
-          () => process.exit(0),
-          (err: Error) => {
-            logger(`shutdown failed: ${err.message}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      closeOnSignal(() => broker.close(), logger);
     });
 }

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadTopology } from '../systems/topology/index.ts';
-import { runSystem, type RunningSystem } from '../systems/runtime/system.ts';
+import { runSystem } from '../systems/runtime/system.ts';
 import { startLegacyWiring } from '../systems/runtime/legacy-system.ts';
 import { startHubWiring } from '../systems/runtime/hub-system.ts';
 import { runLakeSink } from '../systems/runtime/lake-sink-process.ts';
 import { parseBrokerList } from '../infra/kafka.ts';
 import { intOption } from './options.ts';
+import { closeOnSignal } from './lifecycle.ts';
 
 /** --peers B=http://127.0.0.1:4001,C=http://127.0.0.1:4002 */
 function parsePeers(value: string): Record<string, string> {
@@ -35,25 +36,6 @@ function brokersOption(value: string): string[] {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-}
-
-/** Keeps the process until SIGTERM/SIGINT, then closes what it runs and exits 0. */
-function serveUntilSignal(running: RunningSystem, logger: (line: string) => void): void {
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger(`${signal}: stopping`);
-    running.close().then(
-      () => process.exit(0),
-      (err: Error) => {
-        logger(`stop failed: ${err.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 const stderrLogger = (prefix: string) => (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${prefix}: ${line}\n`);
@@ -91,7 +73,7 @@ export function registerSystemCommands(program: Command): void {
         o.layout === 'legacy' ? startLegacyWiring : startHubWiring,
       );
       process.stdout.write(`untangle system ready id=${o.id} layout=${o.layout} url=${running.url} pid=${process.pid}\n`);
-      serveUntilSignal(running, logger);
+      closeOnSignal(() => running.close(), logger);
     });
 
   program
@@ -108,6 +90,6 @@ export function registerSystemCommands(program: Command): void {
       if (!brokers) throw new InvalidArgumentError('the lake sink needs --kafka-brokers or KAFKA_BROKERS');
       const running = await runLakeSink({ topology: loadTopology(o.topology), workDir: o.workDir, port: o.port, kafkaBrokers: brokers, runId: o.runId, logger });
       process.stdout.write(`untangle system ready id=lake-sink layout=hub url=${running.url} pid=${process.pid}\n`);
-      serveUntilSignal(running, logger);
+      closeOnSignal(() => running.close(), logger);
     });
 }

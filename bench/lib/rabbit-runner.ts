@@ -1,6 +1,6 @@
 // RabbitMQ with amqplib: durable queue, persistent messages, publisher confirms (ConfirmChannel),
 // manual acks with a prefetch window. Same shape of workload as the Kafka runs.
-import amqp, { type ConfirmChannel } from 'amqplib';
+import amqp, { type Channel, type ConfirmChannel } from 'amqplib';
 import { latencySummary, nowMs, sleep } from './stats.ts';
 import type { BenchSettings, LatencyResult, ThroughputResult } from './types.ts';
 
@@ -29,22 +29,37 @@ async function publishWindowed(ch: ConfirmChannel, queue: string, body: (i: numb
   return i;
 }
 
-export async function rabbitThroughput(url: string, size: number, s: BenchSettings): Promise<ThroughputResult> {
-  const queue = `bench-${size}-${process.pid}`;
+/**
+ * A fresh durable queue with a confirm channel to publish on and a separate connection's channel
+ * (with the prefetch window) to consume from; both connections are closed afterwards.
+ */
+async function withBenchQueue<T>(url: string, queue: string, run: (ch: ConfirmChannel, cch: Channel) => Promise<T>): Promise<T> {
   const conn = await amqp.connect(url);
   const cconn = await amqp.connect(url);
   try {
     const ch = await conn.createConfirmChannel();
     await ch.assertQueue(queue, { durable: true });
     await ch.purgeQueue(queue);
+    const cch = await cconn.createChannel();
+    await cch.prefetch(PREFETCH);
+    const result = await run(ch, cch);
+    await ch.deleteQueue(queue);
+    return result;
+  } finally {
+    await conn.close().catch(() => undefined);
+    await cconn.close().catch(() => undefined);
+  }
+}
+
+export async function rabbitThroughput(url: string, size: number, s: BenchSettings): Promise<ThroughputResult> {
+  const queue = `bench-${size}-${process.pid}`;
+  return withBenchQueue(url, queue, async (ch, cch) => {
     const payload = Buffer.alloc(size, 0x61);
     const t0 = performance.now();
     const messages = await publishWindowed(ch, queue, () => payload,
       (i) => i % 1000 === 0 && performance.now() - t0 >= s.minSeconds * 1000);
     const produceSeconds = (performance.now() - t0) / 1000;
 
-    const cch = await cconn.createChannel();
-    await cch.prefetch(PREFETCH);
     let got = 0;
     const t1 = performance.now();
     await new Promise<void>((resolve) => {
@@ -56,24 +71,13 @@ export async function rabbitThroughput(url: string, size: number, s: BenchSettin
       }, { noAck: false });
     });
     const consumeSeconds = (performance.now() - t1) / 1000;
-    await ch.deleteQueue(queue);
     return { messages, produceSeconds, consumeSeconds, notes: [`confirm window ${CONFIRM_WINDOW}, prefetch ${PREFETCH}, ack every ${ACK_EVERY} (multiple)`] };
-  } finally {
-    await conn.close().catch(() => undefined);
-    await cconn.close().catch(() => undefined);
-  }
+  });
 }
 
 export async function rabbitLatency(url: string, size: number, s: BenchSettings): Promise<LatencyResult> {
   const queue = `bench-e2e-${size}-${process.pid}`;
-  const conn = await amqp.connect(url);
-  const cconn = await amqp.connect(url);
-  try {
-    const ch = await conn.createConfirmChannel();
-    await ch.assertQueue(queue, { durable: true });
-    await ch.purgeQueue(queue);
-    const cch = await cconn.createChannel();
-    await cch.prefetch(PREFETCH);
+  return withBenchQueue(url, queue, async (ch, cch) => {
     const lat: number[] = [];
     const total = Math.round(s.e2eRate * s.e2eSeconds);
     const allIn = new Promise<void>((resolve) => {
@@ -95,10 +99,6 @@ export async function rabbitLatency(url: string, size: number, s: BenchSettings)
     }
     await ch.waitForConfirms();
     await allIn;
-    await ch.deleteQueue(queue);
     return latencySummary(lat);
-  } finally {
-    await conn.close().catch(() => undefined);
-    await cconn.close().catch(() => undefined);
-  }
+  });
 }

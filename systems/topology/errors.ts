@@ -24,17 +24,25 @@ export function formatIssue(issue: TopologyIssue): string {
   return `${issue.file}:${issue.line}:${issue.col}: ${where}${issue.message}`;
 }
 
-/** Thrown by parseTopology/loadTopology/restrictTo; the message lists every problem, one a line. */
-export class TopologyError extends Error {
+/** A YAML file that failed its checks; the message lists every problem, one a line. */
+export class YamlFileError extends Error {
   readonly file: string;
   readonly issues: readonly TopologyIssue[];
 
-  constructor(file: string, issues: readonly TopologyIssue[]) {
+  constructor(what: string, file: string, issues: readonly TopologyIssue[]) {
     const n = issues.length;
-    super(`invalid topology ${file} (${n} problem${n === 1 ? '' : 's'}):\n${issues.map(formatIssue).join('\n')}`);
-    this.name = 'TopologyError';
+    super(`invalid ${what} ${file} (${n} problem${n === 1 ? '' : 's'}):\n${issues.map(formatIssue).join('\n')}`);
+    this.name = 'YamlFileError';
     this.file = file;
     this.issues = issues;
+  }
+}
+
+/** Thrown by parseTopology/loadTopology/restrictTo. */
+export class TopologyError extends YamlFileError {
+  constructor(file: string, issues: readonly TopologyIssue[]) {
+    super('topology', file, issues);
+    this.name = 'TopologyError';
   }
 }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from '../broker/index.ts';
 import { Supervisor } from '../systems/process/supervisor.ts';
+import { freePort } from '../systems/runtime/landscape.ts';
 import { requireContainerRuntime, type Env, type Log } from './docker.ts';
 
 export type HubMode = 'embedded' | 'process' | 'container';
@@ -142,7 +143,10 @@ async function startEmbedded(opts: ResolveHubOptions, dataDir: string, removeDir
 async function startBrokerProcess(opts: ResolveHubOptions, dataDir: string, removeDir: () => Promise<void>, log: Log): Promise<ResolvedHub> {
   const supervisor = opts.supervisor ?? new Supervisor();
   const name = opts.processName ?? 'hub-broker';
-  const args = [path.join(REPO_ROOT, 'bin/untangle.js'), 'broker', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--metrics-port', '0'];
+  // Ports are chosen up front, not left to the OS at bind time, so a restart (after a scenario's
+  // kill -9) comes back at the same address and the clients reconnect on their own.
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const args = [path.join(REPO_ROOT, 'bin/untangle.js'), 'broker', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--metrics-port', String(metricsPort)];
   if (opts.broker?.groupInitialRebalanceDelayMs !== undefined) args.push('--group-initial-rebalance-delay-ms', String(opts.broker.groupInitialRebalanceDelayMs));
   if (opts.broker?.defaultPartitions !== undefined) args.push('--default-partitions', String(opts.broker.defaultPartitions));
   const started = await supervisor.start(name, {

@@ -1,0 +1,24 @@
+/** The renderer-neutral document the markdown and the HTML are both rendered from. */
+import type { RunnerName } from './model.ts';
+
+export interface Column { label: string; align: 'left' | 'right' }
+export interface Table { id: string; caption: string; columns: Column[]; rows: string[][] }
+
+/** Where the HTML places a section's charts or diagrams (the markdown points to report.html there). */
+export type FigureGroup = 'topology' | RunnerName;
+
+export type Block =
+  | { kind: 'paragraph'; text: string }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'table'; table: Table }
+  | { kind: 'figures'; group: FigureGroup };
+
+export interface Section { id: string; title: string; blocks: Block[] }
+
+export interface ReportDocument { title: string; sections: Section[] }
+
+export const left = (label: string): Column => ({ label, align: 'left' });
+export const right = (label: string): Column => ({ label, align: 'right' });
+export const paragraph = (text: string): Block => ({ kind: 'paragraph', text });
+export const list = (items: string[]): Block => ({ kind: 'list', items });
+export const table = (t: Table): Block => ({ kind: 'table', table: t });

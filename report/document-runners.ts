@@ -1,0 +1,148 @@
+/** The document sections of the four runners: their full tables, every value formatted. */
+import { left, list, paragraph, right, table, type Block, type Section } from './document-model.ts';
+import { formatList, formatNumber, formatPercent, MISSING, yesNo } from './format.ts';
+import { connectionsHeadlineN } from './headline.ts';
+import type { ConnectionsResult, FailuresResult, Layout, OnboardingResult, ThroughputResult } from './model.ts';
+
+const LAYOUTS: readonly Layout[] = ['legacy', 'hub'];
+const ms = (v: number | null): string => (v === null ? MISSING : `${formatNumber(v)} ms`);
+
+export const MODEL_DISCLAIMER = 'The n(n-1)/2 and n curves are a model, not measurements: '
+  + 'n(n-1)/2 is the number of links if every pair of n systems were wired point to point, n the number of links to a hub. '
+  + 'Every other number in this section was measured.';
+
+export function connectionsSection(c: ConnectionsResult): Section {
+  const n = connectionsHeadlineN(c);
+  const blocks: Block[] = [
+    paragraph('For each n the first n systems of the topology ran in each layout under light load; declared links come from the topology, '
+      + 'live TCP connections were read from /proc while the landscape ran.'),
+    paragraph(MODEL_DISCLAIMER),
+    { kind: 'figures', group: 'connections' },
+  ];
+  for (const layout of LAYOUTS) {
+    const points = c.points.filter((p) => p.layout === layout).sort((a, b) => a.n - b.n);
+    if (points.length === 0) continue;
+    blocks.push(table({
+      id: `connections-${layout}`, caption: `${layout}: measured per n`,
+      columns: [right('n'), left('systems'), right('declared links'), right('live TCP'), left('protocols'), left('formats'), right('adapters'), right('orders accepted / sent')],
+      rows: points.map((p) => [String(p.n), p.systems.join(' '), formatNumber(p.declaredLinks), formatNumber(p.liveTcpTotal), formatList(p.protocols),
+        formatList(p.formats), formatNumber(p.adaptersTotal), `${formatNumber(p.ordersAccepted)} / ${formatNumber(p.ordersSent)}`]),
+    }));
+  }
+  if (c.model.length > 0) {
+    blocks.push(table({
+      id: 'connections-model', caption: 'Model (not measured): links needed for n systems',
+      columns: [right('n'), right('point to point, n(n-1)/2'), right('hub, n')],
+      rows: c.model.map((m) => [String(m.n), formatNumber(m.pointToPoint), formatNumber(m.hub)]),
+    }));
+  }
+  for (const layout of LAYOUTS) {
+    const p = c.points.find((x) => x.layout === layout && x.n === n);
+    if (!p) continue;
+    blocks.push(table({
+      id: `connections-adapters-${layout}`, caption: `${layout} at n = ${p.n}: adapters each system needs`,
+      columns: [left('system'), right('adapters'), left('speaks')],
+      rows: p.adapters.map((a) => [a.system, formatNumber(a.adapters), formatList(a.speaks)]),
+    }));
+    blocks.push(table({
+      id: `connections-tcp-${layout}`, caption: `${layout} at n = ${p.n}: live TCP connections`,
+      columns: [left('client'), left('server'), right('connections')],
+      rows: p.liveTcpPairs.map((x) => [x.client, x.server, formatNumber(x.connections)]),
+    }));
+  }
+  return { id: 'connections', title: 'Connections', blocks };
+}
+
+export function failuresSection(f: FailuresResult): Section {
+  const byLayout = LAYOUTS.map((layout) => f.layouts.find((l) => l.layout === layout));
+  const cell = (get: (l: FailuresResult['layouts'][number]) => string): string[] => byLayout.map((l) => (l ? get(l) : MISSING));
+  const blocks: Block[] = [
+    paragraph(`Each component was killed (kill -9) for ${formatNumber(f.downMs)} ms while ${formatNumber(f.loadOrdersPerS)} orders/s were posted to the ingress, `
+      + 'then restarted; the oracle counted what was lost once the landscape settled.'),
+    { kind: 'figures', group: 'failures' },
+    table({
+      id: 'failures-summary', caption: 'Summary', columns: [left('measure'), right('legacy'), right('hub')],
+      rows: [
+        ['baseline orders/s', ...cell((l) => formatNumber(l.baselineOrdersPerS))],
+        ['components failed', ...cell((l) => formatNumber(l.components.length))],
+        ['single points of failure', ...cell((l) => formatList(l.summary.singlePointsOfFailure))],
+        ['mean blast radius (systems)', ...cell((l) => formatNumber(l.summary.meanBlastRadius))],
+        ['records lost', ...cell((l) => formatNumber(l.summary.totalRecordsLost))],
+        ['orders lost', ...cell((l) => formatNumber(l.summary.totalOrdersLost))],
+        ['mean recovery time', ...cell((l) => ms(l.summary.meanRecoveryMs))],
+      ],
+    }),
+  ];
+  for (const l of f.layouts) {
+    blocks.push(table({
+      id: `failures-${l.layout}`, caption: `${l.layout}: what each failed component cost`,
+      columns: [left('component'), left('kind'), right('down'), right('ingress failed / sent'), right('error rate'), right('records lost / expected'),
+        right('duplicated'), right('orders lost'), right('recovery')],
+      rows: l.components.map((c) => [c.component, c.kind, ms(c.downMs), `${formatNumber(c.ingressFailed)} / ${formatNumber(c.ingressSent)}`,
+        formatPercent(c.ingressErrorRate), `${formatNumber(c.recordsLost)} / ${formatNumber(c.recordsExpected)}`, formatNumber(c.recordsDuplicated),
+        formatNumber(c.ordersLost), c.recoveryMs === null ? 'not within the window' : ms(c.recoveryMs)]),
+    }));
+    blocks.push(table({
+      id: `failures-reach-${l.layout}`, caption: `${l.layout}: how far each failure reached, and whether one place showed it`,
+      columns: [left('component'), left('single point of failure'), left('blast radius'), left('located by one place'), left('what that place showed')],
+      rows: l.components.map((c) => [c.component, yesNo(c.singlePointOfFailure), formatList(c.blastRadius), yesNo(c.locatable), c.locatedBy]),
+    }));
+    if (l.skipped.length > 0) {
+      blocks.push(paragraph(`${l.layout}: components not failed in this run:`));
+      blocks.push(list(l.skipped.map((s) => `${s.component}: ${s.reason}`)));
+    }
+  }
+  return { id: 'failures', title: 'Failures', blocks };
+}
+
+export function throughputSection(t: ThroughputResult): Section {
+  const blocks: Block[] = [
+    paragraph(`The ingress was driven with autocannon at rising concurrency, ${formatNumber(t.stepDurationS)} s per step. `
+      + t.layouts.map((l) => `${l.layout} saturated at ${formatNumber(l.saturation.acceptedPerS)} accepted orders/s with ${l.saturation.connections} connections`).join('; ')
+      + '.'),
+    { kind: 'figures', group: 'throughput' },
+  ];
+  for (const l of t.layouts) {
+    blocks.push(table({
+      id: `throughput-${l.layout}`, caption: `${l.layout}: load steps`,
+      columns: [right('connections'), right('accepted/s'), right('requests'), right('errors'), right('non-2xx'), right('ingress p50 / p99 / p99.9'),
+        right('completed'), right('end-to-end p50 / p99'), right('CPU-s per 1,000 orders'), right('bytes per order'), left('busiest process')],
+      rows: [...l.steps].sort((a, b) => a.connections - b.connections).map((s) => [
+        `${formatNumber(s.connections)}${s.connections === l.saturation.connections ? ' (saturation)' : ''}`, formatNumber(s.acceptedPerS), formatNumber(s.requests),
+        formatNumber(s.errors), formatNumber(s.non2xx),
+        `${formatNumber(s.ingressLatencyMs.p50)} / ${formatNumber(s.ingressLatencyMs.p99)} / ${formatNumber(s.ingressLatencyMs.p999)} ms`,
+        formatPercent(s.completionRate), `${formatNumber(s.e2eLatencyMs.p50)} / ${formatNumber(s.e2eLatencyMs.p99)} ms`,
+        formatNumber(s.cpuSecondsPer1000Orders), formatNumber(s.bytesPerOrder), s.bottleneck]),
+    }));
+  }
+  return { id: 'throughput', title: 'Throughput and cost', blocks };
+}
+
+export function onboardingSection(o: OnboardingResult): Section {
+  const byLayout = LAYOUTS.map((layout) => o.layouts.find((l) => l.layout === layout));
+  const cell = (get: (l: OnboardingResult['layouts'][number]) => string): string[] => byLayout.map((l) => (l ? get(l) : MISSING));
+  const blocks: Block[] = [
+    paragraph('Systems were added to a running landscape while orders kept arriving: what had to change in the existing systems, '
+      + 'what the ingress noticed, and whether the newcomers got the orders from before they joined.'),
+    { kind: 'figures', group: 'onboarding' },
+    table({
+      id: 'onboarding-summary', caption: 'Adding systems', columns: [left('measure'), left('legacy'), left('hub')],
+      rows: [
+        ['systems before', ...cell((l) => formatList(l.initialSystems))],
+        ['systems added', ...cell((l) => formatList(l.addedSystems))],
+        ['existing systems reconfigured', ...cell((l) => `${l.reconfiguredSystems.length}: ${formatList(l.reconfiguredSystems)}`)],
+        ['existing systems restarted', ...cell((l) => `${l.restartedSystems.length}: ${formatList(l.restartedSystems)}`)],
+        ['new links', ...cell((l) => `${l.newLinks}: ${formatList(l.newLinkIds)}`)],
+        ['ingress downtime (longest run of failures)', ...cell((l) => ms(l.ingressDowntimeMs))],
+        ['ingress requests failed / sent', ...cell((l) => `${formatNumber(l.ingressFailed)} / ${formatNumber(l.ingressSent)}`)],
+        ['time until every newcomer was healthy', ...cell((l) => ms(l.onboardingMs))],
+      ],
+    }),
+    table({
+      id: 'onboarding-newcomers', caption: 'History each newcomer received (records of orders from before it joined)',
+      columns: [left('layout'), left('system'), right('received / expected'), left('received history')],
+      rows: o.layouts.flatMap((l) => l.newcomers.map((n) => [l.layout, n.system, `${formatNumber(n.historyReceived)} / ${formatNumber(n.historyExpected)}`, yesNo(n.receivedHistory)])),
+    }),
+  ];
+  return { id: 'onboarding', title: 'Onboarding', blocks };
+}

@@ -1,0 +1,252 @@
+/**
+ * TEST FIXTURE: a complete, realistic Report (all four runners, both layouts) for the report tests.
+ * The numbers are made up to look like a run of the shop topology A–I; product code never uses this.
+ */
+import { headlineRows } from '../../report/headline.ts';
+import type { ConnectionsPoint, FailureMeasurement, FailuresResult, Layout, OnboardingResult, Report, ReportLink, ThroughputResult, ThroughputStep } from '../../report/model.ts';
+
+const SYSTEMS: readonly { id: string; name: string; role: string; kind: string; lakeFormat: string }[] = [
+  { id: 'A', name: 'storefront', role: 'ingress', kind: 'order', lakeFormat: 'json' },
+  { id: 'B', name: 'payments', role: 'service', kind: 'payment', lakeFormat: 'json' },
+  { id: 'C', name: 'inventory', role: 'service', kind: 'reservation', lakeFormat: 'csv' },
+  { id: 'D', name: 'shipping', role: 'service', kind: 'shipment', lakeFormat: 'xml' },
+  { id: 'E', name: 'crm', role: 'service', kind: 'customer', lakeFormat: 'csv' },
+  { id: 'F', name: 'billing', role: 'service', kind: 'invoice', lakeFormat: 'csv' },
+  { id: 'G', name: 'analytics', role: 'service', kind: 'insight', lakeFormat: 'json' },
+  { id: 'H', name: 'notifications', role: 'service', kind: 'notification', lakeFormat: 'json' },
+  { id: 'I', name: 'fraud-detection', role: 'service', kind: 'risk-score', lakeFormat: 'xml' },
+];
+
+/** [id, from, to, transport, format, data kind], as in scenarios/topologies/shop.yaml. */
+const FLOWS: readonly (readonly [string, string, string, string, string, string])[] = [
+  ['a-b-payment', 'A', 'B', 'rest-sync', 'json', 'order'],
+  ['a-c-stock', 'A', 'C', 'rest-sync', 'json', 'order'],
+  ['a-e-orders', 'A', 'E', 'batch', 'csv', 'order'],
+  ['a-g-orders', 'A', 'G', 'batch', 'csv', 'order'],
+  ['a-h-webhook', 'A', 'H', 'rest-sync', 'json', 'order'],
+  ['a-i-score', 'A', 'I', 'rest-sync', 'json', 'order'],
+  ['b-f-payments', 'B', 'F', 'rest-poll', 'json', 'payment'],
+  ['b-h-payments', 'B', 'H', 'amqp', 'json', 'payment'],
+  ['b-i-payments', 'B', 'I', 'amqp', 'json', 'payment'],
+  ['c-d-pick', 'C', 'D', 'amqp', 'xml', 'reservation'],
+  ['c-g-stock', 'C', 'G', 'rest-poll', 'json', 'reservation'],
+  ['d-c-shipped', 'D', 'C', 'amqp', 'xml', 'shipment'],
+  ['d-h-shipment', 'D', 'H', 'amqp', 'xml', 'shipment'],
+  ['e-g-customers', 'E', 'G', 'batch', 'csv', 'customer'],
+  ['f-e-invoices', 'F', 'E', 'batch', 'csv', 'invoice'],
+];
+
+const PROTOCOL: Record<string, string> = { 'rest-sync': 'http', 'rest-poll': 'http', amqp: 'amqp', batch: 'file' };
+
+interface FixtureLink extends ReportLink { transport: string }
+
+function legacyLinksOf(ids: readonly string[]): FixtureLink[] {
+  const flows = FLOWS.filter(([, from, to]) => ids.includes(from) && ids.includes(to))
+    .map(([id, from, to, transport, format, kind]) => ({ id, from, to, protocol: PROTOCOL[transport], format, data: [kind], transport }));
+  const exports = SYSTEMS.filter((s) => ids.includes(s.id))
+    .map((s) => ({ id: `${s.id}-lake-export`, from: s.id, to: 'lake', protocol: 'file', format: s.lakeFormat, data: [s.kind], transport: 'batch' }));
+  return [...flows, ...exports];
+}
+
+function hubLinksOf(ids: readonly string[]): ReportLink[] {
+  const systems = SYSTEMS.filter((s) => ids.includes(s.id));
+  return [
+    ...systems.map((s) => ({ id: `${s.id}-hub`, from: s.id, to: 'hub', protocol: 'kafka', format: 'json', data: [s.kind] })),
+    { id: 'lake-sink-hub', from: 'lake', to: 'hub', protocol: 'kafka', format: 'json', data: systems.map((s) => s.kind) },
+  ];
+}
+
+const uniqueSorted = (xs: readonly string[]): string[] => [...new Set(xs)].sort();
+
+function connectionsPoint(layout: Layout, n: number): ConnectionsPoint {
+  const ids = SYSTEMS.slice(0, n).map((s) => s.id);
+  if (layout === 'hub') {
+    const links = hubLinksOf(ids);
+    const processes = [...ids, 'lake-sink'];
+    return {
+      layout, n, systems: ids, declaredLinks: links.length,
+      // A producer and a consumer connection per process, plus the lake sink's one consumer.
+      liveTcpTotal: ids.length * 2 + 1,
+      liveTcpPairs: processes.map((p) => ({ client: p, server: 'broker', connections: p === 'lake-sink' ? 1 : 2 })),
+      liveTcpPerProcess: [...processes.map((p) => ({ process: p, connections: p === 'lake-sink' ? 1 : 2 })), { process: 'broker', connections: ids.length * 2 + 1 }],
+      protocols: ['kafka'], formats: ['json'], adaptersTotal: ids.length,
+      adapters: ids.map((id) => ({ system: id, adapters: 1, speaks: ['kafka/json'] })),
+      ordersSent: 600, ordersAccepted: 600,
+    };
+  }
+  const links = legacyLinksOf(ids);
+  const rest = links.filter((l) => l.transport === 'rest-sync' || l.transport === 'rest-poll');
+  const amqpUsers = uniqueSorted(links.filter((l) => l.transport === 'amqp').flatMap((l) => [l.from, l.to]));
+  const adapters = ids.map((id) => {
+    const speaks = uniqueSorted(links.filter((l) => l.from === id || l.to === id).map((l) => `${l.transport}/${l.format}`));
+    return { system: id, adapters: speaks.length, speaks };
+  });
+  return {
+    layout, n, systems: ids, declaredLinks: links.length,
+    liveTcpTotal: rest.length * 2 + amqpUsers.length,
+    liveTcpPairs: [
+      ...rest.map((l) => ({ client: l.transport === 'rest-poll' ? l.to : l.from, server: l.transport === 'rest-poll' ? l.from : l.to, connections: 2 })),
+      ...amqpUsers.map((id) => ({ client: id, server: 'rabbitmq', connections: 1 })),
+    ],
+    liveTcpPerProcess: ids.map((id) => ({ process: id, connections: rest.filter((l) => l.from === id || l.to === id).length * 2 + (amqpUsers.includes(id) ? 1 : 0) })),
+    protocols: uniqueSorted(links.map((l) => l.protocol)),
+    formats: uniqueSorted(links.map((l) => l.format)),
+    adaptersTotal: adapters.reduce((a, s) => a + s.adapters, 0),
+    adapters,
+    ordersSent: 600, ordersAccepted: n >= 6 ? 598 : 600,
+  };
+}
+
+function failure(component: string, kind: FailureMeasurement['kind'], f: {
+  errorRate: number; recordsLost: number; ordersLost: number; blast: string[]; recoveryMs: number | null; spof: boolean; locatable: boolean; locatedBy: string;
+}): FailureMeasurement {
+  const sent = 250;
+  const failed = Math.round(sent * f.errorRate);
+  const ingressTimeline = Array.from({ length: 20 }, (_, t) => {
+    const down = t >= 5 && t < 10;
+    const perS = 50;
+    const failedNow = down ? Math.round(perS * f.errorRate) : 0;
+    return { tS: t, accepted: perS - failedNow, failed: failedNow };
+  });
+  return {
+    component, kind, downMs: 5000, ingressSent: sent, ingressFailed: failed, ingressErrorRate: failed / sent,
+    ordersAccepted: 1000 - failed, recordsExpected: (1000 - failed) * 7, recordsLost: f.recordsLost, recordsDuplicated: kind === 'broker' ? 0 : 3,
+    ordersLost: f.ordersLost, blastRadius: f.blast, recoveryMs: f.recoveryMs, locatable: f.locatable, locatedBy: f.locatedBy,
+    singlePointOfFailure: f.spof, ingressTimeline,
+  };
+}
+
+function failuresLayout(layout: Layout, components: FailureMeasurement[], skipped: { component: string; reason: string }[]): FailuresResult['layouts'][number] {
+  const recoveries = components.map((c) => c.recoveryMs).filter((r): r is number => r !== null);
+  return {
+    layout, baselineOrdersPerS: 50, components, skipped,
+    summary: {
+      singlePointsOfFailure: components.filter((c) => c.singlePointOfFailure).map((c) => c.component),
+      meanBlastRadius: components.reduce((a, c) => a + c.blastRadius.length, 0) / components.length,
+      totalRecordsLost: components.reduce((a, c) => a + c.recordsLost, 0),
+      totalOrdersLost: components.reduce((a, c) => a + c.ordersLost, 0),
+      meanRecoveryMs: recoveries.length === 0 ? null : recoveries.reduce((a, b) => a + b, 0) / recoveries.length,
+    },
+  };
+}
+
+function failures(): FailuresResult {
+  const queue = 'RabbitMQ queue stats: consumer count 0 on its queues';
+  const lag = 'broker metrics: consumer lag growing for its group';
+  return {
+    downMs: 5000, loadOrdersPerS: 50,
+    layouts: [
+      failuresLayout('legacy', [
+        failure('A', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 1800, spof: true, locatable: false, locatedBy: 'ingress down; nothing else shows it' }),
+        failure('B', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: ['A', 'F'], recoveryMs: 2400, spof: true, locatable: false, locatedBy: 'A calls B synchronously: A fails, F polls fail' }),
+        failure('C', 'system', { errorRate: 0.4, recordsLost: 12, ordersLost: 4, blast: ['A', 'D', 'G'], recoveryMs: 3100, spof: true, locatable: true, locatedBy: queue }),
+        failure('D', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: ['C', 'H'], recoveryMs: 900, spof: false, locatable: true, locatedBy: queue }),
+        failure('E', 'system', { errorRate: 0, recordsLost: 35, ordersLost: 0, blast: ['F', 'G'], recoveryMs: 5200, spof: true, locatable: false, locatedBy: 'batch drops pile up in its inbox; no queue to show it' }),
+        failure('rabbitmq', 'rabbitmq', { errorRate: 0.02, recordsLost: 140, ordersLost: 0, blast: ['B', 'C', 'D', 'H', 'I'], recoveryMs: null, spof: true, locatable: true, locatedBy: 'the management API stopped answering' }),
+      ], [{ component: 'F', reason: 'the scenario limits failures to A-E and the shared infrastructure' }]),
+      failuresLayout('hub', [
+        failure('A', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 1500, spof: true, locatable: true, locatedBy: lag }),
+        failure('B', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 700, spof: false, locatable: true, locatedBy: lag }),
+        failure('C', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 650, spof: false, locatable: true, locatedBy: lag }),
+        failure('D', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 600, spof: false, locatable: true, locatedBy: lag }),
+        failure('E', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 800, spof: false, locatable: true, locatedBy: lag }),
+        failure('broker', 'broker', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: ['A', 'B', 'C', 'D', 'E'], recoveryMs: 2600, spof: true, locatable: true, locatedBy: 'the broker itself is down' }),
+        failure('lake-sink', 'lake-sink', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 400, spof: false, locatable: true, locatedBy: lag }),
+      ], []),
+    ],
+  };
+}
+
+function step(connections: number, acceptedPerS: number, p99: number, e2eP50: number, cpu: number, bytes: number, bottleneck: string): ThroughputStep {
+  const durationS = 20;
+  const requests = Math.round(acceptedPerS * durationS * 1.01);
+  return {
+    connections, durationS, requests, acceptedPerS, errors: 0, non2xx: requests - Math.round(acceptedPerS * durationS),
+    ingressLatencyMs: { p50: p99 / 4, p99, p999: p99 * 1.6 },
+    completionRate: connections >= 64 ? 0.987 : 1,
+    e2eLatencyMs: { p50: e2eP50, p99: e2eP50 * 3.2 },
+    cpuSecondsPer1000Orders: cpu,
+    cpuSecondsPerProcess: [{ process: 'A', seconds: cpu * acceptedPerS * durationS / 4000 }, { process: bottleneck, seconds: cpu * acceptedPerS * durationS / 2000 }],
+    bytesPerOrder: bytes, bottleneck,
+  };
+}
+
+function throughput(): ThroughputResult {
+  const legacy = [step(1, 48.2, 31, 2350, 1.92, 9120, 'A'), step(4, 151.7, 44, 2480, 1.71, 9040, 'A'), step(16, 212.4, 160, 3900, 1.66, 8990, 'C'), step(64, 190.3, 710, 7200, 1.88, 9300, 'C')];
+  const hub = [step(1, 61.5, 22, 38, 1.21, 4210, 'broker'), step(4, 233.9, 29, 41, 1.02, 4180, 'broker'), step(16, 521.8, 58, 66, 0.94, 4170, 'G'), step(64, 612.3, 190, 240, 0.97, 4230, 'G')];
+  return {
+    stepDurationS: 20,
+    layouts: [
+      { layout: 'legacy', steps: legacy, saturation: { connections: 16, acceptedPerS: 212.4 } },
+      { layout: 'hub', steps: hub, saturation: { connections: 64, acceptedPerS: 612.3 } },
+    ],
+  };
+}
+
+function onboarding(): OnboardingResult {
+  const initial = ['A', 'B', 'C', 'D', 'E', 'F'];
+  const added = ['G', 'H', 'I'];
+  const legacyNew = legacyLinksOf(SYSTEMS.map((s) => s.id)).filter((l) => added.includes(l.from) || added.includes(l.to)).map((l) => l.id);
+  return {
+    layouts: [
+      {
+        layout: 'legacy', initialSystems: initial, addedSystems: added, reconfiguredSystems: ['A', 'B', 'C', 'D', 'E'], restartedSystems: ['A', 'B', 'D'],
+        newLinks: legacyNew.length, newLinkIds: legacyNew, ingressDowntimeMs: 4200, ingressFailed: 211, ingressSent: 3000, onboardingMs: 38_500,
+        newcomers: added.map((system) => ({ system, historyReceived: 0, historyExpected: 1480, receivedHistory: false })),
+      },
+      {
+        layout: 'hub', initialSystems: initial, addedSystems: added, reconfiguredSystems: [], restartedSystems: [],
+        newLinks: 3, newLinkIds: added.map((s) => `${s}-hub`), ingressDowntimeMs: 0, ingressFailed: 0, ingressSent: 3000, onboardingMs: 6_200,
+        newcomers: added.map((system) => ({ system, historyReceived: 1480, historyExpected: 1480, receivedHistory: true })),
+      },
+    ],
+  };
+}
+
+/** A fresh, complete, valid Report; every call returns a new object the test may mutate. */
+export function sampleReport(): Report {
+  const ids = SYSTEMS.map((s) => s.id);
+  const ns = [3, 4, 5, 6, 7, 8, 9];
+  const runners: Report['runners'] = {
+    connections: {
+      points: (['legacy', 'hub'] as const).flatMap((layout) => ns.map((n) => connectionsPoint(layout, n))),
+      model: ns.map((n) => ({ n, pointToPoint: (n * (n - 1)) / 2, hub: n })),
+    },
+    failures: failures(),
+    throughput: throughput(),
+    onboarding: onboarding(),
+  };
+  return {
+    schemaVersion: 1,
+    runId: '2025-06-01T10-00-00Z-shop',
+    scenario: {
+      name: 'shop',
+      file: 'scenarios/shop.yaml',
+      quick: false,
+      settings: {
+        topology: 'scenarios/topologies/shop.yaml', systems: ids, connections: { n: ns, sampleS: 10, loadOrdersPerS: 60 },
+        failures: { downMs: 5000, loadOrdersPerS: 50 }, throughput: { connections: [1, 4, 16, 64], stepDurationS: 20 }, onboarding: { add: ['G', 'H', 'I'] },
+      },
+    },
+    seed: 42,
+    startedAt: '2025-06-01T10:00:00.000Z',
+    finishedAt: '2025-06-01T10:41:12.500Z',
+    durationS: 2472.5,
+    machine: {
+      hostname: 'bench-01', cpuModel: 'AMD EPYC 7B13', cores: 2, memoryBytes: 8 * 1024 ** 3,
+      os: 'Debian GNU/Linux 12 (bookworm), Linux 6.1.0-28-cloud-amd64', arch: 'x64',
+    },
+    versions: {
+      untangle: '0.1.0', node: 'v20.19.2', kafkajs: '2.2.4', amqplib: '0.10.8', autocannon: '8.0.0', rabbitmq: '3.10.8', hub: 'untangle broker 0.1.0 (own process)',
+    },
+    topology: {
+      name: 'shop', file: 'scenarios/topologies/shop.yaml',
+      systems: SYSTEMS.map((s) => ({ id: s.id, name: s.name, role: s.role })),
+      legacyLinks: legacyLinksOf(ids).map(({ transport: _t, ...l }) => l),
+      hubLinks: hubLinksOf(ids),
+    },
+    runners,
+    headline: headlineRows(runners),
+    notes: ['failures: F was not failed (the scenario limits failures to A-E and the shared infrastructure)'],
+  };
+}

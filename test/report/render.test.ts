@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../report/model.ts';
+import { MODEL_DISCLAIMER } from '../../report/document-runners.ts';
+import { headlineRows } from '../../report/headline.ts';
+import { renderHtml } from '../../report/render-html.ts';
+import { renderMarkdown } from '../../report/render-md.ts';
+import { validateReport } from '../../report/validate.ts';
+import { sampleReport } from './fixture.ts';
+import { externalReferences, figuresOf } from './html-checks.ts';
+
+const ALL_CHARTS = [
+  'chart-connections', 'chart-failures-error-rate', 'chart-failures-recovery', 'chart-failures-timeline',
+  'chart-throughput-accepted', 'chart-throughput-p99', 'chart-throughput-cpu', 'chart-onboarding',
+];
+
+const EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(1)> | pipe \\ back "quote\' & amp';
+
+/** The sample report with hostile text everywhere the report carries free text. */
+function hostileReport(): Report {
+  const r = sampleReport();
+  r.runId = `run ${EVIL}`;
+  r.scenario.name = `shop ${EVIL}`;
+  r.scenario.settings[`key ${EVIL}`] = EVIL;
+  r.machine.cpuModel = EVIL;
+  r.versions.hub = EVIL;
+  r.notes.push(EVIL);
+  r.topology.systems[1].name = EVIL;
+  r.topology.systems[2].id = `C${EVIL}`;
+  r.topology.legacyLinks[0].protocol = EVIL;
+  r.topology.legacyLinks[1].to = `C${EVIL}`;
+  r.runners.failures!.layouts[0].components[0].component = EVIL;
+  r.runners.failures!.layouts[0].components[0].locatedBy = EVIL;
+  r.runners.throughput!.layouts[0].steps[0].bottleneck = EVIL;
+  r.headline = headlineRows(r.runners);
+  r.headline[0].metric = EVIL;
+  const checked = validateReport(r);
+  if (!checked.ok) throw new Error(checked.errors.join('\n'));
+  return checked.report;
+}
+
+describe('renderMarkdown', () => {
+  const md = renderMarkdown(sampleReport());
+
+  it('starts with the title and states run, scenario, machine, versions, settings and seed', () => {
+    expect(md.startsWith('# untangle report: shop, legacy against hub\n')).toBe(true);
+    expect(md).toContain('Run 2025-06-01T10-00-00Z-shop of scenario "shop" (scenarios/shop.yaml), seed 42.');
+    expect(md).toContain('| CPU | AMD EPYC 7B13 |');
+    expect(md).toContain('| cores | 2 |');
+    expect(md).toContain('| memory | 8 GiB |');
+    expect(md).toContain('| OS | Debian GNU/Linux 12 (bookworm), Linux 6.1.0-28-cloud-amd64 |');
+    expect(md).toContain('| kafkajs | 2.2.4 |');
+    expect(md).toContain('| throughput.connections | 1, 4, 16, 64 |');
+    expect(md).toContain('took 41 min 12.5 s');
+  });
+
+  it('has the headline table: metric, legacy, hub, hub/legacy, better', () => {
+    expect(md).toContain('| runner | metric | legacy | hub | hub/legacy | better |\n|:---|:---|---:|---:|---:|:---|\n');
+    expect(md).toContain('| connections | declared links | 24 | 10 | 0.417× | lower |');
+    expect(md).toContain('| failures | mean recovery time (ms) | 2,680 | 1,036 | 0.386× | lower |');
+    expect(md).toContain('| throughput | accepted orders/s at saturation | 212.4 | 612.3 | 2.88× | higher |');
+    expect(md).toContain('| onboarding | newcomers that received history (systems) | 0 | 3 | – | higher |');
+    expect(md).toContain('taken at n = 9 systems');
+  });
+
+  it('has a section per runner with its full tables', () => {
+    for (const title of ['## Connections', '## Failures', '## Throughput and cost', '## Onboarding', '## Topology', '## Notes']) expect(md).toContain(title);
+    expect(md).toContain('| 9 | A B C D E F G H I | 24 | 17 | amqp, file, http | csv, json, xml | 26 | 598 / 600 |');
+    expect(md).toContain('| 16 (saturation) | 212.4 |');
+    expect(md).toContain('| rabbitmq | rabbitmq | 5,000 ms | 5 / 250 | 2 % | 140 / 6,965 | 3 | 0 | not within the window |');
+    expect(md).toContain('| B | yes | A, F | no | A calls B synchronously: A fails, F polls fail |');
+    expect(md).toContain('not within the window');
+    expect(md).toContain('| existing systems restarted | 3: A, B, D | 0: none |');
+    expect(md).toContain('| hub | G | 1,480 / 1,480 | yes |');
+  });
+
+  it('says that the n(n-1)/2 and n curves are a model, not measurements', () => {
+    expect(MODEL_DISCLAIMER).toContain('model, not measurements');
+    expect(md).toContain(MODEL_DISCLAIMER);
+    expect(md).toContain('**Model (not measured): links needed for n systems**');
+  });
+
+  it('leaves out the sections of runners that did not run', () => {
+    const r = sampleReport();
+    delete r.runners.failures;
+    r.headline = headlineRows(r.runners);
+    const partial = renderMarkdown(r);
+    expect(partial).not.toContain('## Failures');
+    expect(partial).not.toContain('| failures |');
+    expect(partial).toContain('## Throughput and cost');
+  });
+
+  it('escapes report text: no raw HTML, table pipes kept inside their cell', () => {
+    const hostile = renderMarkdown(hostileReport());
+    expect(hostile).not.toMatch(/<script|<img/i);
+    expect(hostile).toContain('&lt;script&gt;alert(1)&lt;/script&gt;"&gt;&lt;img src=x onerror=alert(1)&gt; \\| pipe \\\\ back');
+    // Every row of a table has as many unescaped pipes (cell borders) as the table's header.
+    const pipes = (line: string): number => line.split(/(?<!\\)\|/).length - 1;
+    const tables = hostile.split(/\n(?!\|)/).map((chunk) => chunk.split('\n').filter((l) => l.startsWith('|'))).filter((t) => t.length > 0);
+    expect(tables.length).toBeGreaterThan(10);
+    for (const t of tables) for (const line of t) expect(pipes(line), line).toBe(pipes(t[0]));
+  });
+});
+
+describe('renderHtml', async () => {
+  const html = await renderHtml(sampleReport());
+  const figures = figuresOf(html);
+
+  it('is self-contained: nothing to fetch, only the SVG namespace names as URLs, and a CSP that forbids loading', () => {
+    expect(externalReferences(html)).toEqual([]);
+    const urls = [...html.matchAll(/https?:\/\/[^\s"'<>]+/g)].map((m) => m[0]);
+    expect(urls.length).toBeGreaterThan(0);
+    expect(new Set(urls)).toEqual(new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xlink']));
+    for (const m of html.matchAll(/(\S+)="https?:\/\//g)) expect(m[1]).toMatch(/^xmlns(:xlink)?$/);
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'`);
+    expect(html).not.toMatch(/<!DOCTYPE svg|<\?xml/);
+  });
+
+  it('has both topology diagrams and every chart, each an SVG inside a figure with a caption', () => {
+    expect(figures.filter((f) => f.kind === 'diagram').map((f) => f.id)).toEqual(['diagram-legacy', 'diagram-hub']);
+    expect(figures.filter((f) => f.kind === 'chart').map((f) => f.id)).toEqual(ALL_CHARTS);
+    for (const f of figures) {
+      expect(f.body, f.id).toMatch(/^<div class="figure-body"><svg[\s\S]*<\/svg><\/div><figcaption>[^<]+<\/figcaption>$/);
+      // Every SVG comes from a library: vega marks its root group, Graphviz its graph group.
+      expect(f.body, f.id).toContain(f.kind === 'chart' ? 'class="marks"' : 'class="graph"');
+    }
+  });
+
+  it('draws every legacy link with its protocol/format and the hub as one node', () => {
+    const legacy = figures.find((f) => f.id === 'diagram-legacy')!.body;
+    expect(legacy.match(/class="edge"/g)).toHaveLength(24);
+    expect(legacy).toContain('>amqp/xml</text>');
+    expect(legacy).toContain('>lake</text>');
+    const hub = figures.find((f) => f.id === 'diagram-hub')!.body;
+    expect(hub.match(/class="edge"/g)).toHaveLength(10);
+    expect(hub).toContain('>kafka/json</text>');
+    expect(hub).toContain('>lake sink</text>');
+  });
+
+  it('gives every id in the page once (the SVGs\' ids are prefixed per figure)', () => {
+    const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.length).toBeGreaterThan(50);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+  });
+
+  it('labels the model lines of the connections chart as a model', () => {
+    const chart = figures.find((f) => f.id === 'chart-connections')!;
+    expect(chart.body).toContain('model: n(n-1)/2 point to point');
+    expect(chart.body).toContain('model: n hub links');
+    expect(chart.body).toContain('which are a model, not measurements');
+  });
+
+  it('has the same tables as the markdown', () => {
+    expect(html).toContain('<table id="table-headline">');
+    expect(html).toContain('<td>connections</td><td>declared links</td><td class="num">24</td><td class="num">10</td><td class="num">0.417×</td><td>lower</td>');
+    expect(html).toContain(MODEL_DISCLAIMER);
+  });
+
+  it('draws charts only for the runners present', async () => {
+    const r = sampleReport();
+    delete r.runners.throughput;
+    delete r.runners.connections;
+    r.headline = headlineRows(r.runners);
+    const partial = figuresOf(await renderHtml(r));
+    expect(partial.filter((f) => f.kind === 'chart').map((f) => f.id)).toEqual(['chart-failures-error-rate', 'chart-failures-recovery', 'chart-failures-timeline', 'chart-onboarding']);
+    expect(partial.filter((f) => f.kind === 'diagram')).toHaveLength(2);
+  });
+
+  it('renders runners that measured nothing, and a run of only one layout, without failing', async () => {
+    const empty = sampleReport();
+    empty.runners = { connections: { points: [], model: [] }, failures: { downMs: 1, loadOrdersPerS: 1, layouts: [] }, throughput: { stepDurationS: 1, layouts: [] }, onboarding: { layouts: [] } };
+    empty.headline = headlineRows(empty.runners);
+    empty.topology = { ...empty.topology, systems: [], legacyLinks: [], hubLinks: [] };
+    expect(figuresOf(await renderHtml(empty))).toHaveLength(ALL_CHARTS.length + 2);
+    expect(renderMarkdown(empty)).toContain('| connections | declared links | – | – | – | lower |');
+
+    const legacyOnly = sampleReport();
+    for (const k of ['failures', 'throughput', 'onboarding'] as const) {
+      const result = legacyOnly.runners[k]!;
+      result.layouts = result.layouts.filter((l) => l.layout === 'legacy') as typeof result.layouts;
+    }
+    legacyOnly.runners.connections!.points = legacyOnly.runners.connections!.points.filter((p) => p.layout === 'legacy');
+    for (const c of legacyOnly.runners.failures!.layouts[0].components) c.recoveryMs = null;
+    legacyOnly.headline = headlineRows(legacyOnly.runners);
+    const html = await renderHtml(legacyOnly);
+    expect(figuresOf(html).filter((f) => f.kind === 'chart')).toHaveLength(ALL_CHARTS.length);
+    expect(html).toContain('Not recovered within the window, so not drawn: A (legacy), B (legacy)');
+  });
+
+  it('escapes every text from the report (no HTML injection through names, notes, settings or diagrams)', async () => {
+    const hostile = await renderHtml(hostileReport());
+    expect(externalReferences(hostile)).toEqual([]);
+    expect(hostile).not.toMatch(/<script|<img|onerror="/i);
+    expect(hostile).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
+    expect(figuresOf(hostile)).toHaveLength(ALL_CHARTS.length + 2);
+  });
+});

@@ -1,7 +1,8 @@
-// Per-process numbers straight from Linux /proc: CPU seconds, resident memory, and live TCP
-// connections (the process's socket inodes joined with its network namespace's tcp/tcp6 tables).
+// Per-process numbers straight from Linux /proc: CPU seconds, bytes written, resident memory, and
+// live TCP connections (the process's socket inodes joined with its network namespace's tcp/tcp6
+// tables).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export interface CpuTimes {
   userSeconds: number;
@@ -79,6 +80,37 @@ export function cpuTimes(pid: number, opts: { includeReapedChildren?: boolean } 
 
 export function cpuSeconds(pid: number): number {
   return cpuTimes(pid).cpuSeconds;
+}
+
+export interface IoBytes {
+  /** Bytes the process asked read()/readv()/pread()/sendfile()... to read: files, pipes, sockets (rchar). */
+  readBytes: number;
+  /**
+   * Bytes it handed to write()/writev()/pwrite()/sendfile()/splice() (wchar): file, pipe and socket
+   * writes alike, whether or not they reached a disk. Node (libuv) and Erlang write TCP streams with
+   * write()/writev(), so their network output is in here; send()/sendto()/sendmsg() are not counted
+   * by Linux (UDP senders and some TCP clients use them), and neither are mmap'ed file writes.
+   */
+  writtenBytes: number;
+}
+
+/**
+ * Cumulative I/O of a process from /proc/PID/io (rchar, wchar), counted by the kernel since the
+ * process started, for every thread, dead ones included. Reading another user's /proc/PID/io needs
+ * ptrace rights (root, or the same user): without them this throws "cannot read".
+ */
+export function ioBytes(pid: number): IoBytes {
+  const fields = new Map<string, number>();
+  for (const line of readProc(pid, 'io').split('\n')) {
+    const m = /^(\w+):\s+(\d+)$/.exec(line.trim());
+    if (m) fields.set(m[1], Number(m[2]));
+  }
+  const field = (name: string): number => {
+    const v = fields.get(name);
+    if (v === undefined) throw new Error(`/proc/${pid}/io has no ${name} line`);
+    return v;
+  };
+  return { readBytes: field('rchar'), writtenBytes: field('wchar') };
 }
 
 /** Resident set size in bytes (VmRSS of /proc/PID/status); 0 for a zombie. */
@@ -167,6 +199,36 @@ export function tcpConnections(pid: number): TcpConnection[] {
   const inodes = socketInodes(pid);
   if (inodes.size === 0) return [];
   return tcpTable(pid).filter((row) => row.inode !== 0 && inodes.has(row.inode));
+}
+
+/**
+ * The processes holding the LISTEN socket of a TCP port in this network namespace: the port's
+ * socket inode from /proc/net/tcp{,6}, then every /proc/PID/fd that links to it (reading other
+ * users' fds needs root). `unreadable` counts processes whose fds could not be listed, so an empty
+ * answer can be told apart from "not allowed to look".
+ */
+export function pidsListeningOn(port: number): { pids: number[]; unreadable: number; inodes: number[] } {
+  const inodes = new Set(tcpTable('self').filter((r) => r.state === 'LISTEN' && r.localPort === port && r.inode !== 0).map((r) => r.inode));
+  const pids: number[] = [];
+  let unreadable = 0;
+  if (inodes.size === 0) return { pids, unreadable, inodes: [] };
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let held: Set<number>;
+    try {
+      held = socketInodes(Number(entry));
+    } catch {
+      if (existsSync(`/proc/${entry}`)) unreadable++;
+      continue;
+    }
+    for (const inode of inodes) {
+      if (held.has(inode)) {
+        pids.push(Number(entry));
+        break;
+      }
+    }
+  }
+  return { pids, unreadable, inodes: [...inodes] };
 }
 
 /** "0100007F:1F90" (IPv4, 32-bit words in host order, little-endian here) or 32 hex digits (IPv6). */

@@ -54,22 +54,41 @@ export interface OutcomeCheck {
   lakeBadLines: number;
 }
 
+export interface WaitOptions {
+  pollMs?: number;
+  /**
+   * Stop early once nothing new has reached the lake for this long: what is missing by then is
+   * lost, not late. Default: wait the whole timeout.
+   */
+  quietMs?: number;
+}
+
 /**
- * Waits until the lake holds the expected outcome of `orders` (or the time is up), then checks
- * the lake and what every system received against the oracle. Batch and export schedules make
- * the legacy layout settle in seconds, not milliseconds, so this polls.
+ * Waits until the lake and every system hold the expected outcome of `orders` (every expected
+ * record present: duplicates do not make it wait), or the lake stood still for `quietMs`, or the time
+ * is up; then checks the lake and what every system received against the oracle. Batch and export
+ * schedules make the legacy layout settle in seconds, not milliseconds, so this polls.
  */
-export async function waitForOutcome(landscape: Landscape, orders: readonly object[], timeoutMs: number, pollMs = 1000): Promise<OutcomeCheck> {
+export async function waitForOutcome(landscape: Landscape, orders: readonly object[], timeoutMs: number, opts: WaitOptions | number = {}): Promise<OutcomeCheck> {
+  const { pollMs = 1000, quietMs = Number.POSITIVE_INFINITY } = typeof opts === 'number' ? { pollMs: opts } : opts;
   const expected = expectedOutcome(orders, landscape.topology.flows, { ingress: landscape.topology.systems.find((s) => s.role === 'ingress')?.id });
   const started = Date.now();
+  // Progress is judged on the lake: every record ends up there, so when the lake has stood still
+  // for quietMs nothing is moving any more.
+  let lakeSeen = -1;
+  let lakeSeenAtMs = started;
   while (true) {
     const lake = readLake(landscape.lakeDir, landscape.layout);
     const lakeOnly = verify(expected, { lake: lake.records });
-    const timeUp = Date.now() - started >= timeoutMs;
-    if (lakeOnly.totals.lake.present >= expected.records.length || timeUp) {
+    const now = Date.now();
+    if (lakeOnly.totals.lake.present !== lakeSeen) [lakeSeen, lakeSeenAtMs] = [lakeOnly.totals.lake.present, now];
+    const timeUp = now - started >= timeoutMs;
+    const quiet = now - lakeSeenAtMs >= quietMs;
+    if (lakeSeen >= expected.records.length || timeUp || quiet) {
       const received = await collectReceived(landscape);
       const report = verify(expected, { lake: lake.records, received });
-      if (report.ok || timeUp) return { expected, report, waitedMs: Date.now() - started, lakeBadLines: lake.bad.length };
+      const complete = report.totals.lake.lost === 0 && (report.totals.received?.lost ?? 0) === 0;
+      if (complete || timeUp || quiet) return { expected, report, waitedMs: now - started, lakeBadLines: lake.bad.length };
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

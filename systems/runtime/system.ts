@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createRestApp, HttpError } from '../legacy/rest-server.ts';
 import { isDataKind, validateRecord } from '../domain/index.ts';
 import { SystemCore } from './core.ts';
@@ -25,7 +26,7 @@ export function recordProblem(kind: string, record: unknown): string | undefined
 export async function runSystem(opts: SystemRuntimeOptions, startWiring: StartWiring): Promise<RunningSystem> {
   const spec = opts.topology.systems.find((s) => s.id === opts.systemId);
   if (!spec) throw new Error(`system ${opts.systemId} is not in topology ${opts.topology.name} (systems: ${opts.topology.systems.map((s) => s.id).join(', ')})`);
-  const core = new SystemCore(spec);
+  const core = new SystemCore(spec, Date.now, join(opts.workDir, 'state', spec.id, 'received.journal'));
   const rest = createRestApp({ validate: recordProblem });
   let wiring: Wiring | null = null;
 

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerBrokerCommand } from './broker-command.ts';
 import { registerSystemCommands } from './system-command.ts';
+import { registerRunCommand } from './run-command.ts';
+import { registerReportCommands } from './report-command.ts';
 
 const program = new Command();
 program
@@ -11,6 +13,8 @@ program
 
 registerBrokerCommand(program);
 registerSystemCommands(program);
+registerRunCommand(program);
+registerReportCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,142 @@
+/**
+ * Runs one scenario: the runners it names, for the layouts it names, one after the other on this
+ * machine, then writes results/<run-id>/report.{json,md,html}. Runners measure; this file only
+ * orders them, gathers what the report must state (machine, versions, settings, seed) and hands
+ * everything to report/.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { hubLayout, legacyLinks, loadTopology, protocolOf, restrictTo, type Topology } from '../systems/topology/index.ts';
+import { resolveRabbitMq, redactAmqpUrl } from '../infra/rabbitmq.ts';
+import { headlineRows } from '../report/headline.ts';
+import { REPORT_SCHEMA_VERSION, type Report } from '../report/model.ts';
+import { writeReport } from '../report/write.ts';
+import { machineInfo, ownVersion, rabbitMqVersion, versionsInfo } from './environment.ts';
+import { runConnections } from './runners/connections.ts';
+import { runFailures } from './runners/failures.ts';
+import { runOnboarding } from './runners/onboarding.ts';
+import { runThroughput } from './runners/throughput.ts';
+import type { RunnerContext } from './runners/context.ts';
+import type { RunProgress } from './progress.ts';
+import { RUNNER_ORDER, type Scenario } from './scenario.ts';
+import { estimateSeconds } from './estimate.ts';
+
+export interface RunOptions {
+  /** The folder for report files and the run log (created; must not hold another run's report). */
+  outDir: string;
+  runId: string;
+  progress: RunProgress;
+  signal?: AbortSignal;
+  /** Keep the landscapes' scratch folders (logs, lake, inboxes) after the run; default false. */
+  keepWork?: boolean;
+}
+
+export interface RunOutcome {
+  report: Report;
+  files: { md: string; html: string; json: string };
+  /** Runners that failed (their error is also a note in the report). */
+  failed: string[];
+}
+
+/** A run id: UTC time and the scenario name, e.g. 20261125-114302-compare-quick. */
+export function newRunId(scenario: Scenario, now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${scenario.name}${scenario.quick ? '-quick' : ''}`;
+}
+
+function topologySummary(t: Topology, file: string): Report['topology'] {
+  return {
+    name: t.name,
+    file,
+    systems: t.systems.map((s) => ({ id: s.id, name: s.name, role: s.role })),
+    legacyLinks: legacyLinks(t).links.map((l) => ({ id: l.id, from: l.from, to: l.to, protocol: l.transport, format: l.format, data: [...l.data] })),
+    hubLinks: hubLayout(t).links.map((l, i) => ({ id: `hub-${i + 1}`, from: l.from, to: l.to, protocol: protocolOf('kafka'), format: l.format, data: [] })),
+  };
+}
+
+export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
+  const startedAt = new Date();
+  mkdirSync(opts.outDir, { recursive: true });
+  const workDir = path.join(opts.outDir, 'work');
+  mkdirSync(workDir, { recursive: true });
+  const { progress } = opts;
+  progress.setTotalEstimate(estimateSeconds(scenario));
+
+  let topology = loadTopology(scenario.topologyFile);
+  if (scenario.systems) topology = restrictTo(topology, scenario.systems);
+  const systems = topology.systems.map((s) => s.id);
+  const notes: string[] = [];
+  const usesLegacy = scenario.layouts.includes('legacy');
+
+  progress.step('finding RabbitMQ', 2);
+  const rabbit = usesLegacy ? await resolveRabbitMq({ log: (l) => progress.note(l) }) : null;
+  const rabbitVersion = rabbit ? await rabbitMqVersion(rabbit.url) : null;
+  const hubName = process.env.KAFKA_BROKERS?.trim()
+    ? `Kafka cluster at KAFKA_BROKERS=${process.env.KAFKA_BROKERS.trim()}`
+    : `untangle broker ${ownVersion()} (one node, own process)`;
+  if (rabbit) notes.push(`RabbitMQ for the legacy layout: ${redactAmqpUrl(rabbit.url)} (${rabbit.source}).`);
+
+  const runners: Report['runners'] = {};
+  const failed: string[] = [];
+  try {
+    for (const name of RUNNER_ORDER) {
+      const settings = scenario.runners[name];
+      if (!settings) continue;
+      if (opts.signal?.aborted) throw new Error('run interrupted');
+      const ctx: RunnerContext = {
+        topologyFile: scenario.topologyFile,
+        systems,
+        // Short, unique per run: it names this run's queues and topics on shared servers.
+        runId: `u${startedAt.getTime().toString(36)}`,
+        workDir: path.join(workDir, name),
+        seed: scenario.seed,
+        amqpUrl: rabbit?.url ?? '',
+        progress,
+        signal: opts.signal,
+        reportNote: (line) => notes.push(line),
+      };
+      mkdirSync(ctx.workDir, { recursive: true });
+      try {
+        if (name === 'connections') runners.connections = await runConnections(ctx, scenario.runners.connections!, scenario.layouts);
+        if (name === 'throughput') runners.throughput = await runThroughput(ctx, scenario.runners.throughput!, scenario.layouts);
+        if (name === 'failures') runners.failures = await runFailures(ctx, scenario.runners.failures!, scenario.layouts);
+        if (name === 'onboarding') runners.onboarding = await runOnboarding(ctx, scenario.runners.onboarding!, scenario.layouts);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        const message = `runner ${name} failed: ${(err as Error).message}`;
+        failed.push(name);
+        notes.push(message);
+        progress.note(message);
+      }
+    }
+  } finally {
+    await rabbit?.stop();
+    if (!opts.keepWork) rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const finishedAt = new Date();
+  const report: Report = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    runId: opts.runId,
+    scenario: {
+      name: scenario.name,
+      file: path.relative(process.cwd(), scenario.file) || scenario.file,
+      quick: scenario.quick,
+      settings: { layouts: scenario.layouts, systems, seed: scenario.seed, runners: scenario.runners },
+    },
+    seed: scenario.seed,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationS: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    machine: machineInfo(),
+    versions: versionsInfo({ rabbitmq: rabbitVersion, hub: hubName }),
+    topology: topologySummary(topology, path.relative(process.cwd(), scenario.topologyFile) || scenario.topologyFile),
+    runners,
+    headline: headlineRows(runners),
+    notes,
+  };
+  progress.step('writing the report', 3);
+  const files = await writeReport(opts.outDir, report);
+  progress.done();
+  return { report, files, failed };
+}

@@ -1,0 +1,151 @@
+/**
+ * What a step cost the machine, per OS process of the landscape (each system, the lake sink, the
+ * broker, RabbitMQ): CPU seconds (utime + stime of /proc/PID/stat) and bytes written (wchar of
+ * /proc/PID/io: socket, pipe and file writes alike) between two samples.
+ */
+import { readFileSync } from 'node:fs';
+import { cpuSeconds, ioBytes, isLoopback, pidsListeningOn } from '../../../systems/process/os-stats.ts';
+import type { Supervisor } from '../../../systems/process/supervisor.ts';
+
+export const RABBITMQ_PROCESS = 'rabbitmq';
+
+export interface MeasuredProcess {
+  name: string;
+  pid: number;
+  /** False when /proc/PID/io cannot be read (another user's process without root): CPU only. */
+  ioReadable: boolean;
+}
+
+export interface ProcessSample {
+  pid: number;
+  cpuS: number;
+  writtenBytes: number | null;
+}
+
+export interface CostSample {
+  atMs: number;
+  byName: Map<string, ProcessSample | null>;
+}
+
+export interface StepCost {
+  /** CPU seconds per process, most first. */
+  perProcess: { process: string; seconds: number }[];
+  totalCpuS: number;
+  /** wchar over the processes whose I/O could be read, with the runner's own GET /state answers taken out. */
+  bytesWritten: number;
+  /** The process with the most CPU; '' when nothing was measured. */
+  bottleneck: string;
+  /** Why a process is missing from the figures (exited, restarted, unreadable). */
+  problems: string[];
+}
+
+function canReadIo(pid: number): boolean {
+  try {
+    ioBytes(pid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The supervisor's live processes (systems, lake sink, broker), plus RabbitMQ when its pid is known. */
+export function measuredProcesses(supervisor: Supervisor, rabbitPid: number | null): MeasuredProcess[] {
+  const out: MeasuredProcess[] = [];
+  for (const name of supervisor.names()) {
+    const pid = supervisor.pid(name);
+    if (pid !== null) out.push({ name, pid, ioReadable: canReadIo(pid) });
+  }
+  if (rabbitPid !== null) out.push({ name: RABBITMQ_PROCESS, pid: rabbitPid, ioReadable: canReadIo(rabbitPid) });
+  return out;
+}
+
+export function sampleCost(procs: readonly MeasuredProcess[]): CostSample {
+  const byName = new Map<string, ProcessSample | null>();
+  for (const p of procs) {
+    try {
+      byName.set(p.name, { pid: p.pid, cpuS: cpuSeconds(p.pid), writtenBytes: p.ioReadable ? ioBytes(p.pid).writtenBytes : null });
+    } catch {
+      byName.set(p.name, null); // exited
+    }
+  }
+  return { atMs: Date.now(), byName };
+}
+
+/** The cost between two samples; `discountBytes` are bytes per process the runner itself caused (its /state reads). */
+export function costBetween(a: CostSample, b: CostSample, discountBytes: ReadonlyMap<string, number> = new Map()): StepCost {
+  const perProcess: { process: string; seconds: number }[] = [];
+  const problems: string[] = [];
+  let bytesWritten = 0;
+  for (const [name, before] of a.byName) {
+    const after = b.byName.get(name);
+    if (!before || !after) {
+      problems.push(`${name}: not running at ${before ? 'the end' : 'the start'} of the window, left out`);
+      continue;
+    }
+    if (before.pid !== after.pid) {
+      problems.push(`${name}: restarted during the window (pid ${before.pid} -> ${after.pid}), left out`);
+      continue;
+    }
+    perProcess.push({ process: name, seconds: round(Math.max(0, after.cpuS - before.cpuS), 3) });
+    if (before.writtenBytes !== null && after.writtenBytes !== null) {
+      bytesWritten += Math.max(0, after.writtenBytes - before.writtenBytes - (discountBytes.get(name) ?? 0));
+    }
+  }
+  perProcess.sort((x, y) => y.seconds - x.seconds || (x.process < y.process ? -1 : 1));
+  const totalCpuS = perProcess.reduce((s, p) => s + p.seconds, 0);
+  return { perProcess, totalCpuS, bytesWritten, bottleneck: perProcess[0]?.process ?? '', problems };
+}
+
+export interface RabbitMqProcess {
+  pid: number | null;
+  /** What was found, or why RabbitMQ's CPU is left out. */
+  note: string;
+}
+
+/**
+ * The RabbitMQ server process behind an AMQP URL: the owner of the LISTEN socket of its port on
+ * this machine (/proc/net/tcp inode -> /proc/PID/fd), if that is an Erlang VM (beam.smp). A
+ * RabbitMQ in a container shows docker-proxy here (or nothing), and a remote one nothing: then its
+ * CPU is not measured, and the note says so.
+ */
+export function findRabbitMq(amqpUrl: string): RabbitMqProcess {
+  let url: URL;
+  try {
+    url = new URL(amqpUrl);
+  } catch {
+    return { pid: null, note: 'RabbitMQ CPU not measured: the AMQP URL does not parse' };
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (url.protocol === 'amqps:' ? 5671 : 5672));
+  if (!(isLoopback(host) || host === 'localhost')) return { pid: null, note: `RabbitMQ CPU not measured: it runs on ${host}, not on this machine` };
+  let found: ReturnType<typeof pidsListeningOn>;
+  try {
+    found = pidsListeningOn(port);
+  } catch (err) {
+    return { pid: null, note: `RabbitMQ CPU not measured: cannot read the TCP table (${(err as Error).message})` };
+  }
+  if (found.pids.length === 0) {
+    const why = found.inodes.length === 0
+      ? `no LISTEN socket on port ${port} in this network namespace`
+      : `the owner of port ${port}'s LISTEN socket is not visible (${found.unreadable} process(es) whose fds could not be read: not root?)`;
+    return { pid: null, note: `RabbitMQ CPU not measured: ${why}` };
+  }
+  const pid = found.pids[0];
+  const comm = commOf(pid);
+  if (comm !== 'beam.smp') return { pid: null, note: `RabbitMQ CPU not measured: port ${port} is held by ${comm ?? '?'} (pid ${pid}), not an Erlang VM (a container's proxy?)` };
+  const io = canReadIo(pid) ? '' : '; its /proc/PID/io is not readable, so its bytes are left out';
+  return { pid, note: `RabbitMQ: beam.smp pid ${pid} (owner of port ${port}); shared with anyone else using it during the run${io}` };
+}
+
+function commOf(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,66 @@
+/**
+ * Each runner's settings as a scenario file gives them (zod schemas, so a scenario file is checked
+ * before anything starts and every problem is reported at its line). Defaults are what
+ * `npm run compare` uses on a 2-core machine; a scenario's `quick:` block overrides them for --quick.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const seconds = z.number().positive().max(3600);
+const rate = z.number().positive().max(10_000);
+const systemId = z.string().regex(/^[A-Z][A-Z0-9]*$/, 'a system id such as A');
+
+export const layoutsSchema = z.array(z.enum(['legacy', 'hub'])).min(1).max(2);
+
+export const connectionsSettingsSchema = z.strictObject({
+  /** Sweep n over the first n systems of the run's systems, from `from` to `to` (both included). */
+  from: positiveInt.min(2).default(3),
+  to: positiveInt.max(64).default(9),
+  /** Light load while sampling, orders/s. */
+  loadOrdersPerS: rate.default(5),
+  /** Load time before the sample is taken (connection pools fill, consumers join). */
+  steadyS: seconds.default(4),
+});
+export type ConnectionsSettings = z.infer<typeof connectionsSettingsSchema>;
+
+export const failureComponentsSchema = z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]);
+
+export const failuresSettingsSchema = z.strictObject({
+  loadOrdersPerS: rate.default(10),
+  /** Load before the first fault (the baseline rate is measured here). */
+  warmupS: seconds.default(5),
+  /** How long each killed component stays down. */
+  downS: seconds.default(5),
+  /** Observation after the restart (recovery is timed within it). */
+  observeS: seconds.default(8),
+  /** Longest wait for the oracle to see every accepted order's effects after the load stops. */
+  settleS: seconds.default(60),
+  /** Which components to kill: 'all' (every system, RabbitMQ or the broker, the lake sink) or names. */
+  components: failureComponentsSchema.default('all'),
+});
+export type FailuresSettings = z.infer<typeof failuresSettingsSchema>;
+
+export const throughputSettingsSchema = z.strictObject({
+  /** autocannon connections per step; the run stops early once the accepted rate stops growing. */
+  connections: z.array(positiveInt.max(1024)).min(1).default([1, 2, 4, 8, 16, 32]),
+  stepS: seconds.default(6),
+  /** Longest wait after each step for the orders' effects (for completion and end-to-end latency). */
+  settleS: seconds.default(30),
+  /** Stop stepping when a step's accepted rate is below this fraction of the best so far. */
+  saturationDrop: z.number().min(0).max(1).default(0.95),
+});
+export type ThroughputSettings = z.infer<typeof throughputSettingsSchema>;
+
+export const onboardingSettingsSchema = z.strictObject({
+  /** Systems running before the change; default all but `add`. */
+  initial: z.array(systemId).min(1).optional(),
+  /** Systems added to the running landscape. */
+  add: z.array(systemId).min(1).default(['G', 'H', 'I']),
+  loadOrdersPerS: rate.default(10),
+  /** Load before the change (history the newcomers may or may not receive). */
+  beforeS: seconds.default(5),
+  /** Load after the change. */
+  afterS: seconds.default(5),
+  settleS: seconds.default(60),
+});
+export type OnboardingSettings = z.infer<typeof onboardingSettingsSchema>;

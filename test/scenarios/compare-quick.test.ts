@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { validateReport } from '../../report/validate.ts';
+import type { Report } from '../../report/model.ts';
+import { peerChecks, requirePeer } from '../helpers/peers.ts';
+
+// The issue's acceptance run: `untangle run scenarios/compare.yaml --quick` (the reduced landscape
+// A–D, every runner, both layouts) end to end through the real command, then the report it wrote.
+
+const execFileP = promisify(execFile);
+const hasRabbit = await requirePeer('rabbitmq', () => peerChecks.rabbitmq());
+const RUN_TIMEOUT_MS = 420_000;
+
+describe.runIf(hasRabbit)('npm run compare -- --quick', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'untangle-compare-')), 'run');
+  let report: Report;
+  let stdout = '';
+
+  it('runs every runner on A–D in both layouts and writes report.md, report.html and report.json', async () => {
+    const started = Date.now();
+    const run = await execFileP(process.execPath, ['bin/untangle.js', 'run', 'scenarios/compare.yaml', '--quick', '--out', out], {
+      env: { ...process.env, CI: 'true' },
+      timeout: RUN_TIMEOUT_MS,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`untangle run failed: ${err.message}\n--- stdout\n${err.stdout ?? ''}\n--- stderr\n${err.stderr ?? ''}`);
+    });
+    stdout = run.stdout;
+    console.log(`compare --quick took ${((Date.now() - started) / 1000).toFixed(1)} s\n${stdout}`);
+    for (const f of ['report.md', 'report.html', 'report.json', 'run.log']) expect(existsSync(join(out, f)), f).toBe(true);
+    const checked = validateReport(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')));
+    expect(checked.ok ? [] : checked.errors).toEqual([]);
+    if (!checked.ok) return;
+    report = checked.report;
+    expect(report.notes.filter((n) => n.includes('failed'))).toEqual([]);
+    expect(Object.keys(report.runners).sort()).toEqual(['connections', 'failures', 'onboarding', 'throughput']);
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.topology.systems.map((s) => s.id)).toEqual(['A', 'B', 'C', 'D']);
+  }, RUN_TIMEOUT_MS + 10_000);
+
+  it('ends by printing the headline table and the report path', () => {
+    expect(stdout).toMatch(/metric +legacy +hub +hub\/legacy/);
+    expect(stdout).toContain(`report: `);
+    expect(stdout).toContain('report.html');
+  });
+
+  it('counts more integration connections in the legacy layout than in the hub layout for n >= 4', () => {
+    const points = report.runners.connections!.points;
+    const at = (layout: string, n: number) => points.find((p) => p.layout === layout && p.n === n)!;
+    const ns = [...new Set(points.map((p) => p.n))].filter((n) => n >= 4);
+    expect(ns.length).toBeGreaterThan(0);
+    for (const n of ns) {
+      const [legacy, hub] = [at('legacy', n), at('hub', n)];
+      expect(legacy.declaredLinks, `declared links at n=${n}`).toBeGreaterThan(hub.declaredLinks);
+      expect(legacy.protocols.length, `protocols at n=${n}`).toBeGreaterThan(hub.protocols.length);
+      expect(legacy.adaptersTotal, `adapters at n=${n}`).toBeGreaterThan(hub.adaptersTotal);
+      // Live TCP is measured, not asserted either way: the hub's Kafka clients hold several
+      // sockets each (producer, group coordinator, fetch), so it can be higher. Both must be seen.
+      expect(legacy.liveTcpTotal).toBeGreaterThan(0);
+      expect(hub.liveTcpTotal).toBeGreaterThan(0);
+    }
+  });
+
+  it('finds at least one single point of failure in the legacy layout', () => {
+    const legacy = report.runners.failures!.layouts.find((l) => l.layout === 'legacy')!;
+    expect(legacy.summary.singlePointsOfFailure.length).toBeGreaterThan(0);
+  });
+
+  it('loses nothing in the hub layout when a consumer system is killed and restarted', () => {
+    const hub = report.runners.failures!.layouts.find((l) => l.layout === 'hub')!;
+    const consumer = hub.components.find((c) => c.component === 'D')!;
+    expect(consumer, 'the quick failures run kills D').toBeDefined();
+    expect(consumer.ordersAccepted).toBeGreaterThan(0);
+    expect(consumer.recordsLost).toBe(0);
+    expect(consumer.ordersLost).toBe(0);
+  });
+
+  it('measures throughput and cost in both layouts: every accepted order completes at the first step', () => {
+    const t = report.runners.throughput!;
+    expect(t.layouts.map((l) => l.layout)).toEqual(['legacy', 'hub']);
+    for (const l of t.layouts) {
+      const processes = [...'ABCD', ...(l.layout === 'hub' ? ['lake-sink', 'broker'] : ['rabbitmq'])];
+      const first = l.steps[0];
+      expect(first.completionRate, `${l.layout}: completion at the first step`).toBe(1);
+      expect(first.e2eLatencyMs.p50, l.layout).not.toBeNull();
+      expect(first.e2eLatencyMs.p99!).toBeGreaterThanOrEqual(first.e2eLatencyMs.p50!);
+      for (const s of l.steps) {
+        expect(s.acceptedPerS, `${l.layout} c=${s.connections}`).toBeGreaterThan(0);
+        expect(s.cpuSecondsPer1000Orders, `${l.layout} c=${s.connections}`).toBeGreaterThan(0);
+        expect(s.bytesPerOrder, `${l.layout} c=${s.connections}`).toBeGreaterThan(0);
+        expect(processes, `${l.layout} bottleneck`).toContain(s.bottleneck);
+        expect(s.cpuSecondsPerProcess.map((p) => p.process).sort()).toEqual([...processes].sort());
+        expect(s.ingressLatencyMs.p99).toBeGreaterThanOrEqual(s.ingressLatencyMs.p50);
+      }
+      expect(l.saturation.acceptedPerS).toBe(Math.max(...l.steps.map((s) => s.acceptedPerS)));
+    }
+  });
+
+  it('onboards I: legacy restarts the systems that feed it and gives it no history; the hub restarts nothing and replays it all', () => {
+    const [legacy, hub] = ['legacy', 'hub'].map((layout) => report.runners.onboarding!.layouts.find((l) => l.layout === layout)!);
+    expect(legacy.restartedSystems.length).toBeGreaterThan(0);
+    expect(legacy.newcomers.every((n) => n.historyExpected > 0 && n.historyReceived === 0)).toBe(true);
+    expect(hub.restartedSystems).toEqual([]);
+    expect(hub.reconfiguredSystems).toEqual([]);
+    expect(hub.ingressFailed).toBe(0);
+    expect(hub.newcomers.every((n) => n.receivedHistory && n.historyReceived === n.historyExpected)).toBe(true);
+  });
+
+  it('re-renders the run with `untangle report DIR`', async () => {
+    const run = await execFileP(process.execPath, ['bin/untangle.js', 'report', out], { timeout: 60_000 });
+    expect(run.stdout).toContain('report.html');
+  }, 70_000);
+});

@@ -1,33 +1,39 @@
 /**
  * How long a scenario should take on a 2-core machine, from its settings: what the progress display
  * counts down from. An estimate for the display only (never reported as a measurement); the
- * constants are the landscape start-up and settle times seen on such a machine.
+ * constants are the start-up, settle and restart times seen on such a machine.
  */
 import type { Scenario } from './scenario.ts';
 
-/** Starting one landscape: fixed part plus per system process (tsx start-up on 2 shared cores). */
-const START_FIXED_S = 4;
-const START_PER_SYSTEM_S = 0.9;
-const STOP_S = 2;
-
+/** Starting and stopping one landscape: fixed part plus per system process (tsx start-up on 2 shared cores). */
 function landscapeS(systems: number): number {
-  return START_FIXED_S + START_PER_SYSTEM_S * systems + STOP_S;
+  return 1 + 0.45 * systems;
 }
+
+/** A hub consumer that is killed rejoins its group only after the dead member's session expires. */
+const HUB_REJOIN_S = 6;
+/** Waiting for the oracle: the legacy layout's export schedules make it the slow one. */
+const SETTLE_S = { legacy: 20, hub: 5 };
 
 export function estimateSeconds(s: Scenario): number {
   const systems = s.systems?.length ?? 9;
+  const hasHub = s.layouts.includes('hub');
+  const hasLegacy = s.layouts.includes('legacy');
   const layouts = s.layouts.length;
   let total = 3;
   const c = s.runners.connections;
   if (c) {
-    for (let n = c.from; n <= Math.min(c.to, systems); n++) total += layouts * (landscapeS(n) + c.steadyS + 1);
+    for (let n = c.from; n <= Math.min(c.to, systems); n++) total += layouts * (landscapeS(n) + c.steadyS);
   }
   const t = s.runners.throughput;
-  if (t) total += layouts * (landscapeS(systems) + t.connections.length * (t.stepS + 6));
+  if (t) total += layouts * (landscapeS(systems) + 5 + t.connections.length * (t.stepS + 12));
   const f = s.runners.failures;
   if (f) {
-    const components = f.components === 'all' ? systems + 1.5 : f.components.length;
-    total += layouts * (landscapeS(systems) + f.warmupS + components * (f.downS + f.observeS + 3) + 10);
+    const perLayout = (extra: number, components: number, settleS: number): number =>
+      landscapeS(systems) + f.warmupS + components * (f.downS + f.observeS + extra) + settleS;
+    const listed = f.components === 'all' ? null : f.components.length;
+    if (hasLegacy) total += perLayout(3, listed ?? systems + 1, SETTLE_S.legacy) + (listed === null || f.components.includes('rabbitmq') ? 6 : 0);
+    if (hasHub) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub);
   }
   const o = s.runners.onboarding;
   if (o) total += layouts * (landscapeS(systems) + o.beforeS + o.afterS + 12);

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { hubLayout, legacyLinks, loadTopology, protocolOf, restrictTo, type Topology } from '../systems/topology/index.ts';
+import { hubLayout, LAKE, legacyLinks, loadTopology, protocolOf, restrictTo, type Topology } from '../systems/topology/index.ts';
 import { resolveRabbitMq, redactAmqpUrl } from '../infra/rabbitmq.ts';
 import { headlineRows } from '../report/headline.ts';
 import { REPORT_SCHEMA_VERSION, type Report } from '../report/model.ts';
@@ -50,8 +50,20 @@ function topologySummary(t: Topology, file: string): Report['topology'] {
     file,
     systems: t.systems.map((s) => ({ id: s.id, name: s.name, role: s.role })),
     legacyLinks: legacyLinks(t).links.map((l) => ({ id: l.id, from: l.from, to: l.to, protocol: l.transport, format: l.format, data: [...l.data] })),
-    hubLinks: hubLayout(t).links.map((l, i) => ({ id: `hub-${i + 1}`, from: l.from, to: l.to, protocol: protocolOf('kafka'), format: l.format, data: [] })),
+    hubLinks: hubLinks(t),
   };
+}
+
+/** One link per system (and the lake sink) to the hub, carrying the kinds it writes and reads. */
+function hubLinks(t: Topology): Report['topology']['hubLinks'] {
+  const hub = hubLayout(t);
+  const kindOf = new Map(hub.topics.map((tp) => [tp.name, tp.dataKind]));
+  const kinds = (topics: readonly string[]): string[] => [...new Set(topics.map((tp) => kindOf.get(tp) ?? tp))].sort();
+  return hub.links.map((l) => {
+    const wiring = hub.systems.find((s) => s.systemId === l.from);
+    const data = wiring ? kinds([...wiring.produces, ...wiring.subscribes]) : kinds(hub.lakeSink.subscribes);
+    return { id: `${l.from === LAKE ? 'lake-sink' : l.from}-hub`, from: l.from, to: l.to, protocol: protocolOf('kafka'), format: l.format, data };
+  });
 }
 
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {

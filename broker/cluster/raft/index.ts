@@ -1,0 +1,4 @@
+// Raft consensus core (pure logic). See node.ts for the algorithm and types.ts for the contracts.
+export { RaftNode } from './node.ts';
+export { MemoryRaftStorage } from './storage.ts';
+export type * from './types.ts';

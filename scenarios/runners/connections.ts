@@ -7,115 +7,18 @@
  * TCP connections between the landscape's processes, from /proc). A model curve (n(n-1)/2 against
  * n) is added for reference; it is labelled as a model, not a measurement.
  */
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import type { ConnectionsPoint, ConnectionsResult, Layout } from '../../report/model.ts';
 import type { ConnectionsSettings } from '../settings.ts';
-import { BROKER_PROCESS, noteForReport, startHubProcess, subDir, throwIfAborted, type RunnerContext } from './context.ts';
+import { BROKER_PROCESS, noteForReport, RABBITMQ_PROCESS, throwIfAborted, type RunnerContext } from './context.ts';
+import { sleep, startRunnerLandscape } from './landscape.ts';
 import { SteadyLoad } from '../load/steady.ts';
 import { generateOrders } from '../../systems/orders/index.ts';
-import { Supervisor } from '../../systems/process/supervisor.ts';
 import { connectionMatrix, isLoopback, pidsListeningOn, tcpConnections } from '../../systems/process/os-stats.ts';
-import { startLandscape, type Landscape } from '../../systems/runtime/landscape.ts';
 import { adaptersPerSystem, hubLayout, legacyLinks, loadTopology, protocolsAndFormats, restrictTo, type Topology } from '../../systems/topology/index.ts';
 import type { ResolvedHub } from '../../infra/kafka.ts';
 
-export const RABBITMQ_PROCESS = 'rabbitmq';
 /** The model curve goes at least this far (the report draws where the measured sweep would lead). */
 export const MODEL_N_MAX = 20;
-
-// ---- shared by the runners that start landscapes ---------------------------------------------
-
-/**
- * A run id for one landscape: `${base}-${suffix}`, in the characters the system command accepts
- * ([a-z0-9-], at most 40), shortened with a hash of the base when too long.
- */
-export function landscapeRunId(base: string, suffix: string): string {
-  const clean = (s: string): string => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-  const tail = clean(suffix);
-  let head = clean(base) || 'run';
-  if (head.length + 1 + tail.length > 40) {
-    const hash = createHash('sha256').update(base).digest('hex').slice(0, 6);
-    head = `${head.slice(0, Math.max(1, 40 - tail.length - 1 - 7))}${hash}`;
-  }
-  return `${head}-${tail}`.slice(0, 40);
-}
-
-export interface RunnerLandscape {
-  landscape: Landscape;
-  /** hub: the broker (our own process, or KAFKA_BROKERS); null in the legacy layout. */
-  hub: ResolvedHub | null;
-  runId: string;
-  /** From the first process spawned until every system (and the lake sink, the broker) answered health checks. */
-  startupMs: number;
-  stop(): Promise<void>;
-}
-
-export interface StartRunnerLandscapeOptions {
-  layout: Layout;
-  /** Names the scratch sub-folder and the run id suffix. */
-  name: string;
-  systems: string[];
-  universe?: string[];
-}
-
-/**
- * One landscape for a runner: in the hub layout our broker as a process under the landscape's own
- * supervisor (so it shows up in the process list like every system), in the legacy layout the
- * shared RabbitMQ of the run.
- */
-export async function startRunnerLandscape(ctx: RunnerContext, o: StartRunnerLandscapeOptions): Promise<RunnerLandscape> {
-  if (o.layout === 'legacy' && !ctx.amqpUrl) throw new Error('the legacy layout needs RabbitMQ, and the run has none (no AMQP URL)');
-  const workDir = subDir(ctx, o.name);
-  const runId = landscapeRunId(ctx.runId, o.name);
-  const supervisor = new Supervisor();
-  const startedAtMs = Date.now();
-  let hub: ResolvedHub | null = null;
-  let landscape: Landscape;
-  try {
-    if (o.layout === 'hub') hub = await startHubProcess(ctx, supervisor, join(workDir, 'broker'));
-    landscape = await startLandscape({
-      topologyFile: ctx.topologyFile,
-      layout: o.layout,
-      workDir,
-      systems: o.systems,
-      universe: o.universe,
-      amqpUrl: o.layout === 'legacy' ? ctx.amqpUrl : undefined,
-      kafkaBrokers: hub?.brokers,
-      runId,
-      supervisor,
-    });
-  } catch (err) {
-    await supervisor.stopAll({ timeoutMs: 15_000 }).catch(() => undefined);
-    throw err;
-  }
-  const startupMs = Date.now() - startedAtMs;
-  let stopped = false;
-  return {
-    landscape, hub, runId, startupMs,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      try {
-        await landscape.stop();
-      } finally {
-        await hub?.stop();
-      }
-    },
-  };
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 // ---- finding the processes on the far side --------------------------------------------------
 

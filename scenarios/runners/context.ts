@@ -62,6 +62,8 @@ export async function startHubProcess(ctx: RunnerContext, supervisor: Supervisor
 }
 
 export const BROKER_PROCESS = 'broker';
+/** RabbitMQ's server process, as named in connection and cost figures. */
+export const RABBITMQ_PROCESS = 'rabbitmq';
 
 export function throwIfAborted(ctx: RunnerContext): void {
   if (ctx.signal?.aborted) throw new Error('run interrupted');

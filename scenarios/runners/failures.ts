@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { FailureMeasurement, FailuresResult, Layout } from '../../report/model.ts';
 import type { FailuresSettings } from '../settings.ts';
 import { BROKER_PROCESS, noteForReport, startHubProcess, subDir, throwIfAborted, type RunnerContext } from './context.ts';
+import { sleep } from './landscape.ts';
 import { Supervisor, type ExitEvent } from '../../systems/process/supervisor.ts';
 import { startLandscape, type Landscape } from '../../systems/runtime/landscape.ts';
 import { waitForOutcome } from '../../systems/runtime/run-check.ts';
@@ -149,7 +150,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       topologyFile: ctx.topologyFile, layout, workDir: join(dir, 'landscape'), systems: ctx.systems, runId, supervisor,
       amqpUrl: layout === 'legacy' ? amqpUrl : undefined, kafkaBrokers: hub?.brokers,
     });
-    teardown.push({ label: 'landscape', run: () => stopLandscape(landscape, supervisor) });
+    teardown.push({ label: 'landscape', run: () => landscape.stop() });
     const ingressId = landscape.topology.systems.find((s) => s.role === 'ingress')!.id;
 
     const { planned, skipped } = planComponents(settings.components, {
@@ -187,7 +188,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     monitor.start();
     const loadStartMs = Date.now();
     load.start();
-    await sleepUntil(loadStartMs + settings.warmupS * 1000, ctx.signal);
+    await sleep(loadStartMs + settings.warmupS * 1000 - Date.now(), ctx.signal);
     const warmEndMs = Date.now();
 
     // ---- the faults ----
@@ -206,10 +207,10 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
         for (;;) {
           samples.push(await locator.sample());
           if (Date.now() >= downUntil) break;
-          await sleepUntil(Math.min(downUntil, samples[samples.length - 1].atMs + 1000), ctx.signal);
+          await sleep(Math.min(downUntil, samples[samples.length - 1].atMs + 1000) - Date.now(), ctx.signal);
         }
       }
-      await sleepUntil(downUntil, ctx.signal);
+      await sleep(downUntil - Date.now(), ctx.signal);
       try {
         await actions.restart();
       } catch (err) {
@@ -217,7 +218,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       }
       const readyAtMs = Date.now();
       const post = await monitor.snapshot();
-      await sleepUntil(readyAtMs + settings.observeS * 1000, ctx.signal);
+      await sleep(readyAtMs + settings.observeS * 1000 - Date.now(), ctx.signal);
       await monitor.snapshot();
       const observeEndMs = Date.now();
       const location = locator
@@ -352,21 +353,6 @@ async function reviveCrashed(supervisor: Supervisor, unexpected: ExitEvent[], la
 }
 
 /** Stops the systems and the lake sink first, then the rest of the landscape (the broker shares its Supervisor). */
-async function stopLandscape(landscape: Landscape, supervisor: Supervisor): Promise<void> {
-  await Promise.allSettled(Object.keys(landscape.urls).map((n) => supervisor.stop(n, { timeoutMs: 15_000 })));
-  await landscape.stop();
-}
-
-function sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {
-  const ms = atMs - Date.now();
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }

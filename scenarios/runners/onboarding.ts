@@ -19,7 +19,7 @@
 import type { Layout, OnboardingResult } from '../../report/model.ts';
 import type { OnboardingSettings } from '../settings.ts';
 import { noteForReport, throwIfAborted, type RunnerContext } from './context.ts';
-import { sleep, startRunnerLandscape } from './connections.ts';
+import { sleep, startRunnerLandscape } from './landscape.ts';
 import { SteadyLoad, type RequestRecord } from '../load/steady.ts';
 import { generateOrders } from '../../systems/orders/index.ts';
 import { expectedOutcome } from '../../systems/oracle/index.ts';

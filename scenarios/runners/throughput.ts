@@ -16,15 +16,13 @@
  *    /state reads are kept out of it.
  * Stepping stops once a step's accepted rate falls below `saturationDrop` × the best so far.
  */
-import { rmSync } from 'node:fs';
-import path from 'node:path';
 import type { ThroughputResult, ThroughputStep } from '../../report/model.ts';
 import type { ResolvedHub } from '../../infra/kafka.ts';
-import { Supervisor } from '../../systems/process/supervisor.ts';
 import { driveOrders } from '../../systems/runtime/run-check.ts';
-import { startLandscape, type Landscape } from '../../systems/runtime/landscape.ts';
+import type { Landscape } from '../../systems/runtime/landscape.ts';
 import type { ThroughputSettings } from '../settings.ts';
-import { noteForReport, startHubProcess, subDir, throwIfAborted, type RunnerContext } from './context.ts';
+import { noteForReport, throwIfAborted, type RunnerContext } from './context.ts';
+import { startRunnerLandscape } from './landscape.ts';
 import { costBetween, findRabbitMq, measuredProcesses, round, sampleCost, type CostSample, type MeasuredProcess } from './throughput/cost.ts';
 import { expectStep, LakeWatcher, percentile, settle, type Settled } from './throughput/effects.ts';
 import { OrderFeed, runLoadStep, type LoadStepResult } from './throughput/load.ts';
@@ -48,35 +46,19 @@ interface Running {
   landscape: Landscape;
   hub: ResolvedHub | null;
   procs: MeasuredProcess[];
+  stop(): Promise<void>;
 }
 
 async function start(ctx: RunnerContext, layout: LayoutName): Promise<Running> {
-  const workDir = path.join(ctx.workDir, `throughput-${layout}`);
-  rmSync(workDir, { recursive: true, force: true });
-  subDir(ctx, `throughput-${layout}`);
-  const supervisor = new Supervisor();
-  let hub: ResolvedHub | null = null;
   let rabbitPid: number | null = null;
-  try {
-    if (layout === 'hub') {
-      hub = await startHubProcess(ctx, supervisor, path.join(workDir, 'broker'));
-      if (hub.pid === null) noteForReport(ctx, `throughput hub: the broker is not ours (${hub.brokers.join(',')}): its CPU and bytes are not measured`);
-    } else {
-      if (!ctx.amqpUrl) throw new Error('the legacy layout needs RabbitMQ, and the run has none (ctx.amqpUrl is empty)');
-      const rabbit = findRabbitMq(ctx.amqpUrl);
-      rabbitPid = rabbit.pid;
-      noteForReport(ctx, `throughput legacy: ${rabbit.note}`);
-    }
-    const landscape = await startLandscape({
-      topologyFile: ctx.topologyFile, layout, workDir, systems: ctx.systems, runId: `${ctx.runId}-tput-${layout}`, supervisor,
-      ...(layout === 'legacy' ? { amqpUrl: ctx.amqpUrl } : { kafkaBrokers: hub!.brokers }),
-    });
-    return { landscape, hub, procs: measuredProcesses(supervisor, rabbitPid) };
-  } catch (err) {
-    await supervisor.stopAll({ timeoutMs: 15_000 }).catch(() => undefined);
-    await hub?.stop().catch(() => undefined);
-    throw err;
+  if (layout === 'legacy' && ctx.amqpUrl) {
+    const rabbit = findRabbitMq(ctx.amqpUrl);
+    rabbitPid = rabbit.pid;
+    noteForReport(ctx, `throughput legacy: ${rabbit.note}`);
   }
+  const rl = await startRunnerLandscape(ctx, { layout, name: `tput-${layout}`, systems: ctx.systems });
+  if (rl.hub && rl.hub.pid === null) noteForReport(ctx, `throughput hub: the broker is not ours (${rl.hub.brokers.join(',')}): its CPU and bytes are not measured`);
+  return { landscape: rl.landscape, hub: rl.hub, procs: measuredProcesses(rl.landscape.supervisor, rabbitPid), stop: () => rl.stop() };
 }
 
 async function runLayout(ctx: RunnerContext, settings: ThroughputSettings, layout: LayoutName): Promise<ThroughputLayout> {
@@ -105,8 +87,7 @@ async function runLayout(ctx: RunnerContext, settings: ThroughputSettings, layou
     if (!best) throw new Error(`throughput ${layout}: no step ran`);
     return { layout, steps, saturation: { connections: best.connections, acceptedPerS: best.acceptedPerS } };
   } finally {
-    await landscape.stop().catch((err: Error) => ctx.progress.note(`throughput ${layout}: stopping the landscape: ${err.message}`));
-    await running.hub?.stop().catch(() => undefined);
+    await running.stop().catch((err: Error) => ctx.progress.note(`throughput ${layout}: stopping the landscape: ${err.message}`));
   }
 }
 

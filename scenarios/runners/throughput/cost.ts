@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { cpuSeconds, ioBytes, isLoopback, pidsListeningOn } from '../../../systems/process/os-stats.ts';
 import type { Supervisor } from '../../../systems/process/supervisor.ts';
+import { RABBITMQ_PROCESS } from '../context.ts';
 
-export const RABBITMQ_PROCESS = 'rabbitmq';
 
 export interface MeasuredProcess {
   name: string;

@@ -1,59 +1,16 @@
-// FileRaftStorage: durability, recovery of torn/corrupt tails, and equivalence with MemoryRaftStorage.
+// FileRaftStorage: durability, recovery of torn/corrupt tails, hard state, and a Raft cluster over it.
+// Snapshots, their crash consistency and the comparison with MemoryRaftStorage: raft-file-snapshot.test.ts.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c } from '@node-rs/crc32';
-import { FileRaftStorage, HARD_STATE_FILE, RAFT_LOG_FILE, type FileRaftStorageOptions } from '../../broker/cluster/raft/file-storage.ts';
-import { MemoryRaftStorage } from '../../broker/cluster/raft/storage.ts';
+import { HARD_STATE_FILE, RAFT_LOG_FILE } from '../../broker/cluster/raft/file-storage.ts';
 import { RaftNode } from '../../broker/cluster/raft/node.ts';
 import { mulberry32 } from '../../systems/orders/prng.ts';
 import type { LogEntry, NodeId, RaftMessage, Ready } from '../../broker/cluster/raft/types.ts';
+import { all, cleanup, cmd, logSize, noop, openStorage, reopen, tempDir, type Entry } from './raft-file-fixtures.ts';
 
-interface Cmd {
-  readonly k: number;
-  readonly s: string;
-}
-type Entry = LogEntry<Cmd>;
-
-const dirs: string[] = [];
-const open: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-file-storage-'));
-  dirs.push(d);
-  return d;
-}
-
-function openStorage<C = Cmd>(dir: string, opts?: FileRaftStorageOptions<C>): FileRaftStorage<C> {
-  const s = new FileRaftStorage<C>(dir, opts);
-  open.push(s);
-  return s;
-}
-
-function reopen<C>(s: FileRaftStorage<C>, opts?: FileRaftStorageOptions<C>): FileRaftStorage<C> {
-  s.close();
-  return openStorage<C>(s.dir, opts);
-}
-
-function cmd(index: number, term: number, k = index, s = `cmd-${index}`): Entry {
-  return { index, term, kind: 'command', command: { k, s } };
-}
-
-function noop(index: number, term: number): Entry {
-  return { index, term, kind: 'noop' };
-}
-
-function all<C>(s: { lastIndex(): number; entries(from: number, to: number): LogEntry<C>[] }): LogEntry<C>[] {
-  return s.entries(1, s.lastIndex() + 1);
-}
-
-const logSize = (dir: string): number => fs.statSync(path.join(dir, RAFT_LOG_FILE)).size;
+afterEach(cleanup);
 
 /** A log of three entries; returns the byte offsets of each frame and the file's size. */
 function threeEntries(dir: string): { entries: Entry[]; offsets: number[]; size: number } {
@@ -266,76 +223,6 @@ describe('FileRaftStorage: hard state', () => {
     fs.rmSync(path.join(dir, HARD_STATE_FILE));
     expect(() => openStorage(dir)).toThrow(/is missing but .* holds 3 entries/);
   });
-});
-
-describe('FileRaftStorage behaves like MemoryRaftStorage', () => {
-  for (const seed of [1, 2, 3, 4]) {
-    it(`under a random sequence of append/truncate/reopen (seed ${seed})`, () => {
-      const rng = mulberry32(seed);
-      const int = (min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
-      const dir = tempDir();
-      const model = new MemoryRaftStorage<Cmd>();
-      let s = openStorage(dir);
-      let term = 1;
-      let reopens = 0;
-      // As in Raft, the term is durable before any entry of it (open refuses a non-empty log without hard state).
-      model.setHardState({ currentTerm: term, votedFor: null });
-      s.setHardState({ currentTerm: term, votedFor: null });
-      const compare = (): void => {
-        expect(s.lastIndex()).toBe(model.lastIndex());
-        expect(s.hardState()).toEqual(model.hardState());
-        const last = model.lastIndex();
-        for (let k = 0; k < 3; k++) {
-          const i = int(0, last + 2);
-          expect(s.termAt(i)).toBe(model.termAt(i));
-          const from = int(0, last + 2);
-          const to = int(0, last + 3);
-          expect(s.entries(from, to)).toEqual(model.entries(from, to));
-        }
-      };
-      for (let step = 0; step < 150; step++) {
-        const r = rng();
-        if (r < 0.45) {
-          const n = int(1, 4);
-          const batch: Entry[] = [];
-          let t = Math.max(1, model.termAt(model.lastIndex())!);
-          for (let j = 0; j < n; j++) {
-            const index = model.lastIndex() + 1 + j;
-            if (rng() < 0.2) t = Math.min(term, t + 1);
-            const text = String.fromCharCode(...Array.from({ length: int(0, 12) }, () => int(32, 0x2fff)));
-            batch.push(rng() < 0.2 ? noop(index, t) : cmd(index, t, int(-1e6, 1e6), text));
-          }
-          model.append(batch);
-          s.append(batch);
-        } else if (r < 0.6) {
-          const from = int(1, model.lastIndex() + 2);
-          model.truncateFrom(from);
-          s.truncateFrom(from);
-        } else if (r < 0.7) {
-          term += int(0, 2);
-          const hs = { currentTerm: term, votedFor: rng() < 0.3 ? null : int(1, 5) };
-          model.setHardState(hs);
-          s.setHardState(hs);
-        } else if (r < 0.8) {
-          s = reopen(s);
-          reopens++;
-          expect(s.recovery).toBeNull();
-        } else if (r < 0.85) {
-          // A crash mid-append: a random-length prefix of a frame-like tail is on disk, the append never returned.
-          s.close();
-          const garbage = Buffer.from(Array.from({ length: int(1, 40) }, () => int(0, 255)));
-          fs.appendFileSync(path.join(dir, RAFT_LOG_FILE), garbage);
-          s = openStorage(dir);
-          reopens++;
-          expect(s.recovery?.droppedBytes).toBe(garbage.length);
-        }
-        compare();
-      }
-      s = reopen(s);
-      expect(all(s)).toEqual(all(model));
-      expect(reopens).toBeGreaterThan(5);
-    });
-  }
 });
 
 describe('RaftNode over FileRaftStorage', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RaftNode } from '../../broker/cluster/raft/node.ts';
 import { mulberry32 } from '../../systems/orders/prng.ts';
 import { MemoryRaftStorage } from '../../broker/cluster/raft/storage.ts';
-import type { AppendEntries, AppendEntriesResponse, NodeId, RaftConfig, RaftMessage, RequestVote } from '../../broker/cluster/raft/types.ts';
+import type { AppendEntries, AppendEntriesResponse, InstallSnapshot, NodeId, RaftConfig, RaftMessage, Ready, RequestVote } from '../../broker/cluster/raft/types.ts';
 
 type Node = RaftNode<string>;
 
@@ -210,5 +210,131 @@ describe('RaftNode: proposals', () => {
 
   it('rejects an even number of voters', () => {
     expect(() => node(1, [1, 2], storage(0, []))).toThrow(/odd/);
+  });
+});
+
+describe('RaftNode: snapshots', () => {
+  const install = (from: NodeId, to: NodeId, term: number, index: number, snapTerm: number, data: string): InstallSnapshot =>
+    ({ type: 'InstallSnapshot', from, to, term, lastIncludedIndex: index, lastIncludedTerm: snapTerm, data });
+
+  it('a leader sends its snapshot to a follower that needs compacted entries, then continues with entries', () => {
+    const ls = storage(2, [1, 1, 1, 2, 2]);
+    const l = node(1, [1, 2, 3], ls);
+    const fs = storage(0, []);
+    const f = node(2, [1, 2, 3], fs);
+    const toF = elect(l, [3]).filter((m) => m.to === 2); // term 3: the no-op is entry 6
+    expect(l.receive(ack(3, 1, 3, 6)).committed.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    l.compact(4, 'state@4');
+    expect([ls.firstIndex(), ls.termAt(4), ls.termAt(3)]).toEqual([5, 2, undefined]);
+
+    const readies: Ready<string>[] = [];
+    const seen: RaftMessage<string>[] = [];
+    const queue = [...toF];
+    while (queue.length > 0) {
+      const m = queue.shift()!;
+      seen.push(m);
+      const r = (m.to === 1 ? l : f).receive(m);
+      if (m.to === 2) readies.push(r);
+      queue.push(...r.messages.filter((x) => x.to === 1 || x.to === 2));
+    }
+    // Rejected at 5 (the follower's log is empty), backtracked to 1, which is compacted: the snapshot goes instead.
+    const snaps = seen.filter((m) => m.type === 'InstallSnapshot');
+    expect(snaps).toEqual([install(1, 2, 3, 4, 2, 'state@4')]);
+    expect(readies.map((r) => r.snapshot).filter((s) => s !== null)).toEqual([{ index: 4, term: 2, data: 'state@4' }]);
+    expect(readies.flatMap((r) => r.committed).map((e) => e.index)).toEqual([5, 6]); // after the snapshot, never before it
+    expect(fs.snapshot()).toEqual({ index: 4, term: 2, data: 'state@4' });
+    expect([fs.firstIndex(), fs.lastIndex(), f.commitIndex, f.lastApplied]).toEqual([5, 6, 6, 6]);
+    expect(fs.entries(5, 7)).toEqual(ls.entries(5, 7));
+  });
+
+  it('re-sends an unacknowledged snapshot once per heartbeat interval, not on every trigger', () => {
+    const ls = storage(2, [1, 1, 1]);
+    const l = node(1, [1, 2, 3], ls);
+    elect(l, [3], 1_000);
+    l.receive(ack(3, 1, 3, 4));
+    l.compact(4, 's4');
+    const reject = (t: number): AppendEntriesResponse => ({ ...ack(2, 1, 3, 0), success: false, rejectedIndex: 3, conflictTerm: 0, conflictIndex: t });
+    const snapsTo2 = (ms: RaftMessage<string>[]): number => ms.filter((m) => m.type === 'InstallSnapshot' && m.to === 2).length;
+    expect(snapsTo2(l.receive(reject(1)).messages)).toBe(1);
+    expect(snapsTo2(l.receive(reject(1)).messages)).toBe(0); // a duplicate rejection within the interval
+    const r = l.propose('x');
+    expect(r.ok && snapsTo2(r.ready.messages)).toBe(0);
+    expect(snapsTo2(l.tick(1_050).messages)).toBe(1); // the heartbeat re-sends it
+    // Acknowledged: the follower continues with AppendEntries after the snapshot.
+    const next = l.receive({ type: 'InstallSnapshotResponse', from: 2, to: 1, term: 3, matchIndex: 4 }).messages;
+    expect(next).toMatchObject([{ type: 'AppendEntries', to: 2, prevLogIndex: 4, prevLogTerm: 3, entries: [{ index: 5 }] }]);
+  });
+
+  it('a follower whose log holds the snapshot\'s last entry keeps the entries after it', () => {
+    const fs = storage(2, [1, 1, 2, 2, 2]);
+    const f = node(2, [1, 2, 3], fs);
+    const r = f.receive(install(1, 2, 2, 3, 2, 's3'));
+    expect(r.snapshot).toEqual({ index: 3, term: 2, data: 's3' });
+    expect(r.committed).toEqual([]);
+    expect(r.messages).toEqual([{ type: 'InstallSnapshotResponse', from: 2, to: 1, term: 2, matchIndex: 3 }]);
+    expect([f.commitIndex, f.lastApplied, f.leaderId]).toEqual([3, 3, 1]);
+    expect(fs.entries(1, 10).map((e) => e.kind === 'command' && e.command)).toEqual(['e4', 'e5']);
+    // The kept suffix commits normally once the leader has verified it.
+    expect(f.receive(append(1, 2, 2, 5, 2, [], 5)).committed.map((e) => e.index)).toEqual([4, 5]);
+  });
+
+  it('a follower whose log differs at the snapshot\'s last entry discards its whole log', () => {
+    const fs = storage(2, [1, 1, 1, 1, 1]);
+    const f = node(2, [1, 2, 3], fs);
+    expect(f.receive(install(1, 2, 2, 3, 2, 's3')).snapshot).toEqual({ index: 3, term: 2, data: 's3' });
+    expect([fs.firstIndex(), fs.lastIndex(), fs.termAt(3)]).toEqual([4, 3, 2]);
+    // A snapshot past the end of a short log also replaces all of it.
+    const gs = storage(2, [1]);
+    node(3, [1, 2, 3], gs).receive(install(1, 3, 2, 7, 2, 's7'));
+    expect([gs.firstIndex(), gs.lastIndex(), gs.termAt(7), gs.termAt(1)]).toEqual([8, 7, 2, undefined]);
+  });
+
+  it('answers a stale or duplicate snapshot with its commit index and ignores it; a stale term gets its term back', () => {
+    const fs = storage(2, [1, 1, 1, 1, 1]);
+    const f = node(2, [1, 2, 3], fs);
+    f.receive(append(1, 2, 2, 5, 1, [], 5));
+    expect(f.commitIndex).toBe(5);
+    const r = f.receive(install(1, 2, 2, 3, 1, 'old'));
+    expect(r.snapshot).toBeNull();
+    expect(r.messages).toEqual([{ type: 'InstallSnapshotResponse', from: 2, to: 1, term: 2, matchIndex: 5 }]);
+    expect(fs.snapshot()).toBeNull();
+    expect(terms(fs)).toEqual([1, 1, 1, 1, 1]);
+    expect(f.receive(install(1, 2, 2, 5, 1, 'dup')).snapshot).toBeNull(); // at the commit index: nothing new
+    expect(f.receive(install(3, 2, 1, 9, 1, 'deposed')).messages[0]).toMatchObject({ type: 'InstallSnapshotResponse', term: 2, matchIndex: 0 });
+    expect(fs.snapshot()).toBeNull();
+  });
+
+  it('treats AppendEntries reaching below its snapshot as matching up to the snapshot', () => {
+    const fs = storage(2, [1, 1, 1, 1]);
+    fs.saveSnapshot({ index: 3, term: 1, data: 's3' });
+    const f = node(2, [1, 2, 3], fs);
+    expect([f.commitIndex, f.lastApplied]).toEqual([3, 3]);
+    // A retransmission from index 2: entries 2–3 are compacted, 4 is held, 5 is new.
+    const r = f.receive(append(1, 2, 2, 1, 1, [1, 1, 1, 2], 5));
+    expect(r.messages[0]).toMatchObject({ success: true, matchIndex: 5 });
+    expect(fs.entries(1, 10).map((e) => [e.index, e.term])).toEqual([[4, 1], [5, 2]]);
+    expect(r.committed.map((e) => e.index)).toEqual([4, 5]);
+    // Entirely below the snapshot (its prevLogTerm cannot be checked, it is compacted): matches up to the snapshot.
+    expect(f.receive(append(1, 2, 2, 0, 0, [1], 5)).messages[0]).toMatchObject({ success: true, matchIndex: 3 });
+  });
+
+  it('restarts from the snapshot in storage: commit and applied start at its index', () => {
+    const s = storage(0, []);
+    const l = node(1, [1], s);
+    l.tick(1_000); // single voter: leader at once, no-op 1 committed
+    for (const c of ['a', 'b']) l.propose(c);
+    expect(l.lastApplied).toBe(3);
+    expect(() => l.compact(4, 'x')).toThrow(/beyond lastApplied 3/);
+    l.compact(2, 'after-a');
+    l.compact(1, 'older'); // at or below the snapshot: nothing to do
+    expect(s.snapshot()).toEqual({ index: 2, term: 1, data: 'after-a' });
+    expect(l.initialSnapshot()).toBeNull(); // it started without one
+
+    const r = node(1, [1], s);
+    expect(r.initialSnapshot()).toEqual({ index: 2, term: 1, data: 'after-a' });
+    expect([r.commitIndex, r.lastApplied, r.snapshotIndex, r.lastLogIndex]).toEqual([2, 2, 2, 3]);
+    const ready = r.tick(2_000); // leader of term 2: its no-op (entry 4) commits, and 'b' with it
+    expect(ready.snapshot).toBeNull();
+    expect(ready.committed.map((e) => (e.kind === 'command' ? e.command : e.kind))).toEqual(['b', 'noop']);
   });
 });

@@ -1,7 +1,8 @@
 // Deterministic network simulation for the Raft core. One seed fixes everything: cluster size,
-// fault rates, partitions, crashes/restarts, message delays/reordering/duplication/drops and the
-// nodes' election timeouts. Invariants are checked as the run goes; any violation throws an
-// Error whose message starts with the seed so the run can be replayed.
+// fault rates, partitions, crashes/restarts, message delays/reordering/duplication/drops, when
+// nodes compact their logs into snapshots, and the nodes' election timeouts. Invariants are
+// checked as the run goes; any violation throws an Error whose message starts with the seed so the
+// run can be replayed.
 import { RaftNode } from '../../broker/cluster/raft/node.ts';
 import { mulberry32 } from '../../systems/orders/prng.ts';
 import { MemoryRaftStorage } from '../../broker/cluster/raft/storage.ts';
@@ -27,6 +28,10 @@ export interface SimStats {
   delivered: number;
   dropped: number;
   duplicated: number;
+  /** Snapshots taken by compact(), installed from a leader, and restored by a restarted node. */
+  compactions: number;
+  snapshotsInstalled: number;
+  snapshotRestores: number;
   /** Simulated ms from healing until the fresh command was applied on all nodes. */
   recoveryMs: number;
 }
@@ -70,16 +75,20 @@ class Simulation {
   private readonly maxEntriesPerAppend: number;
   private readonly maxUncommitted: number;
   private readonly crashAfterSendP: number;
+  /** A node compacts (at random) once it has applied more than this many entries past its snapshot; 0: never. */
+  private readonly compactAfter: number;
   private readonly stats: SimStats;
 
   constructor(private readonly opts: SimOptions) {
     this.rng = mulberry32(opts.seed);
     const n = this.rng() < 0.5 ? 3 : 5;
     this.ids = Array.from({ length: n }, (_, i) => i + 1);
-    this.stats = { nodes: n, maxTerm: 0, leadersElected: 0, crashes: 0, partitions: 0, proposalsAccepted: 0, committedEntries: 0, delivered: 0, dropped: 0, duplicated: 0, recoveryMs: -1 };
+    this.stats = { nodes: n, maxTerm: 0, leadersElected: 0, crashes: 0, partitions: 0, proposalsAccepted: 0, committedEntries: 0, delivered: 0, dropped: 0, duplicated: 0, compactions: 0, snapshotsInstalled: 0, snapshotRestores: 0, recoveryMs: -1 };
     this.maxEntriesPerAppend = [1, 2, 4, 16][this.randInt(0, 3)];
     this.maxUncommitted = [8, 64][this.randInt(0, 1)];
     this.crashAfterSendP = this.rng() * 0.01;
+    // Most seeds compact, after few entries, so that lagging and restarted nodes need snapshots often.
+    this.compactAfter = this.rng() < 0.1 ? 0 : this.randInt(5, 20);
     for (const id of this.ids) {
       this.storages.set(id, new MemoryRaftStorage<Cmd>());
       this.incarnation.set(id, 0);
@@ -144,8 +153,7 @@ class Simulation {
     const inc = this.incarnation.get(id)! + 1;
     this.incarnation.set(id, inc);
     this.restartAt.delete(id);
-    this.check.nodeStarted(id); // a restarted node re-applies from index 1
-    this.nodes.set(id, new RaftNode<Cmd>({
+    const node = new RaftNode<Cmd>({
       id,
       voters: this.ids,
       storage: this.storages.get(id)!,
@@ -154,7 +162,12 @@ class Simulation {
       maxEntriesPerAppend: this.maxEntriesPerAppend,
       maxUncommittedEntries: this.maxUncommitted,
       maxCommittedPerReady: 32,
-    }));
+    });
+    this.nodes.set(id, node);
+    // A restarted node restores its snapshot, if it has one, and re-applies the entries after it.
+    const snap = node.initialSnapshot();
+    if (snap) this.stats.snapshotRestores++;
+    this.check.nodeStarted(id, snap);
   }
 
   private step(): void {
@@ -203,7 +216,18 @@ class Simulation {
     const node = this.nodes.get(id)!;
     if (node.currentTerm > this.stats.maxTerm) this.stats.maxTerm = node.currentTerm;
     this.check.observe(id, node);
+    if (ready.snapshot) {
+      this.stats.snapshotsInstalled++;
+      this.check.installed(id, ready.snapshot); // replaces the state machine before `committed`
+    }
     for (const e of ready.committed) this.check.applied(id, e);
+    if (this.check.appliedIndex(id) !== node.lastApplied) {
+      throw new Error(`node ${id} reports lastApplied ${node.lastApplied}, but handed out entries up to ${this.check.appliedIndex(id)}`);
+    }
+    if (this.compactAfter > 0 && node.lastApplied - node.snapshotIndex > this.compactAfter && this.rng() < 0.5) {
+      node.compact(node.lastApplied, this.check.stateOf(id));
+      this.stats.compactions++;
+    }
     for (const m of ready.messages) this.send(m);
     // Crash right after a send, the moment a missed write-before-send would be exposed.
     // Votes are where a lost write does most damage, so crash there more often.

@@ -1,7 +1,9 @@
 // Randomized, deterministic simulation of a Raft cluster (3 or 5 nodes, chosen per seed) under
 // message drops, delays/reordering, duplication, partitions (including an isolated leader) and
-// crash/restart from storage, with clients proposing throughout. Invariants are checked
-// continuously by the harness; after the faults stop a fresh command must commit everywhere.
+// crash/restart from storage, with clients proposing throughout and nodes compacting their logs
+// into snapshots (so lagging followers catch up by InstallSnapshot and restarted nodes restore a
+// snapshot). Invariants are checked continuously by the harness; after the faults stop a fresh
+// command must commit everywhere.
 //
 //   RAFT_SIM_SEEDS=5000 npx vitest run test/cluster/raft-sim.test.ts   # more seeds
 //   RAFT_SIM_SEED=123   npx vitest run test/cluster/raft-sim.test.ts   # replay one seed
@@ -24,7 +26,7 @@ const seeds = single !== undefined ? [single] : Array.from({ length: envInt('RAF
 
 describe('raft network simulation', () => {
   it(`keeps election safety, committed entries and state-machine safety, and recovers (${seeds.length} seeds)`, () => {
-    const total = { nodes3: 0, nodes5: 0, leaders: 0, crashes: 0, partitions: 0, committed: 0, dropped: 0, duplicated: 0, maxRecoveryMs: 0 };
+    const total = { nodes3: 0, nodes5: 0, leaders: 0, crashes: 0, partitions: 0, committed: 0, dropped: 0, duplicated: 0, compactions: 0, installs: 0, restores: 0, maxRecoveryMs: 0 };
     for (const seed of seeds) {
       // Throws on the first violated invariant, with the seed (and replay hint) in the message.
       const s: SimStats = runRaftSim({ seed, chaosMs: CHAOS_MS, livenessBudgetMs: LIVENESS_BUDGET_MS });
@@ -36,6 +38,9 @@ describe('raft network simulation', () => {
       total.committed += s.committedEntries;
       total.dropped += s.dropped;
       total.duplicated += s.duplicated;
+      total.compactions += s.compactions;
+      total.installs += s.snapshotsInstalled;
+      total.restores += s.snapshotRestores;
       total.maxRecoveryMs = Math.max(total.maxRecoveryMs, s.recoveryMs);
       expect(s.committedEntries, `seed ${seed}: nothing committed`).toBeGreaterThan(0);
     }
@@ -48,6 +53,10 @@ describe('raft network simulation', () => {
       expect(total.partitions).toBeGreaterThan(seeds.length * 2);
       expect(total.dropped).toBeGreaterThan(seeds.length * 10);
       expect(total.duplicated).toBeGreaterThan(seeds.length * 10);
+      // Snapshots really were taken, sent to lagging followers and restored after crashes.
+      expect(total.compactions).toBeGreaterThan(seeds.length * 5);
+      expect(total.installs).toBeGreaterThan(seeds.length * 2);
+      expect(total.restores).toBeGreaterThan(seeds.length * 2);
     }
   });
 

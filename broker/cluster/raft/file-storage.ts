@@ -1,21 +1,32 @@
 // FileRaftStorage: RaftStorage kept durably in one directory. It is the controller's durable log, so it is part of
 // the product rather than a dependency: it is hand-written (no embedded database) so that its durability rules are
-// visible in one file, match the partition log's (broker/log: CRC-32C frames, fsync, torn-tail recovery,
-// atomic state files) and can be tested by cutting files at every byte.
+// visible in one place (this file and the formats in file-format.ts), match the partition log's (broker/log: CRC-32C
+// frames, fsync, torn-tail recovery, atomic state files) and can be tested by cutting files at every byte.
 //
 // Layout of the directory:
 //   hardstate.json  {"version":1,"currentTerm":n,"votedFor":id|null}, replaced atomically: write hardstate.json.tmp,
 //                   fsync it, rename it over hardstate.json, fsync the directory. A crash leaves the old or the new
 //                   version, never a torn one; a leftover .tmp is deleted on open. Unreadable or implausible content
 //                   is an error on open: resetting the term to 0 could let the node vote twice in one term.
-//   raft.log        the log, append-only, one frame per entry:
+//   snapshot.json   {"version":1,"index","term","crc","data"}, the latest snapshot, replaced atomically the same way;
+//                   the CRC-32C covers index, term and data. Unreadable content is an error on open (it is the only
+//                   copy of the compacted entries).
+//   raft.log        the log after the snapshot, append-only, one frame per entry:
 //                     [payload length: u32 BE][CRC-32C of the payload: u32 BE][payload: UTF-8 JSON of the entry]
 //                   where the payload is {"index","term","kind"} plus "command" (the codec's JSON value) for commands.
+//                   Its first frame is the entry after the snapshot (index 1 without one).
 //
 // Durability (the RaftStorage contract): append and truncateFrom fdatasync the log and setHardState completes its
 // atomic replace before they return. Any I/O error in a mutating call poisons the instance: every later call throws,
 // because after a failed fsync the kernel may already have dropped the dirty pages (what is on disk is unknown).
 // The owner must then close it and open the directory again, which recovers from what the disk really holds.
+//
+// Compaction (saveSnapshot) runs in two durable steps: (1) replace snapshot.json; (2) copy the frames that stay into
+// raft.log.tmp, fsync it, rename it over raft.log, fsync the directory. A crash before (1) completes leaves the old
+// snapshot and log; between (1) and (2) the new snapshot next to a log that still holds the compacted prefix (and,
+// when the snapshot came from a leader and did not match, entries of another history). Open finishes that step:
+// entries up to the snapshot's index are dropped, and the rest too unless the log holds the snapshot's index with
+// its term. A log starting after the snapshot's index + 1 cannot come from a crash and is refused.
 //
 // Recovery on open (Kafka-style "truncate at the first bad frame"): the log is scanned from the start and cut at the
 // first frame that is torn or corrupt (fewer than 8 header bytes, a length of 0 or over MAX_FRAME_PAYLOAD_BYTES, a
@@ -29,38 +40,39 @@
 // which Raft treats as a node that lost acknowledged entries. The leader repairs the node's log, but a majority of
 // such losses could lose a committed entry; guarding against that needs checksummed storage below us.
 //
-// Memory: only the byte offset and term of each entry are kept in memory; entries() reads the payloads back from disk
-// (usually from the page cache), checks their CRC again and decodes them. No snapshots/compaction yet (see types.ts),
-// so the file and the offset/term arrays grow with the log. One process per directory: there is no lock file.
+// Memory: the byte offset and term of each entry after the snapshot, and the snapshot itself (a leader sends it);
+// entries() reads the payloads back from disk (usually from the page cache), checks their CRC again and decodes
+// them. One process per directory: there is no lock file.
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32c } from '@node-rs/crc32';
-import type { HardState, LogEntry, RaftStorage } from './types.ts';
+import type { HardState, LogEntry, RaftSnapshot, RaftStorage } from './types.ts';
+import { checkSnapshot } from './storage.ts';
 import { readFully } from '../../log/batch-scanner.ts';
 import { fsyncDir } from '../../log/checkpoint.ts';
+import {
+  FRAME_HEADER_BYTES,
+  HARD_STATE_FILE,
+  MAX_FRAME_PAYLOAD_BYTES,
+  RAFT_LOG_FILE,
+  SNAPSHOT_FILE,
+  encodeFrame,
+  encodeSnapshot,
+  frameProblem,
+  jsonCommandCodec,
+  parseFrame,
+  readHardState,
+  readSnapshot,
+  replaceFile,
+  scanLog,
+  writeAll,
+  type Payload,
+  type RaftCommandCodec,
+} from './file-format.ts';
 
-export const RAFT_LOG_FILE = 'raft.log';
-export const HARD_STATE_FILE = 'hardstate.json';
-/** Frame header: payload length (u32 BE) and CRC-32C of the payload (u32 BE). */
-export const FRAME_HEADER_BYTES = 8;
-/** Absolute bound on a frame's payload: a larger length field on disk is corruption (never allocated). */
-export const MAX_FRAME_PAYLOAD_BYTES = 64 * 1024 * 1024;
+export { FRAME_HEADER_BYTES, HARD_STATE_FILE, MAX_FRAME_PAYLOAD_BYTES, RAFT_LOG_FILE, SNAPSHOT_FILE, jsonCommandCodec, type RaftCommandCodec };
+
 const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
-const SCAN_BUFFER_BYTES = 1024 * 1024;
-
-/** Turns commands into JSON values and back. The stored payload is JSON.stringify of the entry around that value. */
-export interface RaftCommandCodec<C> {
-  encode(command: C): unknown;
-  decode(value: unknown): C;
-}
-
-/**
- * The default codec: the command itself is the JSON value. Only lossless for commands made of plain objects, arrays,
- * strings, finite numbers, booleans and null (no undefined, Date, Map, BigInt, NaN).
- */
-export function jsonCommandCodec<C>(): RaftCommandCodec<C> {
-  return { encode: (command) => command, decode: (value) => value as C };
-}
+const COPY_BUFFER_BYTES = 1024 * 1024;
 
 export interface FileRaftStorageOptions<C> {
   /** Default: jsonCommandCodec(). */
@@ -81,20 +93,22 @@ export interface RaftLogRecovery {
   readonly lastIndex: number;
 }
 
-type Payload = { index: number; term: number; kind: 'noop' } | { index: number; term: number; kind: 'command'; command: unknown };
-
 export class FileRaftStorage<C> implements RaftStorage<C> {
   readonly dir: string;
   readonly logPath: string;
   readonly hardStatePath: string;
+  readonly snapshotPath: string;
   /** Set when open had to cut a torn or corrupt tail off the log; null after a clean open. */
   readonly recovery: RaftLogRecovery | null = null;
   private readonly codec: RaftCommandCodec<C>;
   private readonly maxEntryBytes: number;
   private state: HardState = { currentTerm: 0, votedFor: null };
-  /** offsets[i - 1] and terms[i - 1]: byte offset and term of entry i. */
-  private readonly offsets: number[] = [];
-  private readonly terms: number[] = [];
+  private snap: RaftSnapshot | null;
+  /** Index of the log file's first frame: snapshot index + 1 once open has finished. */
+  private first = 1;
+  /** offsets[i - first] and terms[i - first]: byte offset and term of entry i. */
+  private offsets: number[] = [];
+  private terms: number[] = [];
   /** Bytes of valid frames in the log file (the offset of the next frame). */
   private size = 0;
   private fd: number | null;
@@ -105,6 +119,7 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
     this.dir = dir;
     this.logPath = path.join(dir, RAFT_LOG_FILE);
     this.hardStatePath = path.join(dir, HARD_STATE_FILE);
+    this.snapshotPath = path.join(dir, SNAPSHOT_FILE);
     this.codec = options.codec ?? jsonCommandCodec<C>();
     this.maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
     if (!Number.isSafeInteger(this.maxEntryBytes) || this.maxEntryBytes < 1 || this.maxEntryBytes > MAX_FRAME_PAYLOAD_BYTES) {
@@ -116,8 +131,10 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
       fs.mkdirSync(dir, { recursive: true });
       fsyncDir(path.dirname(path.resolve(dir)));
     }
-    fs.rmSync(`${this.hardStatePath}.tmp`, { force: true }); // an interrupted replace: the old file is still whole
+    // Interrupted replaces: the old file is still whole (for raft.log.tmp: the snapshot is durable, open redoes step 2).
+    for (const f of [this.hardStatePath, this.snapshotPath, this.logPath]) fs.rmSync(`${f}.tmp`, { force: true });
     const hard = readHardState(this.hardStatePath);
+    this.snap = readSnapshot(this.snapshotPath);
 
     let created = false;
     try {
@@ -130,12 +147,13 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
     try {
       if (created) fsyncDir(dir);
       this.recovery = this.scan(log);
+      this.finishCompaction(log);
       if (hard) this.state = hard;
-      else if (this.offsets.length > 0) {
-        throw new Error(`raft storage: ${this.hardStatePath} is missing but ${this.logPath} holds ${this.offsets.length} entries; refusing to start with currentTerm 0`);
+      else if (this.offsets.length > 0 || this.snap) {
+        throw new Error(`raft storage: ${this.hardStatePath} is missing but ${this.dir} holds ${this.offsets.length} entries${this.snap ? ' and a snapshot' : ''}; refusing to start with currentTerm 0`);
       }
     } catch (err) {
-      fs.closeSync(this.fd);
+      if (this.fd !== null) fs.closeSync(this.fd);
       this.fd = null;
       throw err;
     }
@@ -157,49 +175,61 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
     }
     if (state.currentTerm === this.state.currentTerm && state.votedFor === this.state.votedFor) return; // already durable
     const next: HardState = { currentTerm: state.currentTerm, votedFor: state.votedFor };
-    const data = Buffer.from(JSON.stringify({ version: 1, ...next }));
-    this.guard(() => {
-      const tmp = `${this.hardStatePath}.tmp`;
-      const fd = fs.openSync(tmp, 'w', 0o644);
-      try {
-        writeAll(fd, data, 0);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, this.hardStatePath);
-      fsyncDir(this.dir);
-    });
+    this.guard(() => replaceFile(this.dir, this.hardStatePath, Buffer.from(JSON.stringify({ version: 1, ...next }))));
     this.state = next;
+  }
+
+  snapshot(): RaftSnapshot | null {
+    this.usable();
+    return this.snap;
+  }
+
+  saveSnapshot(s: RaftSnapshot): void {
+    this.usable();
+    checkSnapshot(s, this.snap);
+    const snap: RaftSnapshot = { index: s.index, term: s.term, data: s.data };
+    const keep = this.termAt(s.index) === s.term; // else the log is another history: discard all of it
+    const file = encodeSnapshot(snap);
+    this.guard(() => {
+      replaceFile(this.dir, this.snapshotPath, file); // step 1: from here on the compacted prefix is redundant
+      this.snap = snap;
+      this.rewriteLog(s.index + 1, keep); // step 2
+    });
+  }
+
+  firstIndex(): number {
+    this.usable();
+    return this.first;
   }
 
   lastIndex(): number {
     this.usable();
-    return this.offsets.length;
+    return this.first - 1 + this.offsets.length;
   }
 
   termAt(index: number): number | undefined {
     this.usable();
-    if (index === 0) return 0;
-    return this.terms[index - 1];
+    if (index === this.first - 1) return this.snap?.term ?? 0;
+    if (index < this.first) return undefined;
+    return this.terms[index - this.first];
   }
 
   entries(from: number, toExclusive: number): LogEntry<C>[] {
     const fd = this.usable();
-    const first = Math.max(1, from);
-    const end = Math.min(this.offsets.length + 1, toExclusive);
-    if (first >= end) return [];
-    const start = this.offsets[first - 1];
-    const stop = end <= this.offsets.length ? this.offsets[end - 1] : this.size;
+    const lo = Math.max(this.first, from);
+    const end = Math.min(this.first + this.offsets.length, toExclusive);
+    if (lo >= end) return [];
+    const start = this.offsets[lo - this.first];
+    const stop = end - this.first < this.offsets.length ? this.offsets[end - this.first] : this.size;
     const buf = Buffer.allocUnsafe(stop - start);
     const n = readFully(fd, buf, 0, buf.length, start);
     if (n !== buf.length) throw new Error(`raft storage: ${this.logPath} is shorter than expected (read ${n} of ${buf.length} bytes at ${start})`);
     const out: LogEntry<C>[] = [];
-    for (let index = first; index < end; index++) {
-      const at = this.offsets[index - 1] - start;
+    for (let index = lo; index < end; index++) {
+      const at = this.offsets[index - this.first] - start;
       const problem = frameProblem(buf, at, buf.length - at);
       if (problem) throw new Error(`raft storage: ${this.logPath} at byte ${start + at} (entry ${index}) is corrupt: ${problem}`);
-      const p = this.parse(buf, at, start + at, index, this.terms[index - 1]);
+      const p = parseFrame(buf, at, `${this.logPath} at byte ${start + at}`, index, this.terms[index - this.first]);
       out.push(p.kind === 'noop' ? { index, term: p.term, kind: 'noop' } : { index, term: p.term, kind: 'command', command: this.codec.decode(p.command) });
     }
     return out;
@@ -210,11 +240,11 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
     if (entries.length === 0) return;
     // Validate and encode everything first: a refused batch writes nothing.
     const frames: Buffer[] = [];
-    let expected = this.offsets.length + 1;
-    let prevTerm = this.terms.length > 0 ? this.terms[this.terms.length - 1] : 0;
+    let expected = this.lastIndex() + 1;
+    let prevTerm = Math.max(1, this.termAt(expected - 1)!);
     for (const e of entries) {
       if (e.index !== expected) throw new Error(`raft storage: append expected index ${expected}, got ${e.index}`);
-      if (!Number.isSafeInteger(e.term) || e.term < prevTerm || e.term < 1) {
+      if (!Number.isSafeInteger(e.term) || e.term < prevTerm) {
         throw new Error(`raft storage: entry ${e.index} has term ${e.term}; terms must be integers >= 1 that never decrease (previous ${prevTerm})`);
       }
       let payload: Payload;
@@ -228,10 +258,7 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
       if (json.length > this.maxEntryBytes) {
         throw new Error(`raft storage: entry ${e.index} encodes to ${json.length} bytes, over maxEntryBytes ${this.maxEntryBytes}`);
       }
-      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-      header.writeUInt32BE(json.length, 0);
-      header.writeUInt32BE(crc32c(json), 4);
-      frames.push(header, json);
+      frames.push(...encodeFrame(json));
       expected++;
       prevTerm = e.term;
     }
@@ -261,15 +288,17 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
 
   truncateFrom(from: number): void {
     const fd = this.usable();
-    if (!Number.isSafeInteger(from) || from < 1) throw new Error(`raft storage: truncateFrom(${from})`);
-    if (from > this.offsets.length) return;
-    const position = this.offsets[from - 1];
+    if (!Number.isSafeInteger(from) || from < this.first) {
+      throw new Error(`raft storage: truncateFrom(${from})${this.first > 1 ? ` with entries up to ${this.first - 1} compacted` : ''}`);
+    }
+    if (from > this.lastIndex()) return;
+    const position = this.offsets[from - this.first];
     this.guard(() => {
       fs.ftruncateSync(fd, position);
       fs.fdatasyncSync(fd);
     });
-    this.offsets.length = from - 1;
-    this.terms.length = from - 1;
+    this.offsets.length = from - this.first;
+    this.terms.length = from - this.first;
     this.size = position;
   }
 
@@ -297,123 +326,77 @@ export class FileRaftStorage<C> implements RaftStorage<C> {
     }
   }
 
+  /**
+   * Replaces raft.log by a copy that starts at `newFirst`: the frames from newFirst on if `keep`, else none. The copy
+   * is fsynced and renamed over the log, then the directory is fsynced; a crash leaves the old or the new file.
+   */
+  private rewriteLog(newFirst: number, keep: boolean): void {
+    const oldFd = this.fd!;
+    const drop = keep ? Math.min(Math.max(0, newFirst - this.first), this.offsets.length) : this.offsets.length;
+    const start = drop < this.offsets.length ? this.offsets[drop] : this.size;
+    const tmp = `${this.logPath}.tmp`;
+    const fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER_BYTES, Math.max(1, this.size - start)));
+      for (let pos = start; pos < this.size; ) {
+        const n = readFully(oldFd, buf, 0, Math.min(buf.length, this.size - pos), pos);
+        if (n === 0) throw new Error(`raft storage: ${this.logPath} is shorter than expected (at ${pos} of ${this.size} bytes)`);
+        writeAll(fd, buf.subarray(0, n), pos - start);
+        pos += n;
+      }
+      fs.fsyncSync(fd);
+      fs.renameSync(tmp, this.logPath);
+      fsyncDir(this.dir);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    // The new file is raft.log now; the old one goes away with its last descriptor.
+    fs.closeSync(oldFd);
+    this.fd = fd;
+    this.offsets = this.offsets.slice(drop).map((o) => o - start);
+    this.terms = this.terms.slice(drop);
+    this.first = newFirst;
+    this.size -= start;
+  }
+
+  /** Makes the log start right after the snapshot: finishes a compaction that a crash interrupted after step 1. */
+  private finishCompaction(log: (msg: string) => void): void {
+    const snapIndex = this.snap?.index ?? 0;
+    const count = this.offsets.length;
+    if (count === 0) {
+      this.first = snapIndex + 1;
+      return;
+    }
+    if (this.first > snapIndex + 1) {
+      const what = this.snap ? `the snapshot ends at ${snapIndex}` : 'there is no snapshot';
+      throw new Error(`raft storage: ${this.logPath} starts at entry ${this.first} but ${what}: entries are missing in between`);
+    }
+    if (this.first === snapIndex + 1) {
+      if (this.snap && this.terms[0] < this.snap.term) {
+        throw new Error(`raft storage: ${this.logPath}: entry ${this.first} has term ${this.terms[0]}, below the snapshot's ${this.snap.term}`);
+      }
+      return;
+    }
+    const snap = this.snap!;
+    const keep = this.termAt(snapIndex) === snap.term;
+    const [from, last] = [this.first, this.lastIndex()];
+    this.rewriteLog(snapIndex + 1, keep);
+    const why = keep ? 'compacted' : `compacted or of another history: the log did not hold entry ${snapIndex} with term ${snap.term}`;
+    log(`${this.logPath}: finished an interrupted compaction: dropped entries ${from}..${keep ? snapIndex : last} (${why}); last index now ${this.lastIndex()}`);
+  }
+
   /** Loads the offset/term index; cuts the file at the first torn or corrupt frame. */
   private scan(log: (msg: string) => void): RaftLogRecovery | null {
     const fd = this.fd!;
-    const fileSize = fs.fstatSync(fd).size;
-    let buf = Buffer.allocUnsafe(Math.min(SCAN_BUFFER_BYTES, Math.max(fileSize, 1)));
-    let bufStart = 0;
-    let bufLen = 0;
-    /** A view of file bytes [pos, pos + n), or null at EOF. */
-    const view = (pos: number, n: number): Buffer | null => {
-      if (pos < bufStart || pos + n > bufStart + bufLen) {
-        if (n > buf.length) buf = Buffer.allocUnsafe(n);
-        bufStart = pos;
-        bufLen = readFully(fd, buf, 0, Math.min(buf.length, fileSize - pos), pos);
-        if (n > bufLen) return null;
-      }
-      return buf.subarray(pos - bufStart, pos - bufStart + n);
-    };
-
-    let pos = 0;
-    let problem: string | null = null;
-    while (pos < fileSize) {
-      const left = fileSize - pos;
-      const header = left >= FRAME_HEADER_BYTES ? view(pos, FRAME_HEADER_BYTES) : null;
-      if (!header) {
-        problem = `torn frame header: ${left} bytes left`;
-        break;
-      }
-      const length = header.readUInt32BE(0);
-      if (length === 0 || length > MAX_FRAME_PAYLOAD_BYTES) {
-        problem = `implausible frame length ${length}`;
-        break;
-      }
-      const frame = length <= left - FRAME_HEADER_BYTES ? view(pos, FRAME_HEADER_BYTES + length) : null;
-      if (!frame) {
-        problem = `torn frame: needs ${FRAME_HEADER_BYTES + length} bytes, ${left} left`;
-        break;
-      }
-      problem = frameProblem(frame, 0, frame.length);
-      if (problem) break;
-      const index = this.offsets.length + 1;
-      const prevTerm = this.terms.length > 0 ? this.terms[this.terms.length - 1] : 1;
-      const p = this.parse(frame, 0, pos, index, undefined);
-      if (p.term < prevTerm) throw new Error(`raft storage: ${this.logPath} at byte ${pos}: entry ${index} has term ${p.term}, below the previous entry's ${prevTerm}`);
-      this.offsets.push(pos);
-      this.terms.push(p.term);
-      pos += frame.length;
-    }
-    this.size = pos;
-    if (problem === null) return null;
-    fs.ftruncateSync(fd, pos);
+    const r = scanLog(fd, this.logPath);
+    [this.first, this.offsets, this.terms, this.size] = [r.first, r.offsets, r.terms, r.validBytes];
+    if (r.problem === null) return null;
+    fs.ftruncateSync(fd, r.validBytes);
     fs.fdatasyncSync(fd);
-    const recovery: RaftLogRecovery = { truncatedAt: pos, droppedBytes: fileSize - pos, reason: problem, lastIndex: this.offsets.length };
-    log(`${this.logPath}: recovery truncated the log at byte ${pos}, dropping ${fileSize - pos} bytes (${problem}); last index now ${this.offsets.length}`);
-    return recovery;
+    const lastIndex = r.offsets.length > 0 ? r.first + r.offsets.length - 1 : (this.snap?.index ?? 0);
+    const dropped = r.fileSize - r.validBytes;
+    log(`${this.logPath}: recovery truncated the log at byte ${r.validBytes}, dropping ${dropped} bytes (${r.problem}); last index now ${lastIndex}`);
+    return { truncatedAt: r.validBytes, droppedBytes: dropped, reason: r.problem, lastIndex };
   }
-
-  /** Parses a CRC-checked frame at buf[at]; a frame that is not the expected entry is an error (not a crash artifact). */
-  private parse(buf: Buffer, at: number, filePos: number, index: number, term: number | undefined): Payload {
-    const length = buf.readUInt32BE(at);
-    const fail = (why: string): never => {
-      throw new Error(`raft storage: ${this.logPath} at byte ${filePos}: ${why} (the frame's CRC is valid, so this is not a torn write; refusing to guess)`);
-    };
-    let v: unknown;
-    try {
-      v = JSON.parse(buf.toString('utf8', at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length));
-    } catch (err) {
-      return fail(`payload is not JSON: ${(err as Error).message}`);
-    }
-    const p = v as Record<string, unknown>;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('payload is not a log entry');
-    if (!Number.isSafeInteger(p.index) || !Number.isSafeInteger(p.term) || (p.term as number) < 1) {
-      return fail(`payload has a bad index or term (${String(p.index)}, ${String(p.term)})`);
-    }
-    if (p.kind !== 'noop' && !(p.kind === 'command' && 'command' in p)) return fail(`entry ${String(p.index)} has bad kind ${String(p.kind)}`);
-    if (p.index !== index) return fail(`entry index ${String(p.index)}, expected ${index}`);
-    if (term !== undefined && p.term !== term) return fail(`entry ${index} has term ${String(p.term)}, the index says ${term}`);
-    return p as Payload;
-  }
-}
-
-/** Structural and CRC check of the frame at buf[at] with `avail` bytes available; null if fine. */
-function frameProblem(buf: Buffer, at: number, avail: number): string | null {
-  if (avail < FRAME_HEADER_BYTES) return `torn frame header: ${avail} bytes`;
-  const length = buf.readUInt32BE(at);
-  if (length === 0 || length > MAX_FRAME_PAYLOAD_BYTES) return `implausible frame length ${length}`;
-  if (FRAME_HEADER_BYTES + length > avail) return `torn frame: needs ${FRAME_HEADER_BYTES + length} bytes, ${avail} left`;
-  const stored = buf.readUInt32BE(at + 4);
-  const computed = crc32c(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length));
-  if (stored !== computed) return `CRC-32C mismatch (stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)})`;
-  return null;
-}
-
-function readHardState(file: string): HardState | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  let v: { version?: unknown; currentTerm?: unknown; votedFor?: unknown };
-  try {
-    v = JSON.parse(text) as typeof v;
-  } catch (err) {
-    throw new Error(`raft storage: ${file} is not valid JSON (${(err as Error).message}); refusing to start with currentTerm 0`, {
-      cause: err,
-    });
-  }
-  const term = v?.currentTerm;
-  const voted = v?.votedFor;
-  if (v?.version !== 1 || typeof term !== 'number' || !Number.isSafeInteger(term) || term < 0 || !(voted === null || (typeof voted === 'number' && Number.isSafeInteger(voted)))) {
-    throw new Error(`raft storage: ${file} does not hold a valid hard state: ${text.slice(0, 200)}`);
-  }
-  return { currentTerm: term, votedFor: voted };
-}
-
-function writeAll(fd: number, buf: Buffer, position: number): void {
-  let written = 0;
-  while (written < buf.length) written += fs.writeSync(fd, buf, written, buf.length - written, position + written);
 }

@@ -3,18 +3,27 @@
 // receive(message) and propose(command); each call returns a Ready with the messages to send and
 // the entries newly committed. Nothing is buffered inside the node between calls.
 //
-// Durability: every change to currentTerm, votedFor or the log goes to RaftStorage before the call
-// returns the messages that depend on it, so a crash (discard the node, build a new one over the
-// same storage) never forgets a vote or an acknowledged entry. commitIndex and lastApplied are
-// volatile: a restarted node re-delivers committed entries from index 1 as it learns the commit
-// index again (no snapshots yet — out of scope, see types.ts).
+// Durability: every change to currentTerm, votedFor, the log or the snapshot goes to RaftStorage
+// before the call returns the messages that depend on it, so a crash (discard the node, build a new
+// one over the same storage) never forgets a vote or an acknowledged entry. commitIndex and
+// lastApplied are volatile, except that a stored snapshot is committed and applied by definition: a
+// restarted node starts at its index (initialSnapshot() hands the application the state to restore)
+// and re-delivers the committed entries after it as it learns the commit index again.
+//
+// Snapshots (§7): compact(index, data) stores the application's state as of an applied index and
+// drops the log up to there. A leader that must send a follower an entry it has compacted sends its
+// snapshot instead (InstallSnapshot); the follower installs it, keeping a log suffix that matches,
+// and hands it to the application in Ready.snapshot.
 import type {
   AppendEntries,
   AppendEntriesResponse,
+  InstallSnapshot,
+  InstallSnapshotResponse,
   NodeId,
   ProposeResult,
   RaftConfig,
   RaftMessage,
+  RaftSnapshot,
   RaftStorage,
   Ready,
   RequestVote,
@@ -22,6 +31,7 @@ import type {
   Role,
 } from './types.ts';
 import { resolveRaftConfig, type ResolvedRaftConfig } from './config.ts';
+import { appendEntries, nextAfterRejection, termAt } from './log-matching.ts';
 
 type Outgoing<C> = RaftMessage<C> extends infer M ? (M extends RaftMessage<C> ? Omit<M, 'from' | 'term'> : never) : never;
 
@@ -46,10 +56,14 @@ export class RaftNode<C> {
   private readonly matchIndex = new Map<NodeId, number>();
   private readonly inflight = new Set<NodeId>();
   private readonly acked = new Set<NodeId>();
+  /** When the snapshot last went to each peer; it is re-sent at most once per heartbeat interval. */
+  private readonly snapshotSentAt = new Map<NodeId, number>();
   private nextHeartbeatAt = 0;
   private quorumCheckAt = 0;
-  // Messages produced by the current call; drained by ready() before the call returns.
+  // Messages produced by the current call, and a snapshot it installed; drained by ready().
   private out: RaftMessage<C>[] = [];
+  private installed: RaftSnapshot | null = null;
+  private readonly startSnapshot: RaftSnapshot | null;
 
   constructor(config: RaftConfig<C>) {
     this.cfg = resolveRaftConfig(config);
@@ -61,7 +75,17 @@ export class RaftNode<C> {
     this.term = hard.currentTerm;
     this.votedFor = hard.votedFor;
     this.now = config.nowMs;
+    this.startSnapshot = this.storage.snapshot();
+    if (this.startSnapshot) this.commit = this.applied = this.startSnapshot.index;
     this.resetElectionTimer();
+  }
+
+  /**
+   * The snapshot in storage when this node was built, or null. The application restores its state
+   * machine from it before applying any Ready; committed entries handed out later follow its index.
+   */
+  initialSnapshot(): RaftSnapshot | null {
+    return this.startSnapshot;
   }
 
   get role(): Role {
@@ -83,6 +107,22 @@ export class RaftNode<C> {
   }
   get lastLogIndex(): number {
     return this.storage.lastIndex();
+  }
+  /** Index of the latest snapshot (0 without one): the log holds only entries after it. */
+  get snapshotIndex(): number {
+    return this.storage.firstIndex() - 1;
+  }
+
+  /**
+   * The application's state as of applied index `index` is `data`: stores that snapshot durably and
+   * discards the log up to `index`. A no-op at or below the current snapshot's index.
+   */
+  compact(index: number, data: string): void {
+    if (!Number.isSafeInteger(index) || index > this.applied) {
+      throw new RangeError(`raft: compact(${index}) beyond lastApplied ${this.applied}`);
+    }
+    if (index <= this.snapshotIndex) return;
+    this.storage.saveSnapshot({ index, term: this.termAt(index), data });
   }
 
   /** Advances time: election timeouts, heartbeats, the leader's quorum check. */
@@ -111,7 +151,7 @@ export class RaftNode<C> {
   /** Handles one message from a peer (at the time of the last tick). */
   receive(msg: RaftMessage<C>): Ready<C> {
     if (msg.to !== this.id || msg.from === this.id || !this.cfg.voters.has(msg.from)) return this.ready();
-    if (msg.term > this.term) this.becomeFollower(msg.term, msg.type === 'AppendEntries' ? msg.from : null);
+    if (msg.term > this.term) this.becomeFollower(msg.term, msg.type === 'AppendEntries' || msg.type === 'InstallSnapshot' ? msg.from : null);
     switch (msg.type) {
       case 'RequestVote':
         this.onRequestVote(msg);
@@ -124,6 +164,12 @@ export class RaftNode<C> {
         break;
       case 'AppendEntriesResponse':
         this.onAppendResponse(msg);
+        break;
+      case 'InstallSnapshot':
+        this.onInstallSnapshot(msg);
+        break;
+      case 'InstallSnapshotResponse':
+        this.onSnapshotResponse(msg);
         break;
     }
     return this.ready();
@@ -215,6 +261,7 @@ export class RaftNode<C> {
     }
     this.inflight.clear();
     this.acked.clear();
+    this.snapshotSentAt.clear();
     this.quorumCheckAt = this.now + this.cfg.electionMaxMs;
     // A no-op in the new term lets earlier-term entries commit (§5.4.2) without waiting for a client.
     this.storage.append([{ index: next, term: this.term, kind: 'noop' }]);
@@ -227,6 +274,10 @@ export class RaftNode<C> {
 
   private sendAppend(to: NodeId): void {
     const next = this.nextIndex.get(to)!;
+    if (next <= this.snapshotIndex) {
+      this.sendSnapshot(to);
+      return;
+    }
     const prevLogIndex = next - 1;
     const end = Math.min(this.storage.lastIndex() + 1, next + this.cfg.maxEntriesPerAppend);
     this.inflight.add(to);
@@ -252,37 +303,10 @@ export class RaftNode<C> {
     this.leader = m.from;
     this.resetElectionTimer();
 
-    const lastIndex = this.storage.lastIndex();
-    if (m.prevLogIndex > lastIndex) {
-      reject(0, lastIndex + 1);
-      return;
-    }
-    const localPrevTerm = this.termAt(m.prevLogIndex);
-    if (localPrevTerm !== m.prevLogTerm) {
-      let first = m.prevLogIndex; // first index of the conflicting term, for fast backtracking
-      while (first - 1 > this.commit && this.termAt(first - 1) === localPrevTerm) first--;
-      reject(localPrevTerm, first);
-      return;
-    }
-    // Skip entries we already hold; truncate at the first conflict (never on a mere duplicate).
-    let i = 0;
-    for (; i < m.entries.length; i++) {
-      const e = m.entries[i];
-      if (e.index !== m.prevLogIndex + 1 + i) throw new Error(`raft: malformed AppendEntries from ${m.from}`);
-      const existing = this.termAt(e.index, true);
-      if (existing === undefined) break;
-      if (existing !== e.term) {
-        if (e.index <= this.commit) {
-          throw new Error(`raft safety violation: node ${this.id} asked to overwrite committed index ${e.index}`);
-        }
-        this.storage.truncateFrom(e.index);
-        break;
-      }
-    }
-    if (i < m.entries.length) this.storage.append(m.entries.slice(i));
-    const matchIndex = m.prevLogIndex + m.entries.length;
-    this.commit = Math.max(this.commit, Math.min(m.leaderCommit, matchIndex));
-    this.send({ type: 'AppendEntriesResponse', to: m.from, success: true, matchIndex, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 });
+    const r = appendEntries(this.id, this.storage, m, this.commit);
+    if (!r.ok) return reject(r.conflictTerm, r.conflictIndex);
+    this.commit = Math.max(this.commit, Math.min(m.leaderCommit, r.matchIndex));
+    this.send({ type: 'AppendEntriesResponse', to: m.from, success: true, matchIndex: r.matchIndex, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 });
   }
 
   private onAppendResponse(m: AppendEntriesResponse): void {
@@ -291,26 +315,65 @@ export class RaftNode<C> {
     this.acked.add(p);
     this.inflight.delete(p);
     const match = this.matchIndex.get(p)!;
-    const lastIndex = this.storage.lastIndex();
-    if (m.success) {
-      const newMatch = Math.max(match, m.matchIndex);
-      this.matchIndex.set(p, newMatch);
-      this.nextIndex.set(p, Math.max(this.nextIndex.get(p)!, newMatch + 1));
-      this.advanceCommit();
-      if (this.nextIndex.get(p)! <= lastIndex) this.sendAppend(p);
+    if (m.success) return this.matched(p, m.matchIndex);
+    if (m.rejectedIndex <= match) return; // stale rejection: that prefix has matched since
+    this.nextIndex.set(p, nextAfterRejection(this.id, this.storage, m, match));
+    this.sendAppend(p);
+  }
+
+  /** Peer p holds our log up to `matchIndex`: record it, commit what that allows, send what follows. */
+  private matched(p: NodeId, matchIndex: number): void {
+    const newMatch = Math.max(this.matchIndex.get(p)!, matchIndex);
+    this.matchIndex.set(p, newMatch);
+    this.nextIndex.set(p, Math.max(this.nextIndex.get(p)!, newMatch + 1));
+    this.advanceCommit();
+    if (this.nextIndex.get(p)! <= this.storage.lastIndex()) this.sendAppend(p);
+  }
+
+  // ---- snapshots ----
+
+  private sendSnapshot(to: NodeId): void {
+    this.inflight.add(to);
+    // Re-sent at most once per heartbeat interval until acknowledged (it doubles as the follower's
+    // heartbeat): a propose or a stale rejection in between would only duplicate it on the wire.
+    const sentAt = this.snapshotSentAt.get(to);
+    if (sentAt !== undefined && this.now < sentAt + this.cfg.heartbeatMs) return;
+    this.snapshotSentAt.set(to, this.now);
+    const s = this.storage.snapshot()!;
+    this.send({ type: 'InstallSnapshot', to, lastIncludedIndex: s.index, lastIncludedTerm: s.term, data: s.data });
+  }
+
+  private onInstallSnapshot(m: InstallSnapshot): void {
+    const respond = (matchIndex: number): void => this.send({ type: 'InstallSnapshotResponse', to: m.from, matchIndex });
+    if (m.term < this.term) {
+      respond(0); // stale leader: our higher term in the response makes it step down
       return;
     }
-    if (m.rejectedIndex <= match) return; // stale rejection: that prefix has matched since
-    let next = m.conflictIndex;
-    if (m.conflictTerm > 0) {
-      // If we hold entries of the follower's conflicting term, resume right after our last one.
-      let i = Math.min(m.rejectedIndex, lastIndex);
-      while (i > 0 && this.termAt(i) > m.conflictTerm) i--;
-      if (this.termAt(i) === m.conflictTerm) next = i + 1;
+    if (this.currentRole === 'leader') return; // same-term leader: impossible under election safety
+    if (this.currentRole === 'candidate') this.becomeFollower(m.term, m.from);
+    this.leader = m.from;
+    this.resetElectionTimer();
+    if (m.lastIncludedIndex <= this.commit) {
+      // Stale or duplicate: we hold all it covers. Our log up to commitIndex is committed, so it
+      // matches the leader's; say so, and the leader continues from there.
+      respond(this.commit);
+      return;
     }
-    next = Math.max(match + 1, Math.min(next, m.rejectedIndex, lastIndex + 1));
-    this.nextIndex.set(p, next);
-    this.sendAppend(p);
+    // Durable before the response leaves. Storage keeps our suffix if it holds the snapshot's last
+    // entry (same index and term), else drops the whole log: it diverged from the leader's.
+    const s: RaftSnapshot = { index: m.lastIncludedIndex, term: m.lastIncludedTerm, data: m.data };
+    this.storage.saveSnapshot(s);
+    this.commit = this.applied = s.index;
+    this.installed = s;
+    respond(s.index);
+  }
+
+  private onSnapshotResponse(m: InstallSnapshotResponse): void {
+    if (this.currentRole !== 'leader' || m.term !== this.term) return;
+    this.acked.add(m.from);
+    this.inflight.delete(m.from);
+    this.snapshotSentAt.delete(m.from);
+    this.matched(m.from, m.matchIndex);
   }
 
   /** Commit = highest index on a majority, but only if it is from the current term (§5.4.2). */
@@ -322,12 +385,8 @@ export class RaftNode<C> {
 
   // ---- plumbing ----
 
-  private termAt(index: number): number;
-  private termAt(index: number, allowMissing: true): number | undefined;
-  private termAt(index: number, allowMissing = false): number | undefined {
-    const t = this.storage.termAt(index);
-    if (t === undefined && !allowMissing) throw new Error(`raft: node ${this.id} has no entry at ${index}`);
-    return t;
+  private termAt(index: number): number {
+    return termAt(this.id, this.storage, index);
   }
 
   private send(m: Outgoing<C>): void {
@@ -340,6 +399,8 @@ export class RaftNode<C> {
     const upTo = Math.min(this.commit, this.applied + this.cfg.maxCommittedPerReady);
     const committed = upTo > this.applied ? this.storage.entries(this.applied + 1, upTo + 1) : [];
     this.applied = upTo > this.applied ? upTo : this.applied;
-    return { messages, committed };
+    const snapshot = this.installed;
+    this.installed = null;
+    return { messages, committed, snapshot };
   }
 }

@@ -1,5 +1,7 @@
 // The log of one partition: a directory of segments (see segment.ts), recovered on open (recovery.ts), with
-// idempotent-producer deduplication (producer-state.ts) and small atomic state files (checkpoint.ts).
+// idempotent-producer deduplication (producer-state.ts), a leader epoch cache (leader-epoch-cache.ts) and small
+// atomic state files (checkpoint.ts). The storage mechanics are in log-core.ts; this file adds opening and the
+// replication API.
 //
 // Directory layout:
 //   00000000000000000000.log        batches back to back, exactly as produced except baseOffset/leaderEpoch
@@ -7,90 +9,42 @@
 //   00000000000000000000.timeindex  sparse time index (idem)
 //   00000000000000001234.snapshot   producer state before offset 1234 (written at roll and close, newest 2 kept)
 //   log-meta.json                   logStartOffset + sealed segment sizes (while running)
+//   leader-epoch-checkpoint         first offset of each leader epoch
 //   clean-shutdown.json             only between close() and the next open()
 //
-// All I/O is synchronous (fs.*Sync): one append is one positional write at the end of the active segment, so the
-// file order is the offset order without any locking, and a read is normally one positional read.
-import fs from 'node:fs';
+// Replication (KIP-101): a leader stamps its epoch on the batches it appends and records where each epoch starts; a
+// follower copies the leader's batches byte for byte (appendAsFollower) and, after a leader change, truncates the
+// suffix where its log diverges (truncateTo), found by comparing endOffsetForEpoch answers on both sides.
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
-import {
-  ATTR_CONTROL,
-  BATCH_HEADER_BYTES,
-  LOG_OVERHEAD,
-  OFF_ATTRIBUTES,
-  OFF_BASE_SEQUENCE,
-  OFF_BATCH_LENGTH,
-  OFF_LAST_OFFSET_DELTA,
-  OFF_MAGIC,
-  OFF_MAX_TIMESTAMP,
-  OFF_PRODUCER_EPOCH,
-  OFF_PRODUCER_ID,
-  assignOffsetAndEpoch,
-  readInt64,
-  setLogAppendTime,
-} from './record-batch.ts';
-import { Segment } from './segment.ts';
-import { EMPTY_READ, findOffsetForTimestamp, floorSegment, readSegment, type ReadResult } from './log-read.ts';
+import { splitReplicatedBatches } from './record-batch.ts';
+import type { Segment } from './segment.ts';
 import { loadSegments } from './recovery.ts';
-import { checkLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts';
-import { fsyncDir, removeCleanShutdown, writeCleanShutdown, writeMeta, type SegmentRecord } from './checkpoint.ts';
-import {
-  ProducerStateManager,
-  deleteSnapshotsAbove,
-  loadLatestSnapshot,
-  writeSnapshot,
-  type ProducerLimits,
-  type SequenceBatch,
-} from './producer-state.ts';
+import { checkLogConfig, type LogConfig } from './log-config.ts';
+import { fsyncDir, removeCleanShutdown } from './checkpoint.ts';
+import { deleteSnapshotsAbove, type SequenceBatch } from './producer-state.ts';
+import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.ts';
+import { LogCore, storageError } from './log-core.ts';
 
 export { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts';
+export type { AppendResult, ReadResult } from './log-core.ts';
+export type { EpochEndOffset, EpochEntry } from './leader-epoch-cache.ts';
 
-export interface AppendResult {
-  baseOffset: number;
+export interface FollowerAppendResult {
+  /** Whole batches appended (a partial batch at the end of the records is skipped). */
+  appendedBatches: number;
+  /** Last offset of the last appended batch, -1 when none was appended. */
   lastOffset: number;
-  /** The broker's append time when message.timestamp.type=LogAppendTime, else -1. */
-  logAppendTimeMs: number;
-  /** True when this was a retry of an already appended idempotent batch: nothing written, original offsets. */
-  duplicate: boolean;
 }
 
-export type { ReadResult } from './log-read.ts';
-const INT32_MAX = 0x7fff_ffff;
-
-function producerLimits(c: LogConfig): ProducerLimits {
-  return {
-    expirationMs: c.producerIdExpirationMs ?? DEFAULT_LOG_CONFIG.producerIdExpirationMs!,
-    maxProducers: c.maxProducerIds ?? DEFAULT_LOG_CONFIG.maxProducerIds!,
-  };
-}
-
-function storageError(op: string, err: unknown): KafkaError {
-  if (err instanceof KafkaError) return err;
-  return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${op} failed: ${(err as Error).message}`);
-}
-
-export class PartitionLog {
-  private closed = false;
-  private totalBytes: number;
-  private readonly producers: ProducerStateManager;
-
-  private constructor(
-    readonly dir: string,
-    private cfg: LogConfig,
-    private segments: Segment[],
-    private startOffset: number,
-    private readonly log: (msg: string) => void,
-  ) {
-    this.totalBytes = segments.reduce((n, s) => n + s.size, 0);
-    this.producers = new ProducerStateManager(producerLimits(cfg));
-  }
-
+export class PartitionLog extends LogCore {
   /** Opens (creating if missing) and recovers the partition directory. */
   static async open(dir: string, config: LogConfig, log: (msg: string) => void = () => {}): Promise<PartitionLog> {
     checkLogConfig(config);
     const now = Date.now();
     const loaded = loadSegments(dir, config, log, now);
-    const plog = new PartitionLog(dir, config, loaded.segments, loaded.logStartOffset, log);
+    const leo = loaded.segments[loaded.segments.length - 1].nextOffset;
+    const epochs = LeaderEpochCache.open(dir, loaded.segments, loaded.logStartOffset, leo, log);
+    const plog = new PartitionLog(dir, config, loaded.segments, loaded.logStartOffset, epochs, log);
     plog.rebuildProducerState();
     plog.producers.expire(now, true);
     // Sealed segments whose indexes were rebuilt are listed as trusted in log-meta.json, so their files must match.
@@ -102,311 +56,104 @@ export class PartitionLog {
     return plog;
   }
 
-  get logStartOffset(): number {
-    return this.startOffset;
-  }
-
-  get logEndOffset(): number {
-    return this.active.nextOffset;
-  }
-
-  get sizeBytes(): number {
-    return this.totalBytes;
-  }
-
-  get segmentCount(): number {
-    return this.segments.length;
-  }
-
-  /** The current configuration (read-only view). */
-  get config(): Readonly<LogConfig> {
-    return this.cfg;
-  }
-
-  /** message.max.bytes for validateProducedBatch. */
-  get maxBatchBytes(): number {
-    return this.cfg.maxBatchBytes;
-  }
-
-  private get active(): Segment {
-    return this.segments[this.segments.length - 1];
-  }
-
-  private ensureOpen(): void {
-    if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
-  }
-
   /**
-   * Appends one batch that validateProducedBatch accepted. The buffer is modified IN PLACE (baseOffset,
-   * partitionLeaderEpoch, and for LogAppendTime the attributes, maxTimestamp and CRC): it is a view into a request
-   * frame the caller no longer needs, and copying 1 MiB per batch would be pure overhead.
+   * Follower: appends the leader's batches from the Records of a Fetch response as they are (offsets, leader epochs,
+   * timestamps and CRCs kept). Every whole batch is validated first (framing, CRC-32C, contiguous offsets starting at
+   * logEndOffset), so a bad response appends nothing; a partial batch at the end is skipped. The epoch cache and the
+   * idempotent-producer state follow the copied batches, so a promoted follower deduplicates retries like the old
+   * leader. An empty log whose end falls inside the first batch (the leader's log start is mid-batch, after
+   * DeleteRecords) restarts at that batch, keeping its logStartOffset. Throws OFFSET_OUT_OF_RANGE when the records do
+   * not start at the log end.
    */
-  append(batch: Buffer, leaderEpoch: number): AppendResult {
+  appendAsFollower(records: Buffer): FollowerAppendResult {
     this.ensureOpen();
-    // Framing is what keeps the log readable, so it is re-checked even though the batch was validated.
-    if (batch.length < BATCH_HEADER_BYTES || batch.readInt32BE(OFF_BATCH_LENGTH) + LOG_OVERHEAD !== batch.length || batch[OFF_MAGIC] !== 2) {
-      throw new KafkaError(ErrorCode.INVALID_RECORD, 'append needs exactly one whole magic v2 batch');
-    }
-    const now = Date.now();
-    const attributes = batch.readInt16BE(OFF_ATTRIBUTES);
-    const lastOffsetDelta = batch.readInt32BE(OFF_LAST_OFFSET_DELTA);
-    const producerId = readInt64(batch, OFF_PRODUCER_ID);
-    const idempotent = producerId >= 0 && (attributes & ATTR_CONTROL) === 0;
-    const epoch = idempotent ? batch.readInt16BE(OFF_PRODUCER_EPOCH) : -1;
-    const firstSeq = idempotent ? batch.readInt32BE(OFF_BASE_SEQUENCE) : -1;
-    if (idempotent) {
-      const dup = this.producers.check(producerId, epoch, firstSeq, lastOffsetDelta);
-      if (dup) return { baseOffset: dup.baseOffset, lastOffset: dup.lastOffset, logAppendTimeMs: -1, duplicate: true };
-    }
-
-    let logAppendTimeMs = -1;
-    if (this.cfg.messageTimestampType === 'LogAppendTime') {
-      setLogAppendTime(batch, now);
-      logAppendTimeMs = now;
-    }
-    const maxTimestamp = readInt64(batch, OFF_MAX_TIMESTAMP);
-    try {
-      this.maybeRoll(batch.length, maxTimestamp, lastOffsetDelta, now);
-      const baseOffset = this.active.nextOffset;
-      assignOffsetAndEpoch(batch, baseOffset, leaderEpoch);
-      this.active.append(batch, baseOffset, baseOffset + lastOffsetDelta, maxTimestamp, this.cfg.indexIntervalBytes, this.cfg.fsyncOnAppend);
-      this.totalBytes += batch.length;
-      if (idempotent) {
-        this.producers.record(producerId, epoch, firstSeq, lastOffsetDelta, baseOffset, now);
-        this.producers.expire(now);
-      }
-      return { baseOffset, lastOffset: baseOffset + lastOffsetDelta, logAppendTimeMs, duplicate: false };
-    } catch (err) {
-      throw storageError(`append to ${this.dir}`, err);
-    }
-  }
-
-  /**
-   * Kafka's roll rules: size (segment.bytes), age (segment.ms, measured like Kafka from the first batch's timestamp
-   * to the new batch's timestamp, or by wall clock since creation when the segment has no timestamp), and relative
-   * offsets that would overflow int32.
-   */
-  private maybeRoll(bytes: number, maxTimestamp: number, lastOffsetDelta: number, now: number): void {
-    const a = this.active;
-    if (a.isEmpty) return;
-    const first = a.rollingTimestamp();
-    const aged = first >= 0 ? maxTimestamp - first > this.cfg.segmentMs : now - a.createdMs > this.cfg.segmentMs;
-    if (a.size + bytes > this.cfg.segmentBytes || aged || a.nextOffset + lastOffsetDelta - a.baseOffset > INT32_MAX) {
-      this.roll(now);
-    }
-  }
-
-  private roll(now: number): void {
-    const old = this.active;
-    old.writeIndexes();
-    old.closeFile(); // reopened lazily if read; keeps open fds per partition low
-    this.segments.push(Segment.create(this.dir, old.nextOffset, now));
-    writeSnapshot(this.dir, this.producers, old.nextOffset);
-    this.persistMeta();
-  }
-
-  /**
-   * Whole batches starting with the one containing fetchOffset, at most maxBytes in total, except that the first
-   * batch is returned whole even if larger when minOneBatch (KIP-74). Reads stop at the end of a segment (the next
-   * fetch continues in the next one) and, if given, before batches reaching maxOffset (exclusive, e.g. the high
-   * watermark). fetchOffset == logEndOffset gives an empty result; outside [logStartOffset, logEndOffset] throws
-   * OFFSET_OUT_OF_RANGE.
-   */
-  read(fetchOffset: number, maxBytes: number, minOneBatch: boolean, maxOffset?: number): ReadResult {
-    this.ensureOpen();
+    const batches = splitReplicatedBatches(records);
+    if (batches.length === 0) return { appendedBatches: 0, lastOffset: -1 };
+    const first = batches[0].header;
     const leo = this.logEndOffset;
-    if (fetchOffset < this.startOffset || fetchOffset > leo) {
+    const keepStart = this.startOffset;
+    const restart = leo === this.startOffset && this.sizeBytes === 0 && first.baseOffset < leo && first.lastOffset >= leo;
+    if (first.baseOffset !== leo && !restart) {
       throw new KafkaError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
-        `fetch offset ${fetchOffset} is outside [${this.startOffset}, ${leo}] of ${this.dir}`,
+        `replicated batches start at offset ${first.baseOffset} but the log of ${this.dir} ends at ${leo}`,
       );
     }
-    const limit = Math.min(maxOffset ?? leo, leo);
-    if (fetchOffset >= limit) return EMPTY_READ;
-    for (let i = floorSegment(this.segments, fetchOffset); i < this.segments.length; i++) {
-      const r = readSegment(this.segments[i], fetchOffset, Math.max(0, maxBytes), minOneBatch, limit, this.cfg.indexIntervalBytes);
-      if (r) return r;
-    }
-    return EMPTY_READ;
-  }
-
-  /**
-   * ListOffsets by timestamp: the first batch whose maxTimestamp >= ts (found through the time index), refined to
-   * the first record with timestamp >= ts when the batch is uncompressed. For a compressed batch the answer is its
-   * first offset and first timestamp, which may precede ts (the broker never decompresses). Null if no batch
-   * qualifies. The special timestamps -1 (latest) and -2 (earliest) are for the caller.
-   */
-  offsetForTimestamp(timestampMs: number): { offset: number; timestampMs: number } | null {
-    this.ensureOpen();
-    return findOffsetForTimestamp(this.segments, timestampMs, this.startOffset);
-  }
-
-  /**
-   * DeleteRecords: moves logStartOffset up to `offset` (capped at the log end) and deletes the segments that lie
-   * entirely below it; when everything is deleted, a new empty segment is rolled at the log end first. The new
-   * logStartOffset is made durable before any file is deleted. Returns the new low watermark.
-   */
-  deleteRecordsBefore(offset: number): number {
-    this.ensureOpen();
-    const target = Math.min(offset, this.logEndOffset);
-    if (target <= this.startOffset) return this.startOffset;
-    this.startOffset = target;
+    const now = Date.now();
     try {
-      this.persistMeta();
-      if (target === this.logEndOffset && !this.active.isEmpty) this.roll(Date.now());
-      let n = 0;
-      while (n < this.segments.length - 1 && this.segments[n].nextOffset <= target) n++;
-      this.deleteOldest(n);
+      if (restart) this.resetTo(first.baseOffset);
+      for (const { header: h } of batches) this.epochs.assignFromLeader(h.partitionLeaderEpoch, h.baseOffset);
+      this.epochs.persist();
+      const written = new Set<Segment>();
+      for (const { batch, header: h } of batches) {
+        this.maybeRoll(batch.length, h.maxTimestamp, h.lastOffsetDelta, now);
+        this.active.append(batch, h.baseOffset, h.lastOffset, h.maxTimestamp, this.cfg.indexIntervalBytes, false);
+        written.add(this.active);
+        this.totalBytes += batch.length;
+        this.producers.replay(h, now);
+      }
+      this.producers.expire(now);
+      if (this.cfg.fsyncOnAppend) {
+        for (const seg of written) seg.flush();
+        for (const seg of written) if (seg !== this.active) seg.closeFile();
+      }
+      if (restart) this.deleteRecordsBefore(keepStart);
     } catch (err) {
-      throw storageError(`deleteRecords on ${this.dir}`, err);
+      // Whatever was written stays; epochs beyond it go.
+      if (this.epochs.truncateFromEnd(this.logEndOffset + 1)) this.epochs.persist();
+      throw storageError(`follower append to ${this.dir}`, err);
     }
-    return this.startOffset;
+    return { appendedBatches: batches.length, lastOffset: batches[batches.length - 1].header.lastOffset };
   }
 
   /**
-   * Deletes the oldest non-active segments that breach retention.ms (newest timestamp in the segment, or the file's
-   * mtime when it has none, older than nowMs - retentionMs) and then retention.bytes (Kafka's rule: delete a segment
-   * only if the log stays >= retentionBytes without it). Returns the number of segments deleted.
+   * Follower whose fetch offset fell below the leader's log start: deletes everything (segments, producer state and
+   * snapshots, leader epochs) and restarts the empty log at `offset`.
    */
-  enforceRetention(nowMs: number): number {
+  truncateFullyAndStartAt(offset: number): void {
     this.ensureOpen();
-    const { retentionMs, retentionBytes } = this.cfg;
-    let n = 0;
-    const last = this.segments.length - 1;
-    if (retentionMs >= 0) {
-      while (n < last) {
-        const seg = this.segments[n];
-        const newest = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.lastModifiedMs();
-        if (nowMs - newest <= retentionMs) break;
-        n++;
-      }
-    }
-    if (retentionBytes >= 0) {
-      let excess = this.totalBytes - retentionBytes;
-      for (let i = 0; i < n; i++) excess -= this.segments[i].size;
-      while (n < last && excess - this.segments[n].size >= 0) {
-        excess -= this.segments[n].size;
-        n++;
-      }
-    }
-    if (n === 0) return 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot restart the log at ${offset}`);
     try {
-      this.startOffset = Math.max(this.startOffset, this.segments[n].baseOffset);
+      this.resetTo(offset);
+      deleteSnapshotsAbove(this.dir, -1);
+      this.producers.clear();
+      this.epochs.clear();
+      this.epochs.persist();
       this.persistMeta();
-      this.deleteOldest(n);
-    } catch (err) {
-      throw storageError(`retention on ${this.dir}`, err);
-    }
-    return n;
-  }
-
-  private deleteOldest(n: number): void {
-    if (n <= 0) return;
-    for (const seg of this.segments.splice(0, n)) {
-      this.totalBytes -= seg.size;
-      seg.deleteFiles();
-    }
-    this.persistMeta();
-  }
-
-  /**
-   * Drops every batch at and after `offset` (follower truncation). The cut is at a batch boundary, so when `offset`
-   * falls inside a batch the whole batch goes (as in Kafka) and logEndOffset becomes that batch's baseOffset.
-   * Truncating to or below the first segment empties the log and restarts it at `offset`; otherwise
-   * logStartOffset is lowered to the new log end if it was beyond it.
-   */
-  truncateTo(offset: number): void {
-    this.ensureOpen();
-    if (offset >= this.logEndOffset) return;
-    if (offset < 0) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot truncate to ${offset}`);
-    try {
-      if (offset <= this.segments[0].baseOffset) {
-        for (const seg of this.segments) seg.deleteFiles();
-        this.segments = [Segment.create(this.dir, offset, Date.now())];
-        this.startOffset = offset;
-      } else {
-        while (this.active.baseOffset > offset) {
-          const seg = this.segments.pop()!;
-          seg.deleteFiles();
-        }
-        const loc = this.active.locate(offset);
-        if (loc) this.active.truncateToPosition(loc.position, Math.min(loc.header.baseOffset, offset));
-        this.startOffset = Math.min(this.startOffset, this.logEndOffset);
-      }
-      this.totalBytes = this.segments.reduce((n, s) => n + s.size, 0);
-      deleteSnapshotsAbove(this.dir, this.logEndOffset);
-      this.rebuildProducerState();
-      this.persistMeta();
+      fsyncDir(this.dir);
     } catch (err) {
       throw storageError(`truncate of ${this.dir}`, err);
     }
   }
 
-  updateConfig(config: LogConfig): void {
-    checkLogConfig(config);
-    this.cfg = config;
-    this.producers.setLimits(producerLimits(config));
+  /** Leader at `epoch` from now on: records that the epoch starts at the log end, if it is newer than every cached one. */
+  assignLeaderEpoch(epoch: number): void {
+    this.ensureOpen();
+    try {
+      if (this.epochs.assignNewer(epoch, this.logEndOffset)) this.epochs.persist();
+    } catch (err) {
+      throw storageError(`leader epoch checkpoint of ${this.dir}`, err);
+    }
   }
 
-  /** Clean shutdown: seal the active segment's indexes, snapshot producers, fsync, then write the checkpoint. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    const leo = this.logEndOffset;
-    for (const seg of this.segments) seg.writeIndexes();
-    writeSnapshot(this.dir, this.producers, leo);
-    for (const seg of this.segments) seg.flush();
-    this.persistMeta();
-    writeCleanShutdown(this.dir, {
-      version: 1,
-      logStartOffset: this.startOffset,
-      logEndOffset: leo,
-      segments: this.segments.map(toRecord),
-    });
-    fsyncDir(this.dir);
-    for (const seg of this.segments) seg.closeFile();
-    this.closed = true;
+  /** The newest leader epoch in the epoch cache, -1 when there is none. */
+  latestEpoch(): number {
+    return this.epochs.latestEpoch;
   }
 
-  /** DeleteTopics: closes and removes the whole directory. */
-  async deleteAll(): Promise<void> {
-    for (const seg of this.segments) seg.closeFile();
-    this.closed = true;
-    await fs.promises.rm(this.dir, { recursive: true, force: true });
+  /** OffsetForLeaderEpoch with Kafka's semantics (see LeaderEpochCache.endOffsetFor); {-1, -1} when undefined. */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    this.ensureOpen();
+    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  /** The epoch cache entries, oldest first (tests, diagnostics). */
+  leaderEpochEntries(): readonly EpochEntry[] {
+    return this.epochs.list();
   }
 
   /** Idempotent-producer state (diagnostics and tests). */
   producerStateSnapshot(producerId: number): { epoch: number; batches: readonly SequenceBatch[] } | undefined {
     return this.producers.get(producerId);
   }
-
-  private persistMeta(): void {
-    writeMeta(this.dir, { version: 1, logStartOffset: this.startOffset, sealed: this.segments.slice(0, -1).map(toRecord) });
-  }
-
-  /** Newest snapshot not beyond the log end, then a header-only replay of the batches after it. */
-  private rebuildProducerState(): void {
-    const leo = this.logEndOffset;
-    const first = this.segments[0].baseOffset;
-    deleteSnapshotsAbove(this.dir, leo);
-    const snap = loadLatestSnapshot(this.dir, this.producers, first, leo);
-    const from = snap >= 0 ? snap : first;
-    let replayed = 0;
-    // Replayed producers count as seen now: batch timestamps are client clocks and may be arbitrarily old.
-    const now = Date.now();
-    for (const seg of this.segments) {
-      if (seg.nextOffset <= from) continue;
-      seg.forEachBatch(from, (h) => {
-        if (h.baseOffset < from || h.producerId < 0 || (h.attributes & ATTR_CONTROL) !== 0) return;
-        this.producers.record(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.baseOffset, now);
-        replayed++;
-      });
-    }
-    if (snap < 0 || replayed > 0) {
-      this.log(`${this.dir}: producer state rebuilt from ${snap >= 0 ? `snapshot ${snap}` : 'the log start'} + ${replayed} batches`);
-    }
-  }
-}
-
-function toRecord(s: Segment): SegmentRecord {
-  return { baseOffset: s.baseOffset, bytes: s.size, nextOffset: s.nextOffset, maxTimestamp: s.maxTimestamp };
 }

@@ -14,8 +14,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
-import { incrementSequence } from './record-batch.ts';
-import { segmentFileName } from './segment.ts';
+import { ATTR_CONTROL, incrementSequence, type BatchHeader } from './record-batch.ts';
+import { segmentFileName, type Segment } from './segment.ts';
 import { writeFileAtomic } from './checkpoint.ts';
 
 export const PRODUCER_BATCHES_KEPT = 5;
@@ -131,6 +131,16 @@ export class ProducerStateManager {
     }
   }
 
+  /**
+   * Records a batch already in the log (recovery replay, follower append) from its header: idempotent data batches
+   * only, no validation. Returns false for batches that carry no producer state.
+   */
+  replay(h: BatchHeader, nowMs: number): boolean {
+    if (h.producerId < 0 || (h.attributes & ATTR_CONTROL) !== 0) return false;
+    this.record(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.baseOffset, nowMs);
+    return true;
+  }
+
   /** Drops producers idle for expirationMs; sweeps at most once a minute. */
   expire(nowMs: number, force = false): void {
     if (!force && nowMs - this.lastSweepMs < EXPIRY_SWEEP_INTERVAL_MS) return;
@@ -226,4 +236,27 @@ export function loadLatestSnapshot(dir: string, state: ProducerStateManager, min
   }
   state.clear();
   return -1;
+}
+
+/**
+ * Rebuilds `state` for a log: the newest snapshot not beyond the log end, then a header-only replay of the batches
+ * after it (stale snapshots beyond the log end are deleted first). Returns a line worth logging, or null when the
+ * snapshot was current.
+ */
+export function rebuildProducerState(dir: string, state: ProducerStateManager, segments: readonly Segment[]): string | null {
+  const leo = segments[segments.length - 1].nextOffset;
+  deleteSnapshotsAbove(dir, leo);
+  const snap = loadLatestSnapshot(dir, state, segments[0].baseOffset, leo);
+  const from = snap >= 0 ? snap : segments[0].baseOffset;
+  let replayed = 0;
+  // Replayed producers count as seen now: batch timestamps are client clocks and may be arbitrarily old.
+  const now = Date.now();
+  for (const seg of segments) {
+    if (seg.nextOffset <= from) continue;
+    seg.forEachBatch(from, (h) => {
+      if (h.baseOffset >= from && state.replay(h, now)) replayed++;
+    });
+  }
+  if (snap >= 0 && replayed === 0) return null;
+  return `producer state rebuilt from ${snap >= 0 ? `snapshot ${snap}` : 'the log start'} + ${replayed} batches`;
 }

@@ -119,6 +119,35 @@ function invalid(message: string): KafkaError {
 }
 
 /**
+ * Magic and batchLength of the batch at `pos` (at least BATCH_HEADER_BYTES must be there); returns the batch's total
+ * size, which may run past the end of `buf`. Throws INVALID_RECORD for a magic other than 2 or a batchLength shorter
+ * than the v2 header. Shared by Produce validation and follower appends.
+ */
+export function checkBatchFraming(buf: Buffer, pos: number): number {
+  const magic = buf.readInt8(pos + OFF_MAGIC);
+  if (magic !== 2) {
+    throw invalid(`record batch magic ${magic} is not supported: only magic 2 batches are (Produce v3+)`);
+  }
+  const batchLength = buf.readInt32BE(pos + OFF_BATCH_LENGTH);
+  if (batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD) {
+    throw invalid(`batchLength ${batchLength} is smaller than the v2 header (${BATCH_HEADER_BYTES - LOG_OVERHEAD})`);
+  }
+  return batchLength + LOG_OVERHEAD;
+}
+
+/** Throws CORRUPT_MESSAGE unless the stored CRC-32C of one whole batch matches its bytes. */
+export function checkBatchCrc(batch: Buffer): void {
+  const stored = batch.readUInt32BE(OFF_CRC);
+  const computed = computeBatchCrc(batch);
+  if (stored !== computed) {
+    throw new KafkaError(
+      ErrorCode.CORRUPT_MESSAGE,
+      `record batch CRC-32C mismatch: stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)}`,
+    );
+  }
+}
+
+/**
  * Checks the record set of one partition in a Produce request (v3+): exactly one magic v2 batch, consistent framing,
  * size within maxBatchBytes, a correct CRC-32C, a known codec, no control bit, and consistent offset/count fields.
  * Cost: a header parse plus one native CRC pass; the records are never decoded. Returns the parsed header.
@@ -130,15 +159,7 @@ export function validateProducedBatch(records: Buffer, maxBatchBytes: number): B
   if (size < BATCH_HEADER_BYTES) {
     throw invalid(`record set of ${size} bytes is smaller than a v2 batch header (${BATCH_HEADER_BYTES} bytes)`);
   }
-  const magic = records.readInt8(OFF_MAGIC);
-  if (magic !== 2) {
-    throw invalid(`record batch magic ${magic} is not supported: Produce v3+ requires magic 2 batches`);
-  }
-  const batchLength = records.readInt32BE(OFF_BATCH_LENGTH);
-  const total = batchLength + LOG_OVERHEAD;
-  if (batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD) {
-    throw invalid(`batchLength ${batchLength} is smaller than the v2 header (${BATCH_HEADER_BYTES - LOG_OVERHEAD})`);
-  }
+  const total = checkBatchFraming(records, 0);
   if (total > size) {
     throw invalid(`truncated record batch: batchLength says ${total} bytes but the record set has ${size}`);
   }
@@ -154,14 +175,7 @@ export function validateProducedBatch(records: Buffer, maxBatchBytes: number): B
       `record batch of ${size} bytes exceeds the maximum of ${maxBatchBytes} bytes (message.max.bytes)`,
     );
   }
-  const stored = records.readUInt32BE(OFF_CRC);
-  const computed = computeBatchCrc(records);
-  if (stored !== computed) {
-    throw new KafkaError(
-      ErrorCode.CORRUPT_MESSAGE,
-      `record batch CRC-32C mismatch: stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)}`,
-    );
-  }
+  checkBatchCrc(records);
   const attributes = records.readInt16BE(OFF_ATTRIBUTES);
   const codec = attributes & ATTR_COMPRESSION_MASK;
   if (codec > MAX_COMPRESSION_CODEC) {
@@ -187,6 +201,38 @@ export function validateProducedBatch(records: Buffer, maxBatchBytes: number): B
     throw invalid('transactional record batch without a producerId');
   }
   return readBatchHeader(records, 0);
+}
+
+/** One whole batch of a replicated record set and its parsed header. */
+export interface ReplicatedBatch {
+  batch: Buffer;
+  header: BatchHeader;
+}
+
+/**
+ * Splits the Records of a Fetch response (what a follower copies) into whole batches, each checked like a produced one
+ * for framing (magic 2, batchLength) and CRC-32C, with a lastOffsetDelta >= 0 and offsets that continue the previous
+ * batch without a gap. A partial batch at the end (a response cut at its byte limit) is skipped, as Kafka does.
+ * Throws on the first bad batch, so a caller that validates before writing appends all or nothing.
+ */
+export function splitReplicatedBatches(records: Buffer): ReplicatedBatch[] {
+  const out: ReplicatedBatch[] = [];
+  let pos = 0;
+  while (records.length - pos >= BATCH_HEADER_BYTES) {
+    const total = checkBatchFraming(records, pos);
+    if (pos + total > records.length) break;
+    const batch = records.subarray(pos, pos + total);
+    checkBatchCrc(batch);
+    const header = readBatchHeader(batch, 0);
+    if (header.lastOffsetDelta < 0) throw invalid(`record batch at offset ${header.baseOffset} has lastOffsetDelta ${header.lastOffsetDelta}`);
+    const prev = out[out.length - 1];
+    if (prev && header.baseOffset !== prev.header.lastOffset + 1) {
+      throw invalid(`replicated batches are not contiguous: a batch at offset ${header.baseOffset} follows one ending at ${prev.header.lastOffset}`);
+    }
+    out.push({ batch, header });
+    pos += total;
+  }
+  return out;
 }
 
 // ---- Record-level timestamp lookup (ListOffsets by timestamp) ----

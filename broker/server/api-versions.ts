@@ -31,6 +31,7 @@ export const ADVERTISED_API_VERSIONS: ReadonlyMap<number, { min: number; max: nu
   [20, { min: 0, max: 1 }], // DeleteTopics
   [21, { min: 0, max: 1 }], // DeleteRecords
   [22, { min: 0, max: 4 }], // InitProducerId
+  [23, { min: 2, max: 4 }], // OffsetForLeaderEpoch (v0-1 are deprecated and gone in Kafka 4)
   [32, { min: 1, max: 2 }], // DescribeConfigs
   [33, { min: 0, max: 1 }], // AlterConfigs
   [37, { min: 0, max: 1 }], // CreatePartitions

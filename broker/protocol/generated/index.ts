@@ -9,9 +9,10 @@
 //   ListGroupsRequest.json ListGroupsResponse.json ApiVersionsRequest.json ApiVersionsResponse.json
 //   CreateTopicsRequest.json CreateTopicsResponse.json DeleteTopicsRequest.json DeleteTopicsResponse.json
 //   DeleteRecordsRequest.json DeleteRecordsResponse.json InitProducerIdRequest.json
-//   InitProducerIdResponse.json DescribeConfigsRequest.json DescribeConfigsResponse.json
-//   AlterConfigsRequest.json AlterConfigsResponse.json CreatePartitionsRequest.json
-//   CreatePartitionsResponse.json DeleteGroupsRequest.json DeleteGroupsResponse.json
+//   InitProducerIdResponse.json OffsetForLeaderEpochRequest.json OffsetForLeaderEpochResponse.json
+//   DescribeConfigsRequest.json DescribeConfigsResponse.json AlterConfigsRequest.json
+//   AlterConfigsResponse.json CreatePartitionsRequest.json CreatePartitionsResponse.json
+//   DeleteGroupsRequest.json DeleteGroupsResponse.json
 // Copyright The Apache Software Foundation, licensed under the Apache License, Version 2.0.
 // Regenerate with: npm run generate:protocol -- <schemaDir>
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -35,6 +36,7 @@ import { decodeCreateTopicsRequest, decodeCreateTopicsResponse, encodeCreateTopi
 import { decodeDeleteTopicsRequest, decodeDeleteTopicsResponse, encodeDeleteTopicsRequest, encodeDeleteTopicsResponse } from './delete-topics.ts';
 import { decodeDeleteRecordsRequest, decodeDeleteRecordsResponse, encodeDeleteRecordsRequest, encodeDeleteRecordsResponse } from './delete-records.ts';
 import { decodeInitProducerIdRequest, decodeInitProducerIdResponse, encodeInitProducerIdRequest, encodeInitProducerIdResponse } from './init-producer-id.ts';
+import { decodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, encodeOffsetForLeaderEpochRequest, encodeOffsetForLeaderEpochResponse } from './offset-for-leader-epoch.ts';
 import { decodeDescribeConfigsRequest, decodeDescribeConfigsResponse, encodeDescribeConfigsRequest, encodeDescribeConfigsResponse } from './describe-configs.ts';
 import { decodeAlterConfigsRequest, decodeAlterConfigsResponse, encodeAlterConfigsRequest, encodeAlterConfigsResponse } from './alter-configs.ts';
 import { decodeCreatePartitionsRequest, decodeCreatePartitionsResponse, encodeCreatePartitionsRequest, encodeCreatePartitionsResponse } from './create-partitions.ts';
@@ -58,6 +60,7 @@ export * from './create-topics.ts';
 export * from './delete-topics.ts';
 export * from './delete-records.ts';
 export * from './init-producer-id.ts';
+export * from './offset-for-leader-epoch.ts';
 export * from './describe-configs.ts';
 export * from './alter-configs.ts';
 export * from './create-partitions.ts';
@@ -85,6 +88,7 @@ export const ApiKey = {
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
+  OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   CreatePartitions: 37,
@@ -322,6 +326,18 @@ export const initProducerIdApi: ApiSchema = {
   encodeResponse: encodeInitProducerIdResponse,
 };
 
+export const offsetForLeaderEpochApi: ApiSchema = {
+  apiKey: 23,
+  name: 'OffsetForLeaderEpoch',
+  minVersion: 0,
+  maxVersion: 4,
+  firstFlexibleVersion: 4,
+  decodeRequest: decodeOffsetForLeaderEpochRequest,
+  encodeRequest: encodeOffsetForLeaderEpochRequest,
+  decodeResponse: decodeOffsetForLeaderEpochResponse,
+  encodeResponse: encodeOffsetForLeaderEpochResponse,
+};
+
 export const describeConfigsApi: ApiSchema = {
   apiKey: 32,
   name: 'DescribeConfigs',
@@ -390,6 +406,7 @@ export const API_SCHEMAS: ReadonlyMap<number, ApiSchema> = new Map<number, ApiSc
   [20, deleteTopicsApi],
   [21, deleteRecordsApi],
   [22, initProducerIdApi],
+  [23, offsetForLeaderEpochApi],
   [32, describeConfigsApi],
   [33, alterConfigsApi],
   [37, createPartitionsApi],

@@ -9,10 +9,11 @@
 //   ListGroupsRequest.json ListGroupsResponse.json ApiVersionsRequest.json ApiVersionsResponse.json
 //   CreateTopicsRequest.json CreateTopicsResponse.json DeleteTopicsRequest.json DeleteTopicsResponse.json
 //   DeleteRecordsRequest.json DeleteRecordsResponse.json InitProducerIdRequest.json
-//   InitProducerIdResponse.json DescribeConfigsRequest.json DescribeConfigsResponse.json
-//   AlterConfigsRequest.json AlterConfigsResponse.json CreatePartitionsRequest.json
-//   CreatePartitionsResponse.json DeleteGroupsRequest.json DeleteGroupsResponse.json RequestHeader.json
-//   ResponseHeader.json ConsumerProtocolSubscription.json ConsumerProtocolAssignment.json
+//   InitProducerIdResponse.json OffsetForLeaderEpochRequest.json OffsetForLeaderEpochResponse.json
+//   DescribeConfigsRequest.json DescribeConfigsResponse.json AlterConfigsRequest.json
+//   AlterConfigsResponse.json CreatePartitionsRequest.json CreatePartitionsResponse.json
+//   DeleteGroupsRequest.json DeleteGroupsResponse.json RequestHeader.json ResponseHeader.json
+//   ConsumerProtocolSubscription.json ConsumerProtocolAssignment.json
 // Copyright The Apache Software Foundation, licensed under the Apache License, Version 2.0.
 // Regenerate with: npm run generate:protocol -- <schemaDir>
 
@@ -541,6 +542,29 @@ export const MESSAGE_DESCRIPTIONS: readonly MessageDescription[] = [
     {"name":"errorCode","type":"int16","versions":[0,5]},
     {"name":"producerId","type":"int64","versions":[0,5],"default":-1},
     {"name":"producerEpoch","type":"int16","versions":[0,5]},
+  ]},
+  {"name":"OffsetForLeaderEpochRequest","kind":"request","apiKey":23,"validVersions":[0,4],"flexibleVersions":[4,4], "fields": [
+    {"name":"replicaId","type":"int32","versions":[3,4],"default":-2},
+    {"name":"topics","type":"[]struct","versions":[0,4],"struct":"OffsetForLeaderEpochRequestTopics", "fields": [
+      {"name":"topic","type":"string","versions":[0,4]},
+      {"name":"partitions","type":"[]struct","versions":[0,4],"struct":"OffsetForLeaderEpochRequestPartitions", "fields": [
+        {"name":"partition","type":"int32","versions":[0,4]},
+        {"name":"currentLeaderEpoch","type":"int32","versions":[2,4],"default":"-1"},
+        {"name":"leaderEpoch","type":"int32","versions":[0,4]},
+      ]},
+    ]},
+  ]},
+  {"name":"OffsetForLeaderEpochResponse","kind":"response","apiKey":23,"validVersions":[0,4],"flexibleVersions":[4,4], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[2,4]},
+    {"name":"topics","type":"[]struct","versions":[0,4],"struct":"OffsetForLeaderEpochResponseTopics", "fields": [
+      {"name":"topic","type":"string","versions":[0,4]},
+      {"name":"partitions","type":"[]struct","versions":[0,4],"struct":"OffsetForLeaderEpochResponsePartitions", "fields": [
+        {"name":"errorCode","type":"int16","versions":[0,4]},
+        {"name":"partition","type":"int32","versions":[0,4]},
+        {"name":"leaderEpoch","type":"int32","versions":[1,4],"default":"-1"},
+        {"name":"endOffset","type":"int64","versions":[0,4],"default":"-1"},
+      ]},
+    ]},
   ]},
   {"name":"DescribeConfigsRequest","kind":"request","apiKey":32,"validVersions":[0,4],"flexibleVersions":[4,4], "fields": [
     {"name":"resources","type":"[]struct","versions":[0,4],"struct":"DescribeConfigsRequestResources", "fields": [

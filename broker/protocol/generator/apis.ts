@@ -26,6 +26,7 @@ export const SELECTED_APIS: readonly SelectedApi[] = [
   { name: 'DeleteTopics', apiKey: 20 },
   { name: 'DeleteRecords', apiKey: 21 },
   { name: 'InitProducerId', apiKey: 22 },
+  { name: 'OffsetForLeaderEpoch', apiKey: 23 },
   { name: 'DescribeConfigs', apiKey: 32 },
   { name: 'AlterConfigs', apiKey: 33 },
   { name: 'CreatePartitions', apiKey: 37 },

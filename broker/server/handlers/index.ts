@@ -4,6 +4,7 @@ import { handleFetch } from './fetch.ts';
 import { handleApiVersions, handleMetadata, handleListOffsets, handleFindCoordinator } from './metadata.ts';
 import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions, handleDeleteRecords, handleInitProducerId } from './admin.ts';
 import { handleDescribeConfigs, handleAlterConfigs } from './configs.ts';
+import { handleOffsetForLeaderEpoch } from './leader-epoch.ts';
 import {
   handleJoinGroup,
   handleSyncGroup,
@@ -37,6 +38,7 @@ export function buildHandlers(): ReadonlyMap<number, Handler> {
     [20, typed(handleDeleteTopics)],
     [21, typed(handleDeleteRecords)],
     [22, typed(handleInitProducerId)],
+    [23, typed(handleOffsetForLeaderEpoch)],
     [32, typed(handleDescribeConfigs)],
     [33, typed(handleAlterConfigs)],
     [37, typed(handleCreatePartitions)],

@@ -1,0 +1,168 @@
+// The broker -> controller RPC protocol: requests, responses and error codes, shared by the
+// controller (which checks every request against these schemas) and ControllerClient.
+//
+//   request:  {id, op, timeoutMs?, args}     id: chosen by the client, echoed in the response
+//   response: {id, result} | {id, error: {code, message, leaderId?}}
+//
+// A connection starts with a hello frame: {kind: 'broker'} from brokers, {kind: 'raft', from: id}
+// from other controllers (whose frames are then Raft messages, see raft-wire.ts).
+import { z } from 'zod';
+import { configNameSchema, topicNameSchema, type MetadataErrorCode, type PartitionState } from '../metadata/index.ts';
+
+export type ControllerErrorCode =
+  | MetadataErrorCode
+  /** This controller is not the active one; `leaderId` names the one it knows of (or null). */
+  | 'NOT_CONTROLLER'
+  /** No majority of controllers: nothing can be committed (the message says how many are reachable). */
+  | 'NO_QUORUM'
+  /** A bound was hit (queued proposals, pending requests, long polls); retry later. */
+  | 'BUSY'
+  | 'INVALID_REQUEST'
+  /** The client gave up waiting for a controller that had taken the request. */
+  | 'TIMEOUT'
+  /** The client was closed. */
+  | 'CLOSED'
+  | 'INTERNAL_ERROR';
+
+/** A failed controller request, on both sides of the wire. */
+export class ControllerError extends Error {
+  constructor(
+    readonly code: ControllerErrorCode,
+    message: string,
+    /** With NOT_CONTROLLER: the active controller this one knows of. */
+    readonly leaderId: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ControllerError';
+  }
+}
+
+/** Longest wait a fetchMetadata long poll may ask for. */
+export const MAX_LONG_POLL_MS = 60_000;
+/** Longest a request may ask the controller to work on it. */
+export const MAX_REQUEST_TIMEOUT_MS = 120_000;
+
+const brokerId = z.number().int().min(0).max(2 ** 31 - 1);
+const nonNegInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const helloSchema = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('broker') }), z.strictObject({ kind: z.literal('raft'), from: brokerId })]);
+export type Hello = z.infer<typeof helloSchema>;
+
+export const registerArgs = z.strictObject({
+  brokerId,
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  incarnationId: z.string().min(1).max(64),
+});
+export const heartbeatArgs = z.strictObject({ brokerId, epoch: nonNegInt });
+export const createTopicArgs = z.strictObject({
+  name: topicNameSchema,
+  partitions: z.number().int().min(1).max(100_000),
+  /** -1: the controller's default (min(3, live brokers) unless configured). */
+  replicationFactor: z.number().int().min(-1).max(64).refine((n) => n !== 0, 'replication factor must be -1 (default) or 1..64'),
+  configs: z.record(configNameSchema, z.string().max(4096)),
+});
+export const deleteTopicArgs = z.strictObject({ name: topicNameSchema });
+export const alterTopicConfigArgs = z.strictObject({ name: topicNameSchema, configs: z.record(configNameSchema, z.string().max(4096).nullable()) });
+export const alterPartitionArgs = z.strictObject({
+  topic: topicNameSchema,
+  partition: nonNegInt,
+  leader: brokerId,
+  leaderEpoch: nonNegInt,
+  isr: z.array(brokerId).min(1).max(64),
+  partitionEpoch: nonNegInt,
+});
+export const fetchMetadataArgs = z.strictObject({
+  /** The offset the client already has; -1 for none (answered at once). */
+  sinceOffset: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER),
+  maxWaitMs: z.number().int().min(0).max(MAX_LONG_POLL_MS),
+});
+
+export const describeQuorumArgs = z.strictObject({});
+
+const envelope = { id: nonNegInt, timeoutMs: z.number().int().min(1).max(MAX_REQUEST_TIMEOUT_MS).optional() };
+export const requestSchema = z.discriminatedUnion('op', [
+  z.strictObject({ ...envelope, op: z.literal('register'), args: registerArgs }),
+  z.strictObject({ ...envelope, op: z.literal('heartbeat'), args: heartbeatArgs }),
+  z.strictObject({ ...envelope, op: z.literal('createTopic'), args: createTopicArgs }),
+  z.strictObject({ ...envelope, op: z.literal('deleteTopic'), args: deleteTopicArgs }),
+  z.strictObject({ ...envelope, op: z.literal('alterTopicConfig'), args: alterTopicConfigArgs }),
+  z.strictObject({ ...envelope, op: z.literal('alterPartition'), args: alterPartitionArgs }),
+  z.strictObject({ ...envelope, op: z.literal('fetchMetadata'), args: fetchMetadataArgs }),
+  z.strictObject({ ...envelope, op: z.literal('describeQuorum'), args: describeQuorumArgs }),
+]);
+
+export type ControllerRequest = z.infer<typeof requestSchema>;
+export type ControllerOp = ControllerRequest['op'];
+export type RegisterRequest = z.infer<typeof registerArgs>;
+export type HeartbeatRequest = z.infer<typeof heartbeatArgs>;
+export type CreateTopicRequest = z.infer<typeof createTopicArgs>;
+export type AlterPartitionRequest = z.infer<typeof alterPartitionArgs>;
+export type FetchMetadataRequest = z.infer<typeof fetchMetadataArgs>;
+
+export interface RegisterResult {
+  /** The broker's new epoch: the Raft index of its registration, greater than any earlier one. */
+  readonly epoch: number;
+  /** The cluster's timing, so every broker uses the controller's settings. */
+  readonly brokerHeartbeatIntervalMs: number;
+  readonly brokerSessionTimeoutMs: number;
+  readonly replicaLagTimeMaxMs: number;
+}
+export interface HeartbeatResult {
+  readonly fenced: boolean;
+  /** Offset of the committed metadata the active controller holds. */
+  readonly metadataOffset: number;
+}
+export interface OkResult {
+  readonly ok: true;
+}
+export interface AlterPartitionResult {
+  readonly partition: PartitionState;
+}
+export interface FetchMetadataResult {
+  readonly offset: number;
+  /** The whole metadata state in snapshot.ts form. */
+  readonly snapshot: string;
+}
+
+export interface DescribeQuorumResult {
+  /** The active controller (the one answering). */
+  readonly leaderId: number;
+  readonly term: number;
+  readonly voters: readonly number[];
+  /** Voters the active controller has a connection to, itself included. */
+  readonly reachable: readonly number[];
+  readonly metadataOffset: number;
+}
+
+export interface ResultOf {
+  register: RegisterResult;
+  heartbeat: HeartbeatResult;
+  createTopic: OkResult;
+  deleteTopic: OkResult;
+  alterTopicConfig: OkResult;
+  alterPartition: AlterPartitionResult;
+  fetchMetadata: FetchMetadataResult;
+  describeQuorum: DescribeQuorumResult;
+}
+
+export type ArgsOf<Op extends ControllerOp> = Extract<ControllerRequest, { op: Op }>['args'];
+
+export interface WireError {
+  readonly code: ControllerErrorCode;
+  readonly message: string;
+  readonly leaderId?: number | null;
+}
+
+/** A zod error on one line, for log lines and error messages. */
+export function describeZodError(error: z.ZodError): string {
+  return z.prettifyError(error).replace(/\s*\n\s*/g, ' ');
+}
+
+export const responseSchema = z.union([
+  z.strictObject({ id: nonNegInt, result: z.record(z.string(), z.unknown()) }),
+  z.strictObject({
+    id: nonNegInt,
+    error: z.strictObject({ code: z.string().min(1).max(64), message: z.string().max(64 * 1024), leaderId: brokerId.nullable().optional() }),
+  }),
+]);

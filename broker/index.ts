@@ -12,13 +12,32 @@ import { RateLimitedLog } from './server/rate-limited-log.ts';
 import { RequestRouter } from './server/router.ts';
 import { MemoryPool } from './server/memory-pool.ts';
 import { ProducerIdAllocator } from './producer-ids.ts';
+import { ClusterBroker } from './cluster/broker-node.ts';
+import type { QuorumVoter } from './cluster/controller/index.ts';
+import type { OffsetStore } from './group/offset-store.ts';
 
 export type { BrokerConfig } from './config.ts';
+
+/** Cluster mode: the broker registers with a controller quorum and replicates its partitions. */
+export interface BrokerClusterOptions {
+  voters: QuorumVoter[];
+  /** Default 500 ms. */
+  heartbeatIntervalMs?: number;
+  /** A follower that has not caught up for this long leaves the ISR. Default 5000 ms. */
+  replicaLagTimeMaxMs?: number;
+  /** For topics that do not set min.insync.replicas. Default 1. */
+  defaultMinInsyncReplicas?: number;
+  /** Partitions of __consumer_offsets. Default 10. */
+  offsetsTopicPartitions?: number;
+  /** How long a metadata change waits for the controller quorum. Default 5000 ms. */
+  controllerRequestTimeoutMs?: number;
+}
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'log' | 'advertisedHost'>> {
   dataDir: string;
   advertisedHost?: string;
   log?: Partial<LogConfig>;
+  cluster?: BrokerClusterOptions;
 }
 
 export interface RunningBroker {
@@ -48,7 +67,24 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   await mkdir(config.dataDir, { recursive: true });
 
   const topics = await TopicStore.open(config.dataDir, config.log, config, logger);
-  const offsets = new FileOffsetStore(join(config.dataDir, '__consumer_offsets'), {});
+  let port = config.port;
+  const cluster = options.cluster
+    ? new ClusterBroker({
+        nodeId: config.nodeId,
+        voters: options.cluster.voters,
+        advertised: () => ({ host: config.advertisedHost, port }),
+        topics,
+        heartbeatIntervalMs: options.cluster.heartbeatIntervalMs ?? 500,
+        replicaLagTimeMaxMs: options.cluster.replicaLagTimeMaxMs ?? 5_000,
+        defaultMinInsyncReplicas: options.cluster.defaultMinInsyncReplicas ?? 1,
+        offsetsTopicPartitions: options.cluster.offsetsTopicPartitions ?? 10,
+        controllerRequestTimeoutMs: options.cluster.controllerRequestTimeoutMs ?? 5_000,
+        maxFrameBytes: config.maxFrameBytes,
+        log: logger,
+      })
+    : null;
+  // A single node keeps committed offsets in its own file; a cluster node in the replicated __consumer_offsets topic.
+  const offsets: OffsetStore = cluster ? cluster.offsets : new FileOffsetStore(join(config.dataDir, '__consumer_offsets'), {});
   await offsets.load();
   const groups = new GroupCoordinator(
     {
@@ -62,15 +98,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     offsets,
   );
   const metrics = new BrokerMetrics(topics, groups, config.nodeId);
-  const producerIds = new ProducerIdAllocator(join(config.dataDir, 'meta', 'producer-ids.json'));
+  const producerIds = new ProducerIdAllocator(join(config.dataDir, 'meta', 'producer-ids.json'), 1000, cluster ? config.nodeId : null);
 
   const server: Server = createServer();
   const connections = new Set<Connection>();
   let nextConnectionId = 1;
   const badInputLog = new RateLimitedLog(logger);
   const pool = new MemoryPool(config.maxQueuedRequestBytes);
-  let port = config.port;
-  const router = new RequestRouter({ config, topics, groups, metrics, producerIds, warn: (line) => badInputLog.log(line), self: () => ({ host: config.advertisedHost, port }) });
+  const router = new RequestRouter({ config, topics, groups, metrics, producerIds, warn: (line) => badInputLog.log(line), self: () => ({ host: config.advertisedHost, port }), cluster });
 
   server.on('connection', (socket: Socket) => {
     if (connections.size >= config.maxConnections) {
@@ -109,6 +144,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   retentionTimer.unref();
 
   logger(`listening on ${config.host}:${port} (data ${config.dataDir})`);
+  if (cluster) await cluster.start();
   let closing: Promise<void> | null = null;
   return {
     host: config.host,
@@ -124,6 +160,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
           for (const conn of connections) conn.close();
         });
         router.close();
+        await cluster?.close();
         await groups.close();
         await offsets.close();
         await topics.close();

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from './protocol/errors.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
+import type { PartitionReplica } from './cluster/replica/partition-replica.ts';
 
 /** Topic-level configs this broker understands, with how each maps onto the log. */
 const SUPPORTED_CONFIGS: Record<string, (value: string, log: LogConfig) => void> = {
@@ -16,6 +17,9 @@ const SUPPORTED_CONFIGS: Record<string, (value: string, log: LogConfig) => void>
     if (v !== 'delete') throw new KafkaError(ErrorCode.INVALID_CONFIG, `cleanup.policy=${v} is not supported (only "delete"; compaction is not implemented)`);
   },
   'min.insync.replicas': (v) => void parseLongConfig('min.insync.replicas', v, 1),
+  'unclean.leader.election.enable': (v) => {
+    if (v !== 'true' && v !== 'false') throw new KafkaError(ErrorCode.INVALID_CONFIG, `unclean.leader.election.enable=${v} is invalid: expected true or false`);
+  },
   'message.timestamp.type': (v) => {
     if (v !== 'CreateTime') throw new KafkaError(ErrorCode.INVALID_CONFIG, `message.timestamp.type=${v} is not supported (only CreateTime)`);
   },
@@ -49,9 +53,20 @@ export class Partition {
     readonly log: PartitionLog,
   ) {}
 
+  /** Replication state in a cluster; null on a single node, which leads every partition at epoch 0. */
+  replica: PartitionReplica | null = null;
+
   /** Single node: everything appended is committed, so the high watermark is the log end offset. */
   get highWatermark(): number {
-    return this.log.logEndOffset;
+    return this.replica ? this.replica.highWatermark : this.log.logEndOffset;
+  }
+
+  get leaderEpoch(): number {
+    return this.replica ? this.replica.leaderEpoch : 0;
+  }
+
+  get isLeader(): boolean {
+    return this.replica ? this.replica.isLeader : true;
   }
 
   onAppend(): void {

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { startBroker } from '../broker/index.ts';
+import { startBroker, type StartBrokerOptions } from '../broker/index.ts';
 import { DEFAULT_BROKER_CONFIG } from '../broker/config.ts';
 import { DEFAULT_LOG_CONFIG } from '../broker/log/partition-log.ts';
 import { boolOption, intOption } from './options.ts';
 import { closeOnSignal } from './lifecycle.ts';
+import { parseRoles, startNode } from '../broker/cluster/node.ts';
+import { parseQuorum } from '../broker/cluster/controller/index.ts';
 
 interface BrokerOptions {
   port: number;
@@ -22,6 +24,11 @@ interface BrokerOptions {
   retentionBytes: number;
   fsync: boolean;
   groupInitialRebalanceDelayMs: number;
+  roles?: string;
+  controllerQuorum?: string;
+  brokerSessionTimeoutMs?: number;
+  replicaLagTimeMaxMs?: number;
+  minInsyncReplicas?: number;
 }
 
 export function registerBrokerCommand(program: Command): void {
@@ -45,26 +52,60 @@ export function registerBrokerCommand(program: Command): void {
     .option('--retention-bytes <n>', 'delete old segments above this size per partition (-1 = no limit)', intOption(-1), DEFAULT_LOG_CONFIG.retentionBytes)
     .option('--fsync <bool>', 'fsync every append before acknowledging (true|false)', boolOption, DEFAULT_LOG_CONFIG.fsyncOnAppend)
     .option('--group-initial-rebalance-delay-ms <ms>', 'how long a new group waits for more members', intOption(0), d.groupInitialRebalanceDelayMs)
+    .option('--roles <roles>', 'cluster roles of this node: broker, controller or broker,controller (Kafka\'s process.roles); needs --controller-quorum')
+    .option('--controller-quorum <voters>', 'the controller quorum, id@host:port,... (e.g. 1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194); runs this node as part of a cluster')
+    .option('--broker-session-timeout-ms <ms>', 'controller: fence a broker whose heartbeats stop for this long', intOption(500))
+    .option('--replica-lag-time-max-ms <ms>', 'leader: drop a follower from the ISR when it has not caught up for this long', intOption(100))
+    .option('--min-insync-replicas <n>', 'min.insync.replicas for topics that do not set it', intOption(1))
     .action(async (opts: BrokerOptions) => {
       const logger = (line: string): void => void process.stderr.write(`${new Date().toISOString()} broker ${opts.nodeId}: ${line}\n`);
-      const broker = await startBroker({
-        port: opts.port,
-        host: opts.host,
-        advertisedHost: opts.advertisedHost,
-        dataDir: opts.dataDir,
-        nodeId: opts.nodeId,
-        defaultPartitions: opts.defaultPartitions,
-        autoCreateTopics: opts.autoCreateTopics,
-        metricsPort: opts.metricsPort ?? null,
-        maxFrameBytes: opts.maxFrameBytes,
-        maxConnections: opts.maxConnections,
-        groupInitialRebalanceDelayMs: opts.groupInitialRebalanceDelayMs,
-        log: { maxBatchBytes: opts.maxMessageBytes, segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync },
-        logger,
-      });
+      if (opts.roles !== undefined || opts.controllerQuorum !== undefined) {
+        await runClusterNode(opts, logger);
+        return;
+      }
+      const broker = await startBroker(brokerSettings(opts, logger));
       process.stdout.write(
         `untangle broker ready node=${opts.nodeId} listen=${broker.address} metrics=${broker.metricsUrl ?? '-'} data=${opts.dataDir}\n`,
       );
       closeOnSignal(() => broker.close(), logger);
     });
+}
+
+/** `untangle broker --roles ... --controller-quorum ...`: one node of a cluster. */
+async function runClusterNode(opts: BrokerOptions, logger: (line: string) => void): Promise<void> {
+  if (opts.controllerQuorum === undefined) throw new Error('--roles needs --controller-quorum id@host:port,... naming every controller');
+  const roles = parseRoles(opts.roles ?? 'broker');
+  const voters = parseQuorum(opts.controllerQuorum);
+  const node = await startNode({
+    ...brokerSettings(opts, logger),
+    nodeId: opts.nodeId,
+    roles,
+    voters,
+    controller: { brokerSessionTimeoutMs: opts.brokerSessionTimeoutMs },
+    broker: { replicaLagTimeMaxMs: opts.replicaLagTimeMaxMs, defaultMinInsyncReplicas: opts.minInsyncReplicas },
+  });
+  const controllerPort = node.controller ? String(node.controller.port) : '-';
+  process.stdout.write(
+    `untangle broker ready node=${opts.nodeId} roles=${roles.join(',')} listen=${node.broker?.address ?? '-'} controller=${controllerPort} metrics=${node.broker?.metricsUrl ?? '-'} data=${opts.dataDir}\n`,
+  );
+  closeOnSignal(() => node.close(), logger);
+}
+
+/** The broker settings every node takes from the command line, single node or cluster. */
+function brokerSettings(opts: BrokerOptions, logger: (line: string) => void): StartBrokerOptions {
+  return {
+    port: opts.port,
+    host: opts.host,
+    advertisedHost: opts.advertisedHost,
+    dataDir: opts.dataDir,
+    nodeId: opts.nodeId,
+    defaultPartitions: opts.defaultPartitions,
+    autoCreateTopics: opts.autoCreateTopics,
+    metricsPort: opts.metricsPort ?? null,
+    maxFrameBytes: opts.maxFrameBytes,
+    maxConnections: opts.maxConnections,
+    groupInitialRebalanceDelayMs: opts.groupInitialRebalanceDelayMs,
+    log: { maxBatchBytes: opts.maxMessageBytes, segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync },
+    logger,
+  };
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBrokerCommand } from './broker-command.ts';
+import { registerClusterCommand } from './cluster-command.ts';
 import { registerSystemCommands } from './system-command.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerReportCommands } from './report-command.ts';
@@ -12,6 +13,7 @@ program
   .configureHelp({ sortSubcommands: true });
 
 registerBrokerCommand(program);
+registerClusterCommand(program);
 registerSystemCommands(program);
 registerRunCommand(program);
 registerReportCommands(program);

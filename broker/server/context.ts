@@ -5,6 +5,9 @@ import type { BrokerMetrics } from './metrics.ts';
 import type { ProducerIdAllocator } from '../producer-ids.ts';
 import type { ConnectionInfo, RequestHeaderInfo } from './connection.ts';
 import type { FetchWaiters } from './handlers/fetch.ts';
+import type { ClusterServices } from '../cluster/broker-node.ts';
+
+export type { ClusterServices };
 
 /** The broker's parts that request handlers use. */
 export interface BrokerContext {
@@ -17,6 +20,8 @@ export interface BrokerContext {
   warn(line: string): void;
   /** The address this node advertises to clients. */
   self(): { host: string; port: number };
+  /** Cluster mode: metadata, coordinators and topic changes go through the controller quorum. Null on a single node. */
+  cluster: ClusterServices | null;
 }
 
 export interface RequestContext extends BrokerContext {

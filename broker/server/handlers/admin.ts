@@ -15,7 +15,14 @@ import {
   type InitProducerIdResponse,
 } from '../../protocol/generated/index.ts';
 import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
-import type { RequestContext } from '../context.ts';
+import type { RequestContext, ClusterServices } from '../context.ts';
+import { liveBrokerIds } from '../../cluster/metadata/index.ts';
+
+/** Replication factor -1: three replicas, or every live broker when there are fewer. */
+function defaultReplicationFactor(cluster: ClusterServices): number {
+  const state = cluster.metadata();
+  return Math.max(1, Math.min(3, state ? liveBrokerIds(state).length : 1));
+}
 
 /** Runs fn, turning a KafkaError into its code and message; anything else is a real bug and propagates. */
 async function outcome(fn: () => Promise<void> | void): Promise<{ errorCode: number; errorMessage: string | null }> {
@@ -52,7 +59,17 @@ export async function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestC
       partitions = t.assignments.length;
     }
     const configs = Object.fromEntries(t.configs.map((c) => [c.name, c.value ?? '']));
+    const cluster = ctx.cluster;
+    let replicationFactor = 1;
     const result = await outcome(async () => {
+      if (cluster) {
+        // The controller places replicas; manual assignments are not supported in a cluster yet.
+        if (t.assignments.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignments are not supported in a cluster; give a partition count and replication factor');
+        ctx.topics.validateCreate(t.name, partitions, configs);
+        replicationFactor = t.replicationFactor === -1 ? defaultReplicationFactor(cluster) : t.replicationFactor;
+        if (!req.validateOnly) await cluster.createTopic(t.name, partitions, replicationFactor, configs);
+        return;
+      }
       checkReplication(ctx, t.replicationFactor, t.assignments);
       if (req.validateOnly) ctx.topics.validateCreate(t.name, partitions, configs);
       else await ctx.topics.create(t.name, partitions, configs);
@@ -62,7 +79,7 @@ export async function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestC
       name: t.name,
       ...result,
       numPartitions: result.errorCode === ErrorCode.NONE ? partitions : -1,
-      replicationFactor: result.errorCode === ErrorCode.NONE ? 1 : -1,
+      replicationFactor: result.errorCode === ErrorCode.NONE ? replicationFactor : -1,
     });
   }
   return { throttleTimeMs: 0, topics };
@@ -72,7 +89,8 @@ export async function handleDeleteTopics(req: DeleteTopicsRequest, ctx: RequestC
   const responses: DeleteTopicsResponse['responses'] = [];
   for (const name of req.topicNames) {
     const result = await outcome(async () => {
-      await ctx.topics.delete(name);
+      if (ctx.cluster) await ctx.cluster.deleteTopic(name);
+      else await ctx.topics.delete(name);
       await ctx.groups.deleteTopicOffsets(name);
     });
     responses.push({ ...defaultDeleteTopicsResponseResponses(), name, ...result });
@@ -84,6 +102,7 @@ export async function handleCreatePartitions(req: CreatePartitionsRequest, ctx: 
   const results: CreatePartitionsResponse['results'] = [];
   for (const t of req.topics) {
     const result = await outcome(async () => {
+      if (ctx.cluster) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'adding partitions to a topic is not supported in a cluster yet');
       if (t.assignments) checkReplication(ctx, 1, t.assignments);
       const topic = ctx.topics.get(t.name);
       if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${t.name}" does not exist`);
@@ -107,6 +126,7 @@ export function handleDeleteRecords(req: DeleteRecordsRequest, ctx: RequestConte
       partitions: t.partitions.map((p) => {
         const partition = ctx.topics.partition(t.name, p.partitionIndex);
         if (!partition) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        if (!partition.isLeader) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
         const target = p.offset === -1 ? partition.highWatermark : p.offset;
         if (target < 0 || target > partition.highWatermark) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
         const lowWatermark = partition.log.deleteRecordsBefore(target);

@@ -108,8 +108,11 @@ export async function handleAlterConfigs(req: AlterConfigsRequest, ctx: RequestC
       if (resource.resourceType !== RESOURCE_TOPIC) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'only topic configs can be altered; broker configs are set at start');
       if (!ctx.topics.get(resource.resourceName)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${resource.resourceName}" does not exist`);
       const configs = Object.fromEntries(resource.configs.map((c) => [c.name, c.value ?? '']));
-      if (req.validateOnly) ctx.topics.logConfigFor(configs);
-      else await ctx.topics.alterConfigs(resource.resourceName, configs);
+      ctx.topics.logConfigFor(configs);
+      if (!req.validateOnly) {
+        if (ctx.cluster) await ctx.cluster.alterTopicConfig(resource.resourceName, alterAllConfigs(ctx.topics.get(resource.resourceName)?.configs ?? {}, configs));
+        else await ctx.topics.alterConfigs(resource.resourceName, configs);
+      }
     } catch (err) {
       if (!(err instanceof KafkaError)) throw err;
       out.errorCode = err.code;
@@ -118,4 +121,11 @@ export async function handleAlterConfigs(req: AlterConfigsRequest, ctx: RequestC
     responses.push(out);
   }
   return { throttleTimeMs: 0, responses };
+}
+
+/** AlterConfigs replaces a topic's whole config set: keys it leaves out are removed (null). */
+function alterAllConfigs(current: Record<string, string>, next: Record<string, string>): Record<string, string | null> {
+  const out: Record<string, string | null> = { ...next };
+  for (const key of Object.keys(current)) if (!Object.hasOwn(next, key)) out[key] = null;
+  return out;
 }

@@ -67,6 +67,7 @@ function readAll(req: FetchRequest, ctx: RequestContext, maxBytes: number): { re
   let minOneBatch = true;
   const partitions: Partition[] = [];
   const responses: FetchResponse['responses'] = [];
+  const follower = req.replicaId >= 0;
   for (const topic of req.topics) {
     const out: FetchResponsePartitions[] = [];
     for (const fp of topic.partitions) {
@@ -84,15 +85,22 @@ function readAll(req: FetchRequest, ctx: RequestContext, maxBytes: number): { re
       if (!partition) {
         data.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         hasError = true;
+      } else if (leadershipError(partition, fp.currentLeaderEpoch) !== ErrorCode.NONE) {
+        data.errorCode = leadershipError(partition, fp.currentLeaderEpoch);
+        hasError = true;
       } else {
         partitions.push(partition);
+        // Only an assigned replica reads past the high watermark and counts towards the ISR.
+        const replicaFetch = follower && (partition.replica?.replicas.includes(req.replicaId) ?? false);
+        if (replicaFetch) partition.replica?.onFollowerFetch(req.replicaId, fp.fetchOffset);
         data.highWatermark = partition.highWatermark;
         data.lastStableOffset = partition.highWatermark;
         data.logStartOffset = partition.log.logStartOffset;
         try {
           const limit = Math.min(fp.partitionMaxBytes, budget);
           if (limit > 0 || minOneBatch) {
-            const read = partition.log.read(fp.fetchOffset, limit, minOneBatch);
+            // Consumers see committed data only; followers copy everything the leader has.
+            const read = partition.log.read(fp.fetchOffset, limit, minOneBatch, replicaFetch ? undefined : partition.highWatermark);
             if (read.bytes > 0) {
               data.records = read.chunks;
               bytes += read.bytes;
@@ -133,4 +141,17 @@ function countOut(ctx: RequestContext, responses: FetchResponse['responses']): v
       ctx.metrics.messagesOut.inc({ topic: topic.topic }, records);
     }
   }
+}
+
+/**
+ * In a cluster only the leader answers fetches, and a fetch that names a leader epoch must name the
+ * current one (KIP-320): an older epoch is fenced, a newer one not known here yet.
+ */
+export function leadershipError(partition: Partition, currentLeaderEpoch: number): number {
+  if (!partition.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  if (currentLeaderEpoch >= 0 && partition.replica) {
+    if (currentLeaderEpoch < partition.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+    if (currentLeaderEpoch > partition.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+  }
+  return ErrorCode.NONE;
 }

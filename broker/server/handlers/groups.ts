@@ -22,8 +22,18 @@ import { ErrorCode } from '../../protocol/errors.ts';
 import type { RequestContext } from '../context.ts';
 
 // Glue between the wire messages and the group coordinator, which has plain types of its own.
+// In a cluster a broker coordinates only the groups whose offsets partition it leads; requests for
+// other groups get NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS) and clients look again.
+
+function coordinatorError(ctx: RequestContext, groupId: string): number {
+  return ctx.cluster ? ctx.cluster.coordinatorError(groupId) : ErrorCode.NONE;
+}
 
 export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext): Promise<JoinGroupResponse> {
+  const notHere = coordinatorError(ctx, req.groupId);
+  if (notHere !== ErrorCode.NONE) {
+    return { throttleTimeMs: 0, errorCode: notHere, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
+  }
   const res = await ctx.groups.joinGroup({
     groupId: req.groupId,
     memberId: req.memberId,
@@ -40,6 +50,8 @@ export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext
 }
 
 export async function handleSyncGroup(req: SyncGroupRequest, ctx: RequestContext): Promise<SyncGroupResponse> {
+  const notHere = coordinatorError(ctx, req.groupId);
+  if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
   const res = await ctx.groups.syncGroup({
     groupId: req.groupId,
     generationId: req.generationId,
@@ -53,11 +65,15 @@ export async function handleSyncGroup(req: SyncGroupRequest, ctx: RequestContext
 }
 
 export function handleHeartbeat(req: HeartbeatRequest, ctx: RequestContext): HeartbeatResponse {
+  const notHere = coordinatorError(ctx, req.groupId);
+  if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere };
   const res = ctx.groups.heartbeat({ groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId ?? null });
   return { throttleTimeMs: 0, errorCode: res.errorCode };
 }
 
 export function handleLeaveGroup(req: LeaveGroupRequest, ctx: RequestContext): LeaveGroupResponse {
+  const notHere = coordinatorError(ctx, req.groupId);
+  if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, members: [] };
   const v3 = ctx.header.apiVersion >= 3;
   const members = v3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null })) : [{ memberId: req.memberId, groupInstanceId: null }];
   const res = ctx.groups.leaveGroup({ groupId: req.groupId, members });
@@ -66,6 +82,10 @@ export function handleLeaveGroup(req: LeaveGroupRequest, ctx: RequestContext): L
 }
 
 export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: RequestContext): Promise<OffsetCommitResponse> {
+  const notHere = coordinatorError(ctx, req.groupId);
+  if (notHere !== ErrorCode.NONE) {
+    return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: notHere })) })) };
+  }
   const res = await ctx.groups.commitOffsets({
     groupId: req.groupId,
     generationId: req.generationIdOrMemberEpoch,
@@ -85,13 +105,18 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: RequestC
 }
 
 export function handleOffsetFetch(req: OffsetFetchRequest, ctx: RequestContext): OffsetFetchResponse {
+  const notHere = coordinatorError(ctx, req.groupId);
+  if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, topics: [], groups: [] };
   const topics = req.topics === null ? null : req.topics.map((t) => ({ name: t.name, partitionIndexes: t.partitionIndexes }));
   const res = ctx.groups.fetchOffsets(req.groupId, topics);
   return { throttleTimeMs: 0, ...res, groups: [] };
 }
 
 export function handleDescribeGroups(req: DescribeGroupsRequest, ctx: RequestContext): DescribeGroupsResponse {
-  const groups = ctx.groups.describeGroups(req.groups).map((g) => ({ ...g, authorizedOperations: -2147483648 }));
+  const groups = ctx.groups.describeGroups(req.groups).map((g) => {
+    const notHere = coordinatorError(ctx, g.groupId);
+    return notHere === ErrorCode.NONE ? { ...g, authorizedOperations: -2147483648 } : { ...g, errorCode: notHere, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 };
+  });
   return { throttleTimeMs: 0, groups };
 }
 
@@ -102,6 +127,7 @@ export function handleListGroups(req: ListGroupsRequest, ctx: RequestContext): L
 }
 
 export async function handleDeleteGroups(req: DeleteGroupsRequest, ctx: RequestContext): Promise<DeleteGroupsResponse> {
-  const results = await ctx.groups.deleteGroups(req.groupsNames);
+  const mine = req.groupsNames.filter((g) => coordinatorError(ctx, g) === ErrorCode.NONE);
+  const results = [...(await ctx.groups.deleteGroups(mine)), ...req.groupsNames.filter((g) => !mine.includes(g)).map((groupId) => ({ groupId, errorCode: coordinatorError(ctx, groupId) }))];
   return { throttleTimeMs: 0, results };
 }

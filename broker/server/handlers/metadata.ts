@@ -18,6 +18,8 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 import { ADVERTISED_API_VERSIONS } from '../api-versions.ts';
 import type { Topic } from '../../topics.ts';
 import type { RequestContext } from '../context.ts';
+import { leadershipError } from './fetch.ts';
+import { clusterMetadata } from './cluster-metadata.ts';
 
 const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
@@ -35,6 +37,7 @@ export function handleApiVersions(_req: unknown, _ctx: RequestContext): ApiVersi
  * broker's policy does; otherwise they get UNKNOWN_TOPIC_OR_PARTITION.
  */
 export async function handleMetadata(req: MetadataRequest, ctx: RequestContext): Promise<MetadataResponse> {
+  if (ctx.cluster) return clusterMetadata(req, ctx, ctx.cluster);
   const self = ctx.self();
   const nodeId = ctx.config.nodeId;
   const topics: MetadataResponseTopics[] = [];
@@ -92,8 +95,12 @@ export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext):
       partitions: t.partitions.map((p) => {
         const out = { ...defaultListOffsetsResponsePartitions(), partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: 0 };
         const partition = ctx.topics.partition(t.name, p.partitionIndex);
+        const leadership = partition ? leadershipError(partition, p.currentLeaderEpoch) : ErrorCode.NONE;
+        if (partition) out.leaderEpoch = partition.leaderEpoch;
         if (!partition) {
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (leadership !== ErrorCode.NONE) {
+          out.errorCode = leadership;
         } else if (p.timestamp === LATEST_TIMESTAMP) {
           out.offset = partition.highWatermark;
         } else if (p.timestamp === EARLIEST_TIMESTAMP) {
@@ -114,10 +121,15 @@ export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext):
 }
 
 /** FindCoordinator: this node coordinates every group. Transactions are not supported. */
-export function handleFindCoordinator(req: FindCoordinatorRequest, ctx: RequestContext): FindCoordinatorResponse {
+export async function handleFindCoordinator(req: FindCoordinatorRequest, ctx: RequestContext): Promise<FindCoordinatorResponse> {
   const self = ctx.self();
   if (req.keyType !== 0) {
     return { ...defaultFindCoordinatorResponse(), errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'only group coordinators (key type 0) are supported; transactions are not', nodeId: -1, port: -1 };
+  }
+  if (ctx.cluster) {
+    const found = await ctx.cluster.findCoordinator(req.key);
+    if ('errorCode' in found) return { ...defaultFindCoordinatorResponse(), errorCode: found.errorCode, errorMessage: found.message, nodeId: -1, host: '', port: -1 };
+    return { ...defaultFindCoordinatorResponse(), nodeId: found.nodeId, host: found.host, port: found.port };
   }
   return { ...defaultFindCoordinatorResponse(), nodeId: ctx.config.nodeId, host: self.host, port: self.port };
 }

@@ -36,9 +36,15 @@ export function registerClusterCommand(program: Command): void {
       });
       const quorum = cluster.voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(',');
       process.stdout.write(`untangle cluster ready nodes=${opts.nodes} controllers=${controllers} bootstrap=${cluster.bootstrap.join(',')} controller-quorum=${quorum}\n`);
+      let stopping = false;
       for (const node of cluster.nodes) {
-        node.child?.once('exit', (code, signal) => logger(`node ${node.nodeId} exited (${signal ?? code}); the rest keep running`));
+        node.child?.once('exit', (code, signal) => {
+          if (!stopping) logger(`node ${node.nodeId} exited (${signal ?? code}); the rest keep running`);
+        });
       }
-      closeOnSignal(() => cluster.close(), logger);
+      closeOnSignal(() => {
+        stopping = true;
+        return cluster.close();
+      }, logger);
     });
 }

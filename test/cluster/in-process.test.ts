@@ -1,0 +1,47 @@
+// The in-process start: startCluster() runs a whole 3-node cluster inside this process (what code
+// that wants a cluster without child processes uses), and real kafkajs clients work against it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCluster, type RunningCluster } from '../../broker/cluster/node.ts';
+import { clusterKafka } from '../helpers/cluster.ts';
+import { waitFor } from '../helpers/run.ts';
+
+let cluster: RunningCluster;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'untangle-inproc-'));
+  cluster = await startCluster({ nodes: 3, dataDir, controller: { brokerSessionTimeoutMs: 3000 } });
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('startCluster (in-process)', () => {
+  test('3 brokers and 3 controllers in one process serve an RF 3 topic to kafkajs', async () => {
+    expect(cluster.nodes.map((n) => n.roles.join(','))).toEqual(['broker,controller', 'broker,controller', 'broker,controller']);
+    expect(cluster.nodes.filter((n) => n.controller?.isLeader()).length).toBe(1);
+    const kafka = clusterKafka(cluster.bootstrap);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'inproc', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
+    const meta = await admin.fetchTopicMetadata({ topics: ['inproc'] });
+    expect(new Set(meta.topics[0].partitions.map((p) => p.leader)).size).toBe(3);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: 'inproc', acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: 'inproc-g', maxWaitTimeInMs: 100, heartbeatInterval: 500 });
+    const seen = new Set<string>();
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'inproc', fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.add(message.value!.toString()) });
+    await waitFor(() => seen.size === 300, 30_000, 'all 300 messages consumed');
+    await consumer.disconnect();
+    await admin.disconnect();
+  }, 60_000);
+});

@@ -1,21 +1,28 @@
 // Broker benchmark: our broker (kafkajs and kcat clients) vs RabbitMQ (amqplib), plus the machine's loopback
-// TCP ceiling, in one run. `npm run bench:broker [-- --quick] [-- --no-rabbit]`.
-// Writes results/bench/broker-latest.json.
+// TCP ceiling, in one run; then the cost of replication (acks=all on one broker, and RF1 vs RF3 on a 3-node
+// cluster). `npm run bench:broker [-- --quick] [-- --no-rabbit] [-- --only single|cluster]`.
+// Writes results/bench/broker-latest.json (broker-<part>-latest.json with --only).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, makeTempDir, startBrokerProcess, type BrokerProcess } from '../test/helpers/broker-process.ts';
 import { WireConnection } from '../test/helpers/kafka-wire.ts';
 import { createTopic, listOffset } from '../test/helpers/kafka-api.ts';
 import { loopbackCeiling, type CeilingResult } from './lib/ceiling.ts';
-import { machineInfo } from './lib/machine.ts';
+import { machineInfo, type MachineInfo } from './lib/machine.ts';
 import { kafkajsLatency, kafkajsThroughput } from './lib/kafkajs-runner.ts';
 import { kcatConsume, kcatLatency, kcatProduce, writeMessageFile } from './lib/kcat-runner.ts';
 import { rabbitLatency, rabbitThroughput } from './lib/rabbit-runner.ts';
+import { printReplication, runReplication, type ReplicationResult } from './lib/replication.ts';
 import { fmt, table } from './lib/stats.ts';
 import { MB, type BenchSettings, type LatencyResult, type RunResult, type ThroughputResult } from './lib/types.ts';
 
 const argv = new Set(process.argv.slice(2));
 const quick = argv.has('--quick');
+// --only single: the original comparison (ceiling, our broker, RabbitMQ); --only cluster: the replication part.
+const PARTS = ['single', 'cluster'] as const;
+const onlyArg = process.argv.slice(2).map((a, i, all) => (a === '--only' ? all[i + 1] : a.startsWith('--only=') ? a.slice(7) : undefined)).find((v) => v !== undefined);
+const parts = new Set(onlyArg === undefined ? PARTS : onlyArg.split(','));
+for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only takes ${PARTS.join(', ')} (comma-separated), got "${p}"`);
 const settings: BenchSettings = quick
   ? { quick, minSeconds: 1.5, e2eRate: 500, e2eSeconds: 2 }
   : { quick, minSeconds: 10, e2eRate: 1000, e2eSeconds: 8 };
@@ -83,9 +90,10 @@ async function kcatRun(broker: BrokerProcess, tmp: string, size: number): Promis
   }
 }
 
-async function main(): Promise<void> {
-  const machine = machineInfo();
-  log(`machine: ${machine.cpuModel} x${machine.cores}, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${machine.os}, node ${machine.node}`);
+const errors: string[] = [];
+
+/** The original comparison: loopback ceiling, our broker with kcat and kafkajs, RabbitMQ; prints its table. */
+async function singleNode(machine: MachineInfo): Promise<{ ceiling: CeilingResult & { runsMBPerSec: number[] }; ratios: Record<string, number | boolean | null> }> {
   log('loopback TCP ceiling (1 MiB writes)...');
   // Measured at the start and again at the end (shared vCPUs drift); the better one is the ceiling.
   const ceilingRuns: CeilingResult[] = [await loopbackCeiling(quick ? 1 : 3)];
@@ -96,7 +104,6 @@ async function main(): Promise<void> {
     dataDir: path.join(tmp, 'data'), metrics: false, groupInitialRebalanceDelayMs: 0, defaultPartitions: PARTITIONS,
   });
   log(`broker pid ${broker.pid} at ${broker.address}`);
-  const errors: string[] = [];
   const attempt = async (what: string, fn: () => Promise<void>) => {
     try { await fn(); } catch (e) {
       const msg = `${what}: ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`;
@@ -155,11 +162,29 @@ async function main(): Promise<void> {
   console.log(`\nloopback TCP ceiling (1 MiB writes): ${fmt(ceiling.MBPerSec)} MB/s (runs: ${ceiling.runsMBPerSec.map((m) => fmt(m)).join(', ')})`);
   for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${typeof v === 'number' ? v.toFixed(3) : String(v)}`);
   for (const e of errors) console.log(`ERROR ${e}`);
+  return { ceiling, ratios };
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  log(`machine: ${machine.cpuModel} x${machine.cores}, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${machine.os}, node ${machine.node}`);
+  const single = parts.has('single') ? await singleNode(machine) : null;
+  let replication: ReplicationResult | null = null;
+  if (parts.has('cluster')) {
+    const tmp = makeTempDir('untangle-bench-repl-');
+    try {
+      replication = await runReplication({ tmp, sizes: SIZES, quick, log });
+    } finally { rmSync(tmp, { recursive: true, force: true }); }
+    errors.push(...replication.errors);
+    if (!single) console.log(`\nBroker benchmark${quick ? ' (--quick: smoke run, numbers not meaningful)' : ''} on ${machine.cpuModel} x${machine.cores}`);
+    printReplication(replication);
+  }
 
   const outDir = path.join(REPO_ROOT, 'results/bench');
   mkdirSync(outDir, { recursive: true });
-  const out = path.join(outDir, quick ? 'broker-quick.json' : 'broker-latest.json');
-  writeFileSync(out, JSON.stringify({ machine, settings, runs, ceiling, ratios, errors }, null, 2) + '\n');
+  const name = `broker${parts.size < PARTS.length ? `-${[...parts].join('-')}` : ''}-${quick ? 'quick' : 'latest'}.json`;
+  const out = path.join(outDir, name);
+  writeFileSync(out, JSON.stringify({ machine, settings, parts: [...parts], runs, ...single, replication, errors }, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(REPO_ROOT, out)}`);
   if (errors.length) process.exitCode = 1;
 }

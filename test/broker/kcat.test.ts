@@ -87,7 +87,10 @@ describe.runIf(hasKcat)('kcat 1.7.1 against the broker process', () => {
     try {
       const batches = decodeRecordBatches((await fetchOnce(conn, topic, 0, 0n)).records);
       expect(batches.length).toBeGreaterThan(0);
-      expect(batches.every((b) => (b.attributes & 7) === 4 && b.crcValid)).toBe(true);
+      // librdkafka sends a batch uncompressed when zstd would not make it smaller (a batch of one
+      // short record, which a busy machine's timing can produce), so codec 0 is allowed beside 4.
+      expect(batches.every((b) => [0, 4].includes(b.attributes & 7) && b.crcValid)).toBe(true);
+      expect(batches.some((b) => (b.attributes & 7) === 4)).toBe(true);
     } finally { conn.close(); }
   });
 

@@ -11,6 +11,13 @@ export interface Chart { id: string; caption: string; svg: string }
 
 /** Colours of the two layouts, the same in every chart. */
 export const LAYOUT_SCALE = { domain: ['legacy', 'hub'], range: ['#c0504d', '#2f6fb0'] };
+/** hub-cluster's colour, in the charts of runners that measured it (failures). */
+const CLUSTER_COLOR = '#3a9a5b';
+
+/** The layout colour scale of a chart: legacy and hub always, hub-cluster only when the chart has it. */
+export function layoutScale(withCluster: boolean): { domain: string[]; range: string[] } {
+  return withCluster ? { domain: [...LAYOUT_SCALE.domain, 'hub-cluster'], range: [...LAYOUT_SCALE.range, CLUSTER_COLOR] } : LAYOUT_SCALE;
+}
 
 const FONT = 'Helvetica, Arial, sans-serif';
 

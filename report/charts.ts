@@ -3,7 +3,7 @@
  * results (rendered to SVG by chart-render.ts).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { renderChart, LAYOUT_SCALE, type Chart } from './chart-render.ts';
+import { renderChart, layoutScale, LAYOUT_SCALE, type Chart } from './chart-render.ts';
 import type { FigureGroup } from './document-model.ts';
 import type { ConnectionsResult, FailuresResult, OnboardingResult, Report, ThroughputResult } from './model.ts';
 
@@ -47,14 +47,18 @@ async function connectionsCharts(c: ConnectionsResult): Promise<Chart[]> {
 async function failuresCharts(f: FailuresResult): Promise<Chart[]> {
   const rows = f.layouts.flatMap((l) => l.components.map((c) => ({ layout: l.layout, component: c.component, errorRate: c.ingressErrorRate, recoveryMs: c.recoveryMs })));
   const components = [...new Set(rows.map((r) => r.component))];
+  const scale = layoutScale(f.layouts.some((l) => l.layout === 'hub-cluster'));
+  const color = { ...layoutColor, scale };
+  // The cluster's components (broker-1, quorum-leader (broker-2), ...) are long names: slanted labels.
+  const labelAngle = components.some((c) => c.length > 12) ? -30 : 0;
   const grouped = (field: string, title: string, format: string | undefined, values: object[]): TopLevelSpec => ({
     width: WIDE, height: HEIGHT, data: { values },
     mark: 'bar',
     encoding: {
-      x: { field: 'component', type: 'nominal', sort: components, title: 'failed component', axis: { labelAngle: 0 } },
-      xOffset: { field: 'layout', type: 'nominal', scale: { domain: LAYOUT_SCALE.domain } },
+      x: { field: 'component', type: 'nominal', sort: components, title: 'failed component', axis: { labelAngle } },
+      xOffset: { field: 'layout', type: 'nominal', scale: { domain: scale.domain } },
       y: { field, type: 'quantitative', title, ...(format ? { axis: { format } } : {}) },
-      color: layoutColor,
+      color,
     },
   });
   const neverRecovered = rows.filter((r) => r.recoveryMs === null).map((r) => `${r.component} (${r.layout})`);
@@ -75,7 +79,7 @@ async function failuresCharts(f: FailuresResult): Promise<Chart[]> {
         encoding: {
           x: { field: 'tS', type: 'quantitative', title: 'seconds into the window' },
           y: { field: 'accepted', type: 'quantitative', title: 'accepted/s' },
-          color: layoutColor,
+          color,
         },
       },
     }),

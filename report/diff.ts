@@ -1,12 +1,13 @@
 /**
- * Comparing two runs: every headline metric of both layouts, A against B, with the relative change
- * and whether it moved in the metric's good direction; plus notes on anything that makes the two runs
- * not like for like (machine, versions, settings, seed, scenario).
+ * Comparing two runs: every headline metric of both layouts (and of hub-cluster where either run
+ * measured it), A against B, with the relative change and whether it moved in the metric's good
+ * direction; plus notes on anything that makes the two runs not like for like (machine, versions,
+ * settings, seed, scenario).
  */
 import { flattenSettings } from './document.ts';
 import { formatChange, formatNumber } from './format.ts';
 import { metricLabel } from './headline.ts';
-import type { HeadlineRow, Layout, Report, RunnerName } from './model.ts';
+import type { FailuresLayoutName, HeadlineRow, Report, RunnerName } from './model.ts';
 import { formatTextTable } from './text-table.ts';
 
 export type Verdict = 'better' | 'worse' | 'same' | 'n/a';
@@ -15,7 +16,7 @@ export interface DiffRow {
   runner: RunnerName;
   metric: string;
   unit: string;
-  layout: Layout;
+  layout: FailuresLayoutName;
   a: number | null;
   b: number | null;
   /** (b - a) / |a| in percent; null when a is 0 or either is missing. */
@@ -92,9 +93,11 @@ export function diffReports(a: Report, b: Report): ReportDiff {
     const ref = hb ?? h;
     if (ha && hb && ha.better !== hb.better) notes.push(`${h.runner} ${h.metric}: "better" is ${ha.better} in A but ${hb.better} in B; B's is used`);
     if (!ha || !hb) notes.push(`${h.runner} ${h.metric}: only in ${ha ? 'A' : 'B'}`);
-    for (const layout of ['legacy', 'hub'] as const) {
-      const va = ha ? ha[layout] : null;
-      const vb = hb ? hb[layout] : null;
+    // hub-cluster only where either run measured it (the failures rows of runs that had that layout).
+    const cluster = ha?.['hub-cluster'] !== undefined || hb?.['hub-cluster'] !== undefined;
+    for (const layout of ['legacy', 'hub', ...(cluster ? ['hub-cluster' as const] : [])] as const) {
+      const va = ha ? ha[layout] ?? null : null;
+      const vb = hb ? hb[layout] ?? null : null;
       rows.push({ runner: h.runner, metric: h.metric, unit: ref.unit, layout, a: va, b: vb, changePct: changePercent(va, vb), better: ref.better, verdict: verdictOf(va, vb, ref.better) });
     }
   }

@@ -1,8 +1,8 @@
-/** The document sections of the four runners: their full tables, every value formatted. */
-import { left, list, paragraph, right, table, type Block, type Section } from './document-model.ts';
+/** The document sections of the four runners: their full tables, every value formatted (failures: document-failures.ts). */
+import { left, paragraph, right, table, type Block, type Section } from './document-model.ts';
 import { formatList, formatNumber, formatPercent, MISSING, yesNo } from './format.ts';
 import { connectionsHeadlineN } from './headline.ts';
-import type { ConnectionsResult, FailuresResult, Layout, OnboardingResult, ThroughputResult } from './model.ts';
+import type { ConnectionsResult, Layout, OnboardingResult, ThroughputResult } from './model.ts';
 
 const LAYOUTS: readonly Layout[] = ['legacy', 'hub'];
 const ms = (v: number | null): string => (v === null ? MISSING : `${formatNumber(v)} ms`);
@@ -51,48 +51,6 @@ export function connectionsSection(c: ConnectionsResult): Section {
     }));
   }
   return { id: 'connections', title: 'Connections', blocks };
-}
-
-export function failuresSection(f: FailuresResult): Section {
-  const byLayout = LAYOUTS.map((layout) => f.layouts.find((l) => l.layout === layout));
-  const cell = (get: (l: FailuresResult['layouts'][number]) => string): string[] => byLayout.map((l) => (l ? get(l) : MISSING));
-  const blocks: Block[] = [
-    paragraph(`Each component was killed (kill -9) for ${formatNumber(f.downMs)} ms while ${formatNumber(f.loadOrdersPerS)} orders/s were posted to the ingress, `
-      + 'then restarted; the oracle counted what was lost once the landscape settled.'),
-    { kind: 'figures', group: 'failures' },
-    table({
-      id: 'failures-summary', caption: 'Summary', columns: [left('measure'), right('legacy'), right('hub')],
-      rows: [
-        ['baseline orders/s', ...cell((l) => formatNumber(l.baselineOrdersPerS))],
-        ['components failed', ...cell((l) => formatNumber(l.components.length))],
-        ['single points of failure', ...cell((l) => formatList(l.summary.singlePointsOfFailure))],
-        ['mean blast radius (systems)', ...cell((l) => formatNumber(l.summary.meanBlastRadius))],
-        ['records lost', ...cell((l) => formatNumber(l.summary.totalRecordsLost))],
-        ['orders lost', ...cell((l) => formatNumber(l.summary.totalOrdersLost))],
-        ['mean recovery time', ...cell((l) => ms(l.summary.meanRecoveryMs))],
-      ],
-    }),
-  ];
-  for (const l of f.layouts) {
-    blocks.push(table({
-      id: `failures-${l.layout}`, caption: `${l.layout}: what each failed component cost`,
-      columns: [left('component'), left('kind'), right('down'), right('ingress failed / sent'), right('error rate'), right('records lost / expected'),
-        right('duplicated'), right('orders lost'), right('recovery')],
-      rows: l.components.map((c) => [c.component, c.kind, ms(c.downMs), `${formatNumber(c.ingressFailed)} / ${formatNumber(c.ingressSent)}`,
-        formatPercent(c.ingressErrorRate), `${formatNumber(c.recordsLost)} / ${formatNumber(c.recordsExpected)}`, formatNumber(c.recordsDuplicated),
-        formatNumber(c.ordersLost), c.recoveryMs === null ? 'not within the window' : ms(c.recoveryMs)]),
-    }));
-    blocks.push(table({
-      id: `failures-reach-${l.layout}`, caption: `${l.layout}: how far each failure reached, and whether one place showed it`,
-      columns: [left('component'), left('single point of failure'), left('blast radius'), left('located by one place'), left('what that place showed')],
-      rows: l.components.map((c) => [c.component, yesNo(c.singlePointOfFailure), formatList(c.blastRadius), yesNo(c.locatable), c.locatedBy]),
-    }));
-    if (l.skipped.length > 0) {
-      blocks.push(paragraph(`${l.layout}: components not failed in this run:`));
-      blocks.push(list(l.skipped.map((s) => `${s.component}: ${s.reason}`)));
-    }
-  }
-  return { id: 'failures', title: 'Failures', blocks };
 }
 
 export function throughputSection(t: ThroughputResult): Section {

@@ -4,10 +4,11 @@
  * cannot drift apart; the HTML adds its charts and diagrams where a section has a `figures` block.
  */
 import { formatBytes, formatList, formatNumber, formatRatio, formatSetting } from './format.ts';
-import { connectionsHeadlineN, metricLabel } from './headline.ts';
+import { connectionsHeadlineN, hasClusterColumn, metricLabel } from './headline.ts';
 import type { Report } from './model.ts';
 import { left, list, paragraph, right, table, type ReportDocument, type Section } from './document-model.ts';
-import { connectionsSection, failuresSection, onboardingSection, throughputSection } from './document-runners.ts';
+import { connectionsSection, onboardingSection, throughputSection } from './document-runners.ts';
+import { failuresSection } from './document-failures.ts';
 
 /** 2472.5 → "41 min 12.5 s". */
 export function formatDurationS(s: number): string {
@@ -52,18 +53,23 @@ function overviewSection(r: Report): Section {
 const HEADLINE_INTRO = 'Each metric of both layouts side by side. hub/legacy below 1 means the hub has less of it; '
   + '"better" says which direction is the good one for that metric.';
 
+const HEADLINE_CLUSTER = ' The failures runner also measured hub-cluster, the hub on a cluster of brokers with replicated topics '
+  + '(the failures section has its setup); other runners did not, so it has values in the failures rows only.';
+
 function headlineSection(r: Report): Section {
-  const rows = r.headline.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub), formatRatio(h.ratio), h.better]);
+  const cluster = hasClusterColumn(r.headline);
+  const rows = r.headline.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub),
+    ...(cluster ? [formatNumber(h['hub-cluster'])] : []), formatRatio(h.ratio), h.better]);
   const n = r.runners.connections ? connectionsHeadlineN(r.runners.connections) : null;
   const atN = n === null ? '' : ` The connections metrics are taken at n = ${n} systems, the largest n measured in both layouts.`;
   return {
     id: 'headline',
     title: 'Headline',
     blocks: [
-      paragraph(rows.length === 0 ? 'No runner ran, so there is nothing to compare.' : HEADLINE_INTRO + atN),
+      paragraph(rows.length === 0 ? 'No runner ran, so there is nothing to compare.' : HEADLINE_INTRO + atN + (cluster ? HEADLINE_CLUSTER : '')),
       ...(rows.length === 0 ? [] : [table({
-        id: 'headline', caption: 'Legacy against hub',
-        columns: [left('runner'), left('metric'), right('legacy'), right('hub'), right('hub/legacy'), left('better')], rows,
+        id: 'headline', caption: cluster ? 'Legacy against hub (and hub-cluster)' : 'Legacy against hub',
+        columns: [left('runner'), left('metric'), right('legacy'), right('hub'), ...(cluster ? [right('hub-cluster')] : []), right('hub/legacy'), left('better')], rows,
       })]),
     ],
   };

@@ -1,10 +1,11 @@
 /**
  * The headline: one row per compared metric, legacy and hub side by side, derived from the runners'
  * raw results. Rows appear only for runners that ran; a layout a runner did not measure is null.
+ * The failures runner may also measure hub-cluster: its rows then carry a third value.
  */
 import { formatNumber, formatRatio } from './format.ts';
 import { formatTextTable } from './text-table.ts';
-import type { ConnectionsPoint, ConnectionsResult, FailuresResult, HeadlineRow, Layout, OnboardingResult, Report, RunnerName, ThroughputResult, ThroughputStep } from './model.ts';
+import type { ConnectionsPoint, ConnectionsResult, FailuresLayoutName, FailuresResult, HeadlineRow, Layout, OnboardingResult, Report, RunnerName, ThroughputResult, ThroughputStep } from './model.ts';
 
 type Runners = Report['runners'];
 type FailuresLayout = FailuresResult['layouts'][number];
@@ -17,17 +18,36 @@ export function headlineRatio(legacy: number | null, hub: number | null): number
   return hub / legacy;
 }
 
-function row(runner: RunnerName, metric: string, unit: string, better: 'lower' | 'higher', legacy: number | null, hub: number | null): HeadlineRow {
-  return { runner, metric, unit, legacy, hub, ratio: headlineRatio(legacy, hub), better };
-}
-
-/** Rows for one runner from a per-layout value (null when that layout was not measured). */
-function rowsFrom<T>(runner: RunnerName, byLayout: (layout: Layout) => T | undefined,
+/**
+ * Rows for one runner from a per-layout value (null when that layout was not measured); a
+ * 'hub-cluster' value only when the runner measured that layout.
+ */
+function rowsFrom<T>(runner: RunnerName, byLayout: (layout: FailuresLayoutName) => T | undefined,
   metrics: readonly { metric: string; unit: string; better: 'lower' | 'higher'; value: (t: T) => number | null }[]): HeadlineRow[] {
   const legacy = byLayout('legacy');
   const hub = byLayout('hub');
-  return metrics.map((m) => row(runner, m.metric, m.unit, m.better,
-    legacy === undefined ? null : m.value(legacy), hub === undefined ? null : m.value(hub)));
+  const cluster = byLayout('hub-cluster');
+  return metrics.map((m) => {
+    const l = legacy === undefined ? null : m.value(legacy);
+    const h = hub === undefined ? null : m.value(hub);
+    const row: HeadlineRow = { runner, metric: m.metric, unit: m.unit, legacy: l, hub: h, ratio: headlineRatio(l, h), better: m.better };
+    if (cluster !== undefined) row['hub-cluster'] = m.value(cluster);
+    return row;
+  });
+}
+
+/** Whether any row carries a hub-cluster value (then tables show that column). */
+export function hasClusterColumn(rows: readonly HeadlineRow[]): boolean {
+  return rows.some((r) => r['hub-cluster'] !== undefined);
+}
+
+/**
+ * The single points of failure among the integration's own components (RabbitMQ, the broker, the
+ * cluster's brokers and quorum leader, the lake sink), not the systems: what the choice of
+ * integration adds or removes.
+ */
+export function integrationSinglePointsOfFailure(l: FailuresLayout): string[] {
+  return l.components.filter((c) => c.kind !== 'system' && c.singlePointOfFailure).map((c) => c.component);
 }
 
 const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -58,6 +78,7 @@ function connectionsRows(c: ConnectionsResult): HeadlineRow[] {
 function failuresRows(f: FailuresResult): HeadlineRow[] {
   return rowsFrom<FailuresLayout>('failures', (layout) => f.layouts.find((l) => l.layout === layout), [
     { metric: 'single points of failure', unit: 'components', better: 'lower', value: (l) => l.summary.singlePointsOfFailure.length },
+    { metric: 'single points of failure in the integration', unit: 'components', better: 'lower', value: (l) => integrationSinglePointsOfFailure(l).length },
     { metric: 'mean blast radius', unit: 'systems', better: 'lower', value: (l) => l.summary.meanBlastRadius },
     { metric: 'records lost', unit: 'records', better: 'lower', value: (l) => l.summary.totalRecordsLost },
     { metric: 'orders lost', unit: 'orders', better: 'lower', value: (l) => l.summary.totalOrdersLost },
@@ -107,13 +128,14 @@ export function headlineRows(runners: Runners): HeadlineRow[] {
   ];
 }
 
-/** The headline as a plain-text table for the terminal (metric | legacy | hub | hub/legacy | better). */
+/** The headline as a plain-text table for the terminal (metric | legacy | hub | [hub-cluster |] hub/legacy | better). */
 export function formatHeadlineTable(rows: readonly HeadlineRow[]): string {
   if (rows.length === 0) return 'no runner ran, so there is no headline';
+  const cluster = hasClusterColumn(rows);
   return formatTextTable(
     [{ label: 'runner', align: 'left' }, { label: 'metric', align: 'left' }, { label: 'legacy', align: 'right' }, { label: 'hub', align: 'right' },
-      { label: 'hub/legacy', align: 'right' }, { label: 'better', align: 'left' }],
-    rows.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub), formatRatio(h.ratio), h.better]),
+      ...(cluster ? [{ label: 'hub-cluster', align: 'right' as const }] : []), { label: 'hub/legacy', align: 'right' }, { label: 'better', align: 'left' }],
+    rows.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub), ...(cluster ? [formatNumber(h['hub-cluster'])] : []), formatRatio(h.ratio), h.better]),
   );
 }
 

@@ -11,6 +11,13 @@ export const REPORT_SCHEMA_VERSION = 1;
 export const layoutSchema = z.enum(['legacy', 'hub']);
 export type Layout = z.infer<typeof layoutSchema>;
 
+/**
+ * The failures runner's layouts: the two of every runner, plus hub-cluster (the hub on a cluster
+ * of three of our brokers, replicated topics, producers with acks=all).
+ */
+export const failuresLayoutNameSchema = z.enum(['legacy', 'hub', 'hub-cluster']);
+export type FailuresLayoutName = z.infer<typeof failuresLayoutNameSchema>;
+
 const count = z.number().int().nonnegative();
 const ms = z.number().nonnegative();
 const nullableMs = ms.nullable();
@@ -88,7 +95,8 @@ export type ConnectionsResult = z.infer<typeof connectionsResultSchema>;
 
 // ---- failures --------------------------------------------------------------------------------
 
-export const componentKindSchema = z.enum(['system', 'rabbitmq', 'broker', 'lake-sink']);
+/** quorum-leader: the hub-cluster node that led the controller quorum when it was killed (also a broker). */
+export const componentKindSchema = z.enum(['system', 'rabbitmq', 'broker', 'quorum-leader', 'lake-sink']);
 
 export const failureSchema = z.object({
   component: z.string(),
@@ -109,8 +117,15 @@ export const failureSchema = z.object({
   blastRadius: z.array(z.string()).describe('Other systems that saw errors or stalls during the fault.'),
   /** From the restart until ingress and downstream throughput were back to 90 % of the baseline; null if never within the window. */
   recoveryMs: nullableMs.describe('From the restart until ingress and downstream throughput were back to 90 % of the baseline; null if never within the window.'),
+  /** Longest time while it was down that no order was accepted at the ingress (by answer time); hub-cluster: the failover's interruption. */
+  ingressGapMs: nullableMs.optional().describe('Longest time while it was down that the ingress answered no order as accepted (by answer time): the interruption the '
+    + 'ingress\'s clients saw, the whole down time when nothing was accepted. Absent in reports made before it was measured.'),
+  /** hub-cluster: from the restart until every partition had all its replicas in sync again; null if not within the wait. */
+  replicasInSyncMs: nullableMs.optional().describe('hub-cluster only: from the restart until every partition had all its replicas in sync again; null if not '
+    + 'within the wait.'),
   /** Whether one place (hub: the broker's metrics; legacy: RabbitMQ's queue stats) named the failed component. */
-  locatable: z.boolean().describe('Whether one place (hub: the broker\'s metrics; legacy: RabbitMQ\'s queue stats) named the failed component.'),
+  locatable: z.boolean().describe('Whether one place (hub: the broker\'s metrics; hub-cluster: the cluster\'s quorum, metadata and metrics; legacy: '
+    + 'RabbitMQ\'s queue stats) named the failed component.'),
   locatedBy: z.string().describe('What that one place showed, or why it could not tell'),
   /** A failure that stops order intake or loses data. */
   singlePointOfFailure: z.boolean().describe('A failure that stops order intake or loses data.'),
@@ -119,8 +134,21 @@ export const failureSchema = z.object({
 });
 export type FailureMeasurement = z.infer<typeof failureSchema>;
 
+/** hub-cluster: how the cluster was set up. */
+export const clusterSetupSchema = z.object({
+  brokers: count,
+  /** Controller quorum voters among the brokers. */
+  controllers: count.describe('Controller quorum voters among the brokers.'),
+  replicationFactor: count,
+  minInsyncReplicas: count,
+  /** The producers' acks (-1: all in-sync replicas). */
+  acks: z.number().int().describe('The producers\' acks (-1: all in-sync replicas).'),
+});
+export type ClusterSetup = z.infer<typeof clusterSetupSchema>;
+
 export const failuresLayoutSchema = z.object({
-  layout: layoutSchema,
+  layout: failuresLayoutNameSchema,
+  cluster: clusterSetupSchema.optional(),
   baselineOrdersPerS: z.number().nonnegative(),
   components: z.array(failureSchema),
   /** Components that could not be failed in this run, with the reason. */
@@ -218,6 +246,8 @@ export const headlineRowSchema = z.object({
   unit: z.string(),
   legacy: z.number().nullable(),
   hub: z.number().nullable(),
+  /** Only in rows of runners that measured the hub-cluster layout (failures). */
+  'hub-cluster': z.number().nullable().optional().describe('Only in rows of runners that measured the hub-cluster layout (the failures runner).'),
   /** hub / legacy; null when legacy is 0 or either is missing. */
   ratio: z.number().nullable().describe('hub / legacy; null when legacy is 0 or either is missing.'),
   better: z.enum(['lower', 'higher']),
@@ -247,8 +277,8 @@ export const reportSchema = z.object({
     throughput: throughputResultSchema.optional(),
     onboarding: onboardingResultSchema.optional(),
   }),
-  /** One row per compared metric, legacy and hub side by side (derived from runners). */
-  headline: z.array(headlineRowSchema).describe('One row per compared metric, legacy and hub side by side (derived from runners).'),
+  /** One row per compared metric, legacy and hub (and hub-cluster where measured) side by side (derived from runners). */
+  headline: z.array(headlineRowSchema).describe('One row per compared metric, legacy and hub (and hub-cluster where measured) side by side (derived from runners).'),
   /** Anything the reader must know: skipped parts and why, deviations. */
   notes: z.array(z.string()).describe('Anything the reader must know: skipped parts and why, deviations.'),
 });

@@ -3,7 +3,7 @@
  * counts down from. An estimate for the display only (never reported as a measurement); the
  * constants are the start-up, settle and restart times seen on such a machine.
  */
-import type { Scenario } from './scenario.ts';
+import { failuresLayouts, type Scenario } from './scenario.ts';
 
 /** Starting and stopping one landscape: fixed part plus per system process (tsx start-up on 2 shared cores). */
 function landscapeS(systems: number): number {
@@ -12,13 +12,14 @@ function landscapeS(systems: number): number {
 
 /** A hub consumer that is killed rejoins its group only after the dead member's session expires. */
 const HUB_REJOIN_S = 6;
+/** hub-cluster: its brokers, and starting them (a quorum to elect, the run's topics to create). */
+const CLUSTER_BROKERS = 3;
+const CLUSTER_START_S = 6;
 /** Waiting for the oracle: the legacy layout's export schedules make it the slow one. */
 const SETTLE_S = { legacy: 20, hub: 5 };
 
 export function estimateSeconds(s: Scenario): number {
   const systems = s.systems?.length ?? 9;
-  const hasHub = s.layouts.includes('hub');
-  const hasLegacy = s.layouts.includes('legacy');
   const layouts = s.layouts.length;
   let total = 3;
   const c = s.runners.connections;
@@ -32,8 +33,12 @@ export function estimateSeconds(s: Scenario): number {
     const perLayout = (extra: number, components: number, settleS: number): number =>
       landscapeS(systems) + f.warmupS + components * (f.downS + f.observeS + extra) + settleS;
     const listed = f.components === 'all' ? null : f.components.length;
-    if (hasLegacy) total += perLayout(3, listed ?? systems + 1, SETTLE_S.legacy) + (listed === null || f.components.includes('rabbitmq') ? 6 : 0);
-    if (hasHub) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub);
+    const measured = failuresLayouts(s);
+    if (measured.includes('legacy')) total += perLayout(3, listed ?? systems + 1, SETTLE_S.legacy) + (listed === null || f.components.includes('rabbitmq') ? 6 : 0);
+    if (measured.includes('hub')) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub);
+    // 'broker' names every broker of the cluster; the wait for replicas back in sync follows each fault.
+    const clusterListed = listed === null ? null : listed + (f.components.includes('broker') ? CLUSTER_BROKERS - 1 : 0);
+    if (measured.includes('hub-cluster')) total += CLUSTER_START_S + perLayout(HUB_REJOIN_S + 2, clusterListed ?? CLUSTER_BROKERS + 2, SETTLE_S.hub);
   }
   const o = s.runners.onboarding;
   if (o) total += layouts * (landscapeS(systems) + o.beforeS + o.afterS + 12);

@@ -14,11 +14,12 @@ import { writeReport } from '../report/write.ts';
 import { machineInfo, ownVersion, rabbitMqVersion, versionsInfo } from './environment.ts';
 import { runConnections } from './runners/connections.ts';
 import { runFailures } from './runners/failures.ts';
+import { CLUSTER_NODES } from './runners/failures/infra.ts';
 import { runOnboarding } from './runners/onboarding.ts';
 import { runThroughput } from './runners/throughput.ts';
 import type { RunnerContext } from './runners/context.ts';
 import type { RunProgress } from './progress.ts';
-import { RUNNER_ORDER, type Scenario } from './scenario.ts';
+import { failuresLayouts, RUNNER_ORDER, type Scenario } from './scenario.ts';
 import { estimateSeconds } from './estimate.ts';
 
 export interface RunOptions {
@@ -78,7 +79,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   if (scenario.systems) topology = restrictTo(topology, scenario.systems);
   const systems = topology.systems.map((s) => s.id);
   const notes: string[] = [];
-  const usesLegacy = scenario.layouts.includes('legacy');
+  const measuredFailures = failuresLayouts(scenario);
+  const usesLegacy = scenario.layouts.includes('legacy') || (scenario.runners.failures !== undefined && measuredFailures.includes('legacy'));
+  const usesCluster = scenario.runners.failures !== undefined && measuredFailures.includes('hub-cluster');
+  const usesHub = RUNNER_ORDER.some((n) => scenario.runners[n] !== undefined && (n === 'failures' ? measuredFailures : scenario.layouts).includes('hub'));
 
   progress.step('finding RabbitMQ', 2);
   const rabbit = usesLegacy ? await resolveRabbitMq({ log: (l) => progress.note(l) }) : null;
@@ -86,6 +90,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   const hubName = process.env.KAFKA_BROKERS?.trim()
     ? `Kafka cluster at KAFKA_BROKERS=${process.env.KAFKA_BROKERS.trim()}`
     : `untangle broker ${ownVersion()} (one node, own process)`;
+  const hubs = [
+    ...(usesHub ? [hubName] : []),
+    ...(usesCluster ? [`hub-cluster (failures only): untangle broker ${ownVersion()}, ${CLUSTER_NODES} nodes, each its own process`] : []),
+  ];
   if (rabbit) notes.push(`RabbitMQ for the legacy layout: ${redactAmqpUrl(rabbit.url)} (${rabbit.source}).`);
 
   const runners: Report['runners'] = {};
@@ -111,7 +119,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       try {
         if (name === 'connections') runners.connections = await runConnections(ctx, scenario.runners.connections!, scenario.layouts);
         if (name === 'throughput') runners.throughput = await runThroughput(ctx, scenario.runners.throughput!, scenario.layouts);
-        if (name === 'failures') runners.failures = await runFailures(ctx, scenario.runners.failures!, scenario.layouts);
+        if (name === 'failures') runners.failures = await runFailures(ctx, scenario.runners.failures!, measuredFailures);
         if (name === 'onboarding') runners.onboarding = await runOnboarding(ctx, scenario.runners.onboarding!, scenario.layouts);
       } catch (err) {
         if (opts.signal?.aborted) throw err;
@@ -141,7 +149,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     finishedAt: finishedAt.toISOString(),
     durationS: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
     machine: machineInfo(),
-    versions: versionsInfo({ rabbitmq: rabbitVersion, hub: hubName }),
+    versions: versionsInfo({ rabbitmq: rabbitVersion, hub: hubs.length > 0 ? hubs.join('; ') : 'none used' }),
     topology: topologySummary(topology, path.relative(process.cwd(), scenario.topologyFile) || scenario.topologyFile),
     runners,
     headline: headlineRows(runners),

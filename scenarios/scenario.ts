@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { loadYamlFile, YamlFileError, type Problem, type TopologyIssue } from '../systems/topology/index.ts';
+import type { FailuresLayoutName } from '../report/model.ts';
 import {
   connectionsSettingsSchema,
   failuresSettingsSchema,
@@ -95,6 +96,11 @@ export interface Scenario {
   systems: string[] | null;
   quick: boolean;
   runners: RunnerSettings;
+}
+
+/** The layouts the failures runner measures: its own `layouts`, else the scenario's. */
+export function failuresLayouts(s: Pick<Scenario, 'layouts' | 'runners'>): FailuresLayoutName[] {
+  return s.runners.failures?.layouts ?? s.layouts;
 }
 
 export class ScenarioError extends YamlFileError {

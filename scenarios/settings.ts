@@ -4,6 +4,7 @@
  * `npm run compare` uses on a 2-core machine; a scenario's `quick:` block overrides them for --quick.
  */
 import { z } from 'zod';
+import { failuresLayoutNameSchema } from '../report/model.ts';
 
 const positiveInt = z.number().int().positive();
 const seconds = z.number().positive().max(3600);
@@ -35,8 +36,17 @@ export const failuresSettingsSchema = z.strictObject({
   observeS: seconds.default(8),
   /** Longest wait for the oracle to see every accepted order's effects after the load stops. */
   settleS: seconds.default(60),
-  /** Which components to kill: 'all' (every system, RabbitMQ or the broker, the lake sink) or names. */
+  /**
+   * Which components to kill: 'all' (every system, RabbitMQ or the broker, the lake sink; in
+   * hub-cluster every broker and then the quorum leader instead of the one broker) or names
+   * ('broker' in hub-cluster: each of its brokers; 'broker-2', 'quorum-leader': those only).
+   */
   components: failureComponentsSchema.default('all'),
+  /**
+   * The layouts this runner measures; default the scenario's. Only this runner knows hub-cluster:
+   * the hub on a local cluster of 3 of our brokers, topics replicated 3 times, acks=all.
+   */
+  layouts: z.array(failuresLayoutNameSchema).min(1).max(3).optional(),
 });
 export type FailuresSettings = z.infer<typeof failuresSettingsSchema>;
 

@@ -3,24 +3,28 @@
  * at a time (every system, RabbitMQ or the broker, the lake sink), keep it down, restart it, watch
  * what happens, and at the end ask the oracle what the faults cost.
  *
- * Per layout: the infrastructure (legacy: a private RabbitMQ node, never the machine's shared one;
- * hub: our broker as its own process under the landscape's Supervisor), the landscape of the run's
+ * Per layout: the infrastructure (failures/infra.ts: legacy: a private RabbitMQ node, never the
+ * machine's shared one; hub: our broker as its own process under the landscape's Supervisor;
+ * hub-cluster: three of our brokers as processes, replicated topics), the landscape of the run's
  * systems under a run id of its own, SteadyLoad at loadOrdersPerS on the ingress, a warm-up (the
  * baselines: accepted orders/s at the ingress, received records/s of every process), then for each
  * component: snapshot every process's GET /state, kill -9, sample the one place an operator would
  * look while it is down (observe the landscape's /state about once a second throughout), restart,
- * snapshot again, observe observeS. After the last fault the load stops, the oracle checks every
- * accepted order (waitForOutcome, settleS at most) and each lost or duplicated record is charged to
- * the fault whose window (kill → end of its observation) its order was sent in.
+ * snapshot again, observe observeS (hub-cluster, after a broker: and until every replica is back
+ * in sync, so the next broker is killed in a whole cluster). After the last fault the load stops,
+ * the oracle checks every accepted order (waitForOutcome, settleS at most) and each lost or
+ * duplicated record is charged to the fault whose window (kill → end of its observation) its order
+ * was sent in.
  *
  * The definitions of each figure are next to the code that computes it: blast radius and recovery
  * in failures/observe.ts (judgeProcess, recoveryMs), locatability in failures/locate.ts
- * (concludeLocation), loss attribution in failures/loss.ts, single point of failure below.
+ * (concludeLocation; hub-cluster's place in failures/cluster-locate.ts), loss attribution in
+ * failures/loss.ts, single point of failure in failures/figures.ts.
  */
 import { join } from 'node:path';
-import type { FailureMeasurement, FailuresResult, Layout } from '../../report/model.ts';
+import type { FailuresLayoutName, FailuresResult } from '../../report/model.ts';
 import type { FailuresSettings } from '../settings.ts';
-import { BROKER_PROCESS, noteForReport, startHubProcess, subDir, throwIfAborted, type RunnerContext } from './context.ts';
+import { BROKER_PROCESS, noteForReport, subDir, throwIfAborted, type RunnerContext } from './context.ts';
 import { sleep } from './landscape.ts';
 import { Supervisor, type ExitEvent } from '../../systems/process/supervisor.ts';
 import { startLandscape, type Landscape } from '../../systems/runtime/landscape.ts';
@@ -29,32 +33,16 @@ import { generateOrders } from '../../systems/orders/index.ts';
 import { loadTopology, restrictTo, type Topology } from '../../systems/topology/index.ts';
 import { formatVerifyReport } from '../../systems/oracle/index.ts';
 import { SteadyLoad } from '../load/steady.ts';
-import { findRabbitmqServer, startRabbitNode, type RabbitNode } from '../../infra/rabbitmq-node.ts';
-import { redactAmqpUrl } from '../../infra/rabbitmq.ts';
-import type { ResolvedHub } from '../../infra/kafka.ts';
-import { planComponents, type PlannedComponent } from './failures/components.ts';
-import {
-  StateMonitor, baselineRate, judgeProcess, recoveryMs, RECEIVES_MIN_PER_S, type StateSample,
-} from './failures/observe.ts';
-import { brokerMetricsLocator, concludeLocation, rabbitQueuesLocator, type Locator, type LocatorSample } from './failures/locate.ts';
+import { planComponents } from './failures/components.ts';
+import { StateMonitor, baselineRate } from './failures/observe.ts';
+import { concludeLocation, type LocatorSample } from './failures/locate.ts';
 import { attributeLoss, OUTSIDE } from './failures/loss.ts';
+import { firstLine, startLayoutInfra, type FaultTarget } from './failures/infra.ts';
+import { measureFault, summarize, type Fault } from './failures/figures.ts';
+
+export { SPOF_ERROR_RATE } from './failures/figures.ts';
 
 type FailuresLayout = FailuresResult['layouts'][number];
-
-/**
- * A single point of failure: its failure alone takes the service down or loses data. Measured as
- * any of: while it was down more than half of the orders sent to the ingress were not accepted
- * (ingressErrorRate > SPOF_ERROR_RATE); records of orders in its fault window were lost
- * (recordsLost > 0); or every other component downstream of the ingress was affected (orders may
- * still be taken, but nothing moves anywhere).
- */
-export const SPOF_ERROR_RATE = 0.5;
-
-/** Every other component except the ingress was affected: orders may still be taken, but nothing moves. */
-function stoppedEverythingDownstream(failed: string, blastRadius: readonly string[], components: readonly string[], ingressId: string | undefined): boolean {
-  const downstream = components.filter((c) => c !== failed && c !== ingressId);
-  return downstream.length > 1 && downstream.every((c) => blastRadius.includes(c));
-}
 
 /** How far before a kill an order's records can still sit in the killed process: the longest schedule (batch, poll, lake export) plus a second. */
 function lossLookbackMs(t: Topology): number {
@@ -67,7 +55,7 @@ const LOCATE_GROWTH_MIN = 3;
 /** ...and at least this fraction of the orders sent over the sampled span. */
 const LOCATE_GROWTH_FRACTION = 0.25;
 
-export async function runFailures(ctx: RunnerContext, settings: FailuresSettings, layouts: Layout[]): Promise<FailuresResult> {
+export async function runFailures(ctx: RunnerContext, settings: FailuresSettings, layouts: readonly FailuresLayoutName[]): Promise<FailuresResult> {
   const out: FailuresLayout[] = [];
   for (const layout of layouts) {
     throwIfAborted(ctx);
@@ -76,22 +64,12 @@ export async function runFailures(ctx: RunnerContext, settings: FailuresSettings
   return { downMs: settings.downS * 1000, loadOrdersPerS: settings.loadOrdersPerS, layouts: out };
 }
 
-interface Fault {
-  component: PlannedComponent;
-  killAtMs: number;
-  readyAtMs: number;
-  observeEndMs: number;
-  pre: Map<string, StateSample>;
-  post: Map<string, StateSample>;
-  location: { named: string[]; locatedBy: string };
+/** Extra seconds a fault takes on top of down and observe: a restart, and in hub-cluster the replicas catching up. */
+function faultOverheadS(kind: FaultTarget['kind'] | 'rabbitmq'): number {
+  return kind === 'rabbitmq' ? 8 : kind === 'broker' || kind === 'quorum-leader' ? 4 : 2;
 }
 
-interface Actions {
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-}
-
-async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout: Layout): Promise<FailuresLayout> {
+async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout: FailuresLayoutName): Promise<FailuresLayout> {
   const runId = `${ctx.runId}-fail-${layout}`;
   const dir = subDir(ctx, `failures-${layout}`);
   const topology = restrictTo(loadTopology(ctx.topologyFile), ctx.systems);
@@ -104,78 +82,22 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
 
   try {
     // ---- infrastructure ----
-    let amqpUrl: string | undefined;
-    let rabbit: RabbitNode | null = null;
-    let rabbitmqUnavailable: string | null = null;
-    let hub: ResolvedHub | null = null;
-    let brokerUnavailable: string | null = null;
-    if (layout === 'legacy') {
-      const usesAmqp = topology.flows.some((f) => f.legacy.transport === 'amqp');
-      const shared = `the run used the shared RabbitMQ at ${redactAmqpUrl(ctx.amqpUrl)}, which is not ours to kill`;
-      const killsRabbit = settings.components === 'all' || settings.components.includes('rabbitmq');
-      if (!usesAmqp) {
-        rabbitmqUnavailable = `no AMQP flow among this run's systems (${ctx.systems.join(', ')}): RabbitMQ is not part of this landscape`;
-        amqpUrl = ctx.amqpUrl;
-      } else if (!killsRabbit) {
-        // Nothing kills RabbitMQ in this run: the shared one will do, and saves the node's start.
-        amqpUrl = ctx.amqpUrl;
-      } else if (!findRabbitmqServer()) {
-        rabbitmqUnavailable = `rabbitmq-server is not on PATH, so ${shared}`;
-        amqpUrl = ctx.amqpUrl;
-      } else {
-        ctx.progress.step(`failures ${layout}: starting a private RabbitMQ node`, 8);
-        try {
-          rabbit = await startRabbitNode({ log: note });
-          const node = rabbit;
-          teardown.push({ label: 'private RabbitMQ node', run: () => node.stop() });
-          amqpUrl = rabbit.url;
-        } catch (err) {
-          rabbitmqUnavailable = `the private RabbitMQ node did not start (${firstLine(err)}), so ${shared}`;
-          reportNote(rabbitmqUnavailable);
-          amqpUrl = ctx.amqpUrl;
-        }
-      }
-    } else {
-      ctx.progress.step(`failures ${layout}: starting the broker`, 3);
-      hub = await startHubProcess(ctx, supervisor, join(dir, 'broker'));
-      const h = hub;
-      teardown.push({ label: 'broker', run: () => h.stop() });
-      if (hub.source !== 'process' || hub.pid === null) brokerUnavailable = `the hub is ${hub.brokers.join(',')} (${hub.source}), not our broker process: not ours to kill`;
-    }
+    const infra = await startLayoutInfra(ctx, settings, layout, { dir, supervisor, topology, runId, teardown });
     throwIfAborted(ctx);
 
     // ---- landscape ----
     ctx.progress.step(`failures ${layout}: starting systems ${ctx.systems.join(', ')}`, 8);
+    // hub-cluster runs the hub's systems, only pointed at every broker of the cluster.
     const landscape = await startLandscape({
-      topologyFile: ctx.topologyFile, layout, workDir: join(dir, 'landscape'), systems: ctx.systems, runId, supervisor,
-      amqpUrl: layout === 'legacy' ? amqpUrl : undefined, kafkaBrokers: hub?.brokers,
+      topologyFile: ctx.topologyFile, layout: layout === 'legacy' ? 'legacy' : 'hub', workDir: join(dir, 'landscape'), systems: ctx.systems, runId, supervisor,
+      amqpUrl: layout === 'legacy' ? infra.amqpUrl : undefined, kafkaBrokers: infra.kafkaBrokers,
     });
     teardown.push({ label: 'landscape', run: () => landscape.stop() });
     const ingressId = landscape.topology.systems.find((s) => s.role === 'ingress')!.id;
 
-    const { planned, skipped } = planComponents(settings.components, {
-      layout, systems: landscape.topology.systems.map((s) => s.id), rabbitmqUnavailable, brokerUnavailable,
-    });
+    const { planned, skipped } = planComponents(settings.components, { layout, systems: landscape.topology.systems.map((s) => s.id), ...infra.parts });
     for (const s of skipped) note(`skipping ${s.component}: ${s.reason}`);
-    const actionsOf = (c: PlannedComponent): Actions => {
-      if (c.kind === 'rabbitmq') return { kill: () => rabbit!.kill(), restart: () => rabbit!.restart() };
-      return {
-        kill: async () => { await supervisor.kill(c.name, 'SIGKILL'); },
-        restart: async () => {
-          const started = await supervisor.restart(c.name);
-          // The lake sink listens on a port of its own choosing: it may come back elsewhere.
-          if (c.kind !== 'broker') landscape.urls[c.name] = started.readyMatch[3];
-        },
-      };
-    };
-    let locator: Locator | null = null;
-    let noLocator = '';
-    if (layout === 'hub') {
-      if (hub?.metricsUrl) locator = brokerMetricsLocator(hub.metricsUrl, landscape.topology, runId);
-      else noLocator = `no broker metrics endpoint: the hub is ${hub?.brokers.join(',')} (${hub?.source}), not our broker`;
-    } else if (amqpUrl) {
-      locator = rabbitQueuesLocator(amqpUrl, landscape.topology, runId);
-    }
+    const { locator, noLocator } = infra.locator(landscape);
 
     // ---- load and warm-up ----
     const plannedS = settings.warmupS + planned.reduce((a, c) => a + settings.downS + settings.observeS + (c.kind === 'rabbitmq' ? 30 : 15), 0) + 30;
@@ -190,17 +112,27 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     load.start();
     await sleep(loadStartMs + settings.warmupS * 1000 - Date.now(), ctx.signal);
     const warmEndMs = Date.now();
+    if (infra.whole) {
+      const w = await infra.whole();
+      if (!w.ok) reportNote(`the cluster was not whole before the first fault: ${w.problem}`);
+    }
 
     // ---- the faults ----
     const faults: Fault[] = [];
     for (const component of planned) {
       throwIfAborted(ctx);
-      const name = component.name;
-      const actions = actionsOf(component);
-      ctx.progress.step(`failures ${layout}: kill -9 ${name}, down ${settings.downS} s, observe ${settings.observeS} s`, settings.downS + settings.observeS + (component.kind === 'rabbitmq' ? 8 : 2));
+      const target = await infra.target(component, landscape);
+      if ('skip' in target) {
+        skipped.push({ component: component.name, reason: target.skip });
+        note(`skipping ${component.name}: ${target.skip}`);
+        continue;
+      }
+      const name = target.name;
+      if (target.remark) reportNote(target.remark);
+      ctx.progress.step(`failures ${layout}: kill -9 ${name}, down ${settings.downS} s, observe ${settings.observeS} s`, settings.downS + settings.observeS + faultOverheadS(target.kind));
       const pre = await monitor.snapshot();
       const killAtMs = Date.now();
-      await actions.kill();
+      await target.kill();
       const downUntil = killAtMs + settings.downS * 1000;
       const samples: LocatorSample[] = [];
       if (locator) {
@@ -212,19 +144,28 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       }
       await sleep(downUntil - Date.now(), ctx.signal);
       try {
-        await actions.restart();
+        await target.restart();
       } catch (err) {
         throw new Error(`failures ${layout}: ${name} did not come back after kill -9: ${(err as Error).message}`, { cause: err });
       }
       const readyAtMs = Date.now();
+      // hub-cluster, a broker restarted: watch its replicas catch up from now, and keep observing until they have.
+      const whole = target.kind === 'broker' || target.kind === 'quorum-leader' ? infra.whole?.() : undefined;
       const post = await monitor.snapshot();
       await sleep(readyAtMs + settings.observeS * 1000 - Date.now(), ctx.signal);
+      let inSyncAtMs: number | null | undefined;
+      if (whole) {
+        const w = await whole;
+        inSyncAtMs = w.ok ? w.atMs : null;
+        if (!w.ok) reportNote(`${name}: the cluster was not whole again within the wait: ${w.problem}`);
+      }
       await monitor.snapshot();
       const observeEndMs = Date.now();
+      const minGrowth = locateGrowthMin(samples, settings.loadOrdersPerS);
       const location = locator
-        ? concludeLocation(locator, samples, locateGrowthMin(samples, settings.loadOrdersPerS))
+        ? locator.conclude?.(samples, minGrowth) ?? concludeLocation(locator, samples, minGrowth)
         : { named: [], locatedBy: noLocator || 'no place to look' };
-      faults.push({ component, killAtMs, readyAtMs, observeEndMs, pre, post, location });
+      faults.push({ target, killAtMs, readyAtMs, observeEndMs, pre, post, location, ...(whole ? { inSyncAtMs } : {}) });
       note(`${name}: down ${readyAtMs - killAtMs} ms; ${location.locatedBy}`);
       await reviveCrashed(supervisor, unexpected, landscape, note);
     }
@@ -238,11 +179,10 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     // Lost records never arrive: once nothing new has come for two schedule periods, stop waiting.
     const check = await waitForOutcome(landscape, accepted, settings.settleS * 1000, { quietMs: 2 * lossLookbackMs(landscape.topology) });
     if (!check.report.ok) note(`oracle after ${check.waitedMs} ms:\n${formatVerifyReport(check.report, 5)}`);
-    const requests = load.requests();
     const losses = attributeLoss(
       check.report, check.expected,
-      requests.filter((r) => r.accepted).map((r) => ({ orderId: r.orderId, sentAtMs: r.sentAtMs })),
-      faults.map((f) => ({ component: f.component.name, fromMs: f.killAtMs, toMs: f.observeEndMs })),
+      load.requests().filter((r) => r.accepted).map((r) => ({ orderId: r.orderId, sentAtMs: r.sentAtMs })),
+      faults.map((f) => ({ component: f.target.name, fromMs: f.killAtMs, toMs: f.observeEndMs })),
       lossLookbackMs(landscape.topology),
     );
     const outside = losses.get(OUTSIDE)!;
@@ -252,75 +192,22 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
 
     // ---- figures ----
     const warmS = (warmEndMs - loadStartMs) / 1000;
-    const baselineAccepted = load.between(loadStartMs, warmEndMs).filter((r) => r.accepted).length / warmS;
+    const baselineAcceptedPerS = load.between(loadStartMs, warmEndMs).filter((r) => r.accepted).length / warmS;
     // Rates from 1 s into the warm-up (consumers joining, connections opening) to its end.
     const baselineFrom = loadStartMs + Math.min(1000, (warmEndMs - loadStartMs) / 2);
     const baselines = new Map<string, number | null>(monitor.names().map((n) => [n, baselineRate(monitor.samplesOf(n), baselineFrom, warmEndMs)]));
-
-    const components: FailureMeasurement[] = faults.map((f) => {
-      const name = f.component.name;
-      const down = load.between(f.killAtMs, f.readyAtMs);
-      const failed = down.filter((r) => !r.accepted).length;
-      const errorRate = down.length > 0 ? failed / down.length : 0;
-      const blastRadius: string[] = [];
-      const why: string[] = [];
-      for (const other of f.pre.keys()) {
-        if (other === name) continue;
-        const j = judgeProcess({ pre: f.pre.get(other), post: f.post.get(other), baselinePerS: baselines.get(other) ?? null, isIngress: other === ingressId, ingressFailed: failed });
-        if (j.affected) {
-          blastRadius.push(other);
-          why.push(`${other} (${j.why.join('; ')})`);
-        }
-      }
-      const ownBaseline = f.component.kind === 'system' || f.component.kind === 'lake-sink' ? baselines.get(name) ?? null : null;
-      const newPid = f.post.get(name)?.pid ?? null;
-      const own = ownBaseline !== null && ownBaseline >= RECEIVES_MIN_PER_S && newPid !== null
-        ? { samples: monitor.samplesOf(name).filter((s) => s.ok && s.pid === newPid && s.atMs >= f.readyAtMs), baselinePerS: ownBaseline }
-        : undefined;
-      const recovery = recoveryMs({
-        readyAtMs: f.readyAtMs, observeEndMs: f.observeEndMs, ingress: load.timeline(f.readyAtMs, f.observeEndMs),
-        baselineAcceptedPerS: baselineAccepted, own,
-      });
-      const loss = losses.get(name)!;
-      const m: FailureMeasurement = {
-        component: name,
-        kind: f.component.kind,
-        downMs: f.readyAtMs - f.killAtMs,
-        ingressSent: down.length,
-        ingressFailed: failed,
-        ingressErrorRate: errorRate,
-        ordersAccepted: loss.ordersAccepted,
-        recordsExpected: loss.recordsExpected,
-        recordsLost: loss.recordsLost,
-        recordsDuplicated: loss.recordsDuplicated,
-        ordersLost: loss.ordersLost,
-        blastRadius: blastRadius.sort(),
-        recoveryMs: recovery,
-        locatable: f.location.named.length === 1 && f.location.named[0] === name,
-        locatedBy: f.location.locatedBy,
-        singlePointOfFailure: errorRate > SPOF_ERROR_RATE || loss.recordsLost > 0 || stoppedEverythingDownstream(name, blastRadius, [...f.pre.keys()], ingressId),
-        ingressTimeline: load.timeline(f.killAtMs, f.observeEndMs).map((b) => ({ tS: b.tS, accepted: b.accepted, failed: b.failed })),
-      };
-      note(`${name}: ingress ${failed}/${down.length} failed while down, ${m.recordsLost} record(s) of ${m.ordersLost} order(s) lost, ${m.recordsDuplicated} duplicated, `
-        + `blast radius [${why.join(', ')}], recovery ${recovery === null ? 'not within the observation' : `${recovery} ms`}, `
-        + `${m.locatable ? 'located' : 'not located'}${m.singlePointOfFailure ? ', SINGLE POINT OF FAILURE' : ''}`);
+    const components = faults.map((f) => {
+      const { m, line } = measureFault(f, { load, monitor, baselines, baselineAcceptedPerS, ingressId, losses });
+      note(line);
       return m;
     });
-
-    const recoveries = components.map((c) => c.recoveryMs).filter((x): x is number => x !== null);
     return {
       layout,
-      baselineOrdersPerS: baselineAccepted,
+      ...(infra.cluster ? { cluster: infra.cluster } : {}),
+      baselineOrdersPerS: baselineAcceptedPerS,
       components,
       skipped,
-      summary: {
-        singlePointsOfFailure: components.filter((c) => c.singlePointOfFailure).map((c) => c.component),
-        meanBlastRadius: components.length > 0 ? components.reduce((a, c) => a + c.blastRadius.length, 0) / components.length : 0,
-        totalRecordsLost: components.reduce((a, c) => a + c.recordsLost, 0),
-        totalOrdersLost: components.reduce((a, c) => a + c.ordersLost, 0),
-        // Over the components that recovered within their observation; null when none did.
-        meanRecoveryMs: recoveries.length > 0 ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length : null,
-      },
+      summary: summarize(components),
     };
   } finally {
     for (const t of teardown.reverse()) {
@@ -350,9 +237,4 @@ async function reviveCrashed(supervisor: Supervisor, unexpected: ExitEvent[], la
     const started = await supervisor.restart(name);
     if (name !== BROKER_PROCESS && landscape.urls[name] !== undefined) landscape.urls[name] = started.readyMatch[3];
   }
-}
-
-/** Stops the systems and the lake sink first, then the rest of the landscape (the broker shares its Supervisor). */
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }

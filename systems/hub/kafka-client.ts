@@ -29,8 +29,12 @@ export function kafkaLogLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogL
   return level ?? LogLevel.ERROR;
 }
 
-/** Retries of every client request: exponential from 100 ms to 5 s, about a minute in all. */
-export const DEFAULT_RETRY: Readonly<RetryOptions> = { retries: 12, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 };
+/**
+ * Retries of every client request: exponential from 100 ms to 1 s (as Kafka's own clients back off),
+ * about a minute in all. Backing off further would keep a client waiting long after a cluster has
+ * failed over to a new leader (each retry also refreshes the metadata).
+ */
+export const DEFAULT_RETRY: Readonly<RetryOptions> = { retries: 60, initialRetryTime: 100, maxRetryTime: 1_000, factor: 0.2, multiplier: 2 };
 
 export interface HubKafkaOptions {
   /** host:port of each bootstrap broker. */

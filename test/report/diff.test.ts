@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { changePercent, diffReports, formatDiff, verdictOf, type DiffRow } from '../../report/diff.ts';
 import { headlineRows } from '../../report/headline.ts';
 import type { Report } from '../../report/model.ts';
-import { sampleReport } from './fixture.ts';
+import { sampleReport, sampleReportWithCluster } from './fixture.ts';
 
-function rowOf(rows: DiffRow[], metric: string, layout: 'legacy' | 'hub'): DiffRow {
+function rowOf(rows: DiffRow[], metric: string, layout: DiffRow['layout']): DiffRow {
   const row = rows.find((r) => r.metric === metric && r.layout === layout);
   if (!row) throw new Error(`no diff row ${metric} / ${layout}`);
   return row;
@@ -83,6 +83,16 @@ describe('diffReports', () => {
   });
 });
 
+describe('diffReports with hub-cluster', () => {
+  it('compares hub-cluster where either run measured it, n/a against a run without it', () => {
+    const d = diffReports(sampleReport(), sampleReportWithCluster());
+    expect(d.rows.filter((r) => r.layout === 'hub-cluster').map((r) => r.runner)).toEqual(Array(7).fill('failures'));
+    expect(rowOf(d.rows, 'single points of failure', 'hub-cluster')).toMatchObject({ a: null, b: 0, verdict: 'n/a' });
+    const same = diffReports(sampleReportWithCluster(), sampleReportWithCluster());
+    expect(rowOf(same.rows, 'single points of failure in the integration', 'hub-cluster')).toMatchObject({ a: 0, b: 0, verdict: 'same' });
+  });
+});
+
 describe('formatDiff', () => {
   it('prints who A and B are, an aligned table and the notes', () => {
     const text = formatDiff(diffReports(sampleReport(), laterRun()), { a: 'results/one', b: 'results/two' });
@@ -94,7 +104,7 @@ describe('formatDiff', () => {
     const rule = lines[4];
     expect(rule).toMatch(/^-+( {2}-+){7}$/);
     const rows = lines.slice(5, lines.indexOf(''  , 5));
-    expect(rows).toHaveLength(42);
+    expect(rows).toHaveLength(44);
     // Right-aligned numbers end where their column's rule ends.
     const bEnd = rule.split('  ').slice(0, 5).join('  ').length;
     for (const row of rows) expect(row[bEnd - 1]).toMatch(/[0-9–]/);

@@ -1,9 +1,9 @@
 /**
- * TEST FIXTURE: a complete, realistic Report (all four runners, both layouts) for the report tests.
+ * TEST FIXTURE: a complete, realistic Report (all four runners, both layouts; hub-cluster on request) for the report tests.
  * The numbers are made up to look like a run of the shop topology A–I; product code never uses this.
  */
 import { headlineRows } from '../../report/headline.ts';
-import type { ConnectionsPoint, FailureMeasurement, FailuresResult, Layout, OnboardingResult, Report, ReportLink, ThroughputResult, ThroughputStep } from '../../report/model.ts';
+import type { ConnectionsPoint, FailureMeasurement, FailuresLayoutName, FailuresResult, Layout, OnboardingResult, Report, ReportLink, ThroughputResult, ThroughputStep } from '../../report/model.ts';
 
 const SYSTEMS: readonly { id: string; name: string; role: string; kind: string; lakeFormat: string }[] = [
   { id: 'A', name: 'storefront', role: 'ingress', kind: 'order', lakeFormat: 'json' },
@@ -116,7 +116,7 @@ function failure(component: string, kind: FailureMeasurement['kind'], f: {
   };
 }
 
-function failuresLayout(layout: Layout, components: FailureMeasurement[], skipped: { component: string; reason: string }[]): FailuresResult['layouts'][number] {
+function failuresLayout(layout: FailuresLayoutName, components: FailureMeasurement[], skipped: { component: string; reason: string }[]): FailuresResult['layouts'][number] {
   const recoveries = components.map((c) => c.recoveryMs).filter((r): r is number => r !== null);
   return {
     layout, baselineOrdersPerS: 50, components, skipped,
@@ -155,6 +155,29 @@ function failures(): FailuresResult {
       ], []),
     ],
   };
+}
+
+/** The hub-cluster layout of the failures runner: three brokers and the quorum leader killed, nothing lost. */
+function clusterLayout(): FailuresResult['layouts'][number] {
+  const located = (n: string): string => `the cluster: ${n} not reached by the active controller from 0.1 s ⇒ ${n}`;
+  const broker = (name: string, kind: FailureMeasurement['kind'], gapMs: number): FailureMeasurement => ({
+    ...failure(name, kind, { errorRate: 0.02, recordsLost: 0, ordersLost: 0, blast: ['A'], recoveryMs: 0, spof: false, locatable: true, locatedBy: located(name.replace(/^quorum-leader \((.*)\)$/, '$1')) }),
+    ingressGapMs: gapMs, replicasInSyncMs: 1400,
+  });
+  return {
+    ...failuresLayout('hub-cluster', [
+      broker('broker-1', 'broker', 3100), broker('broker-2', 'broker', 3300), broker('broker-3', 'broker', 4600), broker('quorum-leader (broker-2)', 'quorum-leader', 4200),
+    ], []),
+    cluster: { brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1 },
+  };
+}
+
+/** The sample report with the failures runner's hub-cluster layout added (the headline recomputed). */
+export function sampleReportWithCluster(): Report {
+  const r = sampleReport();
+  r.runners.failures!.layouts.push(clusterLayout());
+  r.headline = headlineRows(r.runners);
+  return r;
 }
 
 function step(connections: number, acceptedPerS: number, p99: number, e2eP50: number, cpu: number, bytes: number, bottleneck: string): ThroughputStep {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectionsHeadlineN, formatHeadlineTable, headlineRatio, headlineRows } from '../../report/headline.ts';
 import type { HeadlineRow, Report } from '../../report/model.ts';
-import { sampleReport } from './fixture.ts';
+import { sampleReport, sampleReportWithCluster } from './fixture.ts';
 
 function rowOf(rows: HeadlineRow[], runner: string, metric: string): HeadlineRow {
   const row = rows.find((r) => r.runner === runner && r.metric === metric);
@@ -25,7 +25,7 @@ describe('headlineRows of the sample report', () => {
 
   it('has every metric of the four runners, in runner order', () => {
     expect(rows.map((r) => r.runner)).toEqual([
-      ...Array(5).fill('connections'), ...Array(6).fill('failures'), ...Array(6).fill('throughput'), ...Array(4).fill('onboarding'),
+      ...Array(5).fill('connections'), ...Array(7).fill('failures'), ...Array(6).fill('throughput'), ...Array(4).fill('onboarding'),
     ]);
   });
 
@@ -40,6 +40,8 @@ describe('headlineRows of the sample report', () => {
 
   it('summarises failures from each layout summary and the components', () => {
     expect(rowOf(rows, 'failures', 'single points of failure')).toMatchObject({ legacy: 5, hub: 2, ratio: 0.4 });
+    expect(rowOf(rows, 'failures', 'single points of failure in the integration')).toMatchObject({ legacy: 1, hub: 1, ratio: 1 });
+    expect(rows.every((r) => !('hub-cluster' in r))).toBe(true);
     expect(rowOf(rows, 'failures', 'records lost')).toMatchObject({ legacy: 187, hub: 0, ratio: 0 });
     expect(rowOf(rows, 'failures', 'orders lost')).toMatchObject({ legacy: 4, hub: 0 });
     expect(rowOf(rows, 'failures', 'mean blast radius').legacy).toBeCloseTo(14 / 6);
@@ -98,6 +100,27 @@ describe('headlineRows edge cases', () => {
     const r = sampleReport();
     r.runners.throughput!.layouts[0].saturation.connections = 999;
     expect(rowOf(headlineRows(r.runners), 'throughput', 'ingress p99 at saturation').legacy).toBeNull();
+  });
+});
+
+describe('headlineRows with the failures runner\'s hub-cluster layout', () => {
+  const rows = headlineRows(sampleReportWithCluster().runners);
+
+  it('gives the failures rows a hub-cluster value, and no other runner\'s', () => {
+    expect(rows.filter((r) => 'hub-cluster' in r).map((r) => r.runner)).toEqual(Array(7).fill('failures'));
+    expect(rowOf(rows, 'failures', 'single points of failure')).toMatchObject({ legacy: 5, hub: 2, 'hub-cluster': 0 });
+    expect(rowOf(rows, 'failures', 'single points of failure in the integration')).toMatchObject({ legacy: 1, hub: 1, 'hub-cluster': 0 });
+    expect(rowOf(rows, 'failures', 'records lost')['hub-cluster']).toBe(0);
+    expect(rowOf(rows, 'failures', 'mean recovery time')['hub-cluster']).toBe(0);
+    // The ratio stays hub / legacy.
+    expect(rowOf(rows, 'failures', 'single points of failure').ratio).toBe(0.4);
+  });
+
+  it('prints a hub-cluster column, with – where a runner did not measure it', () => {
+    const lines = formatHeadlineTable(rows).split('\n');
+    expect(lines[0]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub-cluster\s+hub\/legacy\s+better$/);
+    expect(lines.find((l) => l.includes('in the integration'))).toMatch(/failures\s+single points of failure in the integration \(components\)\s+1\s+1\s+0\s+1×\s+lower/);
+    expect(lines.find((l) => l.includes('declared links'))).toMatch(/declared links\s+24\s+10\s+–\s+0\.417×/);
   });
 });
 

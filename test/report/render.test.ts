@@ -5,7 +5,7 @@ import { headlineRows } from '../../report/headline.ts';
 import { renderHtml } from '../../report/render-html.ts';
 import { renderMarkdown } from '../../report/render-md.ts';
 import { validateReport } from '../../report/validate.ts';
-import { sampleReport } from './fixture.ts';
+import { sampleReport, sampleReportWithCluster } from './fixture.ts';
 import { externalReferences, figuresOf } from './html-checks.ts';
 
 const ALL_CHARTS = [
@@ -192,5 +192,46 @@ describe('renderHtml', async () => {
     expect(hostile).not.toMatch(/<script|<img|onerror="/i);
     expect(hostile).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
     expect(figuresOf(hostile)).toHaveLength(ALL_CHARTS.length + 2);
+  });
+});
+
+describe('a report with the failures runner\'s hub-cluster layout', async () => {
+  const r = sampleReportWithCluster();
+  const md = renderMarkdown(r);
+  const html = await renderHtml(r);
+
+  it('validates against the schema', () => {
+    const checked = validateReport(JSON.parse(JSON.stringify(r)));
+    expect(checked.ok ? [] : checked.errors).toEqual([]);
+  });
+
+  it('puts hub-cluster into the headline and the failures summary, with how the cluster was set up', () => {
+    expect(md).toContain('| runner | metric | legacy | hub | hub-cluster | hub/legacy | better |');
+    expect(md).toContain('| failures | single points of failure in the integration (components) | 1 | 1 | 0 | 1× | lower |');
+    expect(md).toContain('| connections | declared links | 24 | 10 | – | 0.417× | lower |');
+    expect(md).toContain('| measure | legacy | hub | hub-cluster |');
+    expect(md).toContain('| single points of failure | 5: A, B, C, E, rabbitmq | 2: A, broker | 0: none |');
+    expect(md).toContain('| single points of failure in the integration (not the systems) | 1: rabbitmq | 1: broker | 0: none |');
+    expect(md).toContain('hub-cluster is the hub on 3 brokers, 3 of them also controller quorum voters; the run\'s topics had replication factor 3 '
+      + 'and min.insync.replicas 2, and the producers used acks=all (-1).');
+  });
+
+  it('gives each cluster fault its ingress gap and the time until the replicas were back in sync', () => {
+    expect(md).toContain('| component | kind | down | ingress failed / sent | error rate | longest ingress gap | records lost / expected | duplicated | orders lost | recovery | replicas in sync after |');
+    expect(md).toContain('| quorum-leader (broker-2) | quorum-leader | 5,000 ms | 5 / 250 | 2 % | 4,200 ms | 0 / 6,965 | 3 | 0 | 0 ms | 1,400 ms |');
+    expect(md).toContain('| broker-2 | no | A | yes | the cluster: broker-2 not reached by the active controller from 0.1 s ⇒ broker-2 |');
+    // The layouts without these figures keep their columns.
+    expect(md).toContain('| component | kind | down | ingress failed / sent | error rate | records lost / expected | duplicated | orders lost | recovery |');
+  });
+
+  it('draws hub-cluster in the failures charts only, and stays self-contained', () => {
+    const figures = figuresOf(html);
+    expect(externalReferences(html)).toEqual([]);
+    expect(figures.filter((f) => f.kind === 'chart').map((f) => f.id)).toEqual(ALL_CHARTS);
+    for (const id of ['chart-failures-error-rate', 'chart-failures-recovery', 'chart-failures-timeline']) {
+      expect(figures.find((f) => f.id === id)!.body, id).toContain('>hub-cluster</text>');
+    }
+    expect(figures.find((f) => f.id === 'chart-throughput-accepted')!.body).not.toContain('hub-cluster');
+    expect(html).toContain('<td class="num">0: none</td>');
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadScenario, ScenarioError } from '../../scenarios/scenario.ts';
+import { failuresLayouts, loadScenario, ScenarioError } from '../../scenarios/scenario.ts';
 import { estimateSeconds } from '../../scenarios/estimate.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'untangle-scenario-'));
@@ -73,6 +73,22 @@ describe('scenario files', () => {
     expect(at(5).join()).toMatch(/unknown key "form".*did you mean "from"/);
     expect(at(6).join()).toMatch(/stepS/);
     expect(at(9).join()).toMatch(/runner "onboarding" is not in runners/);
+  });
+
+  it('lets the failures runner measure its own layouts, hub-cluster among them, and --quick change them', () => {
+    const file = write('cluster.yaml', [
+      'name: c', 'topology: t.yaml', 'runners:', '  connections: {}', '  failures: { layouts: [legacy, hub, hub-cluster] }',
+      'quick:', '  runners:', '    failures: { layouts: [hub-cluster] }',
+    ].join('\n'));
+    const full = loadScenario(file);
+    expect(full.layouts).toEqual(['legacy', 'hub']);
+    expect(failuresLayouts(full)).toEqual(['legacy', 'hub', 'hub-cluster']);
+    expect(failuresLayouts(loadScenario(file, { quick: true }))).toEqual(['hub-cluster']);
+    expect(failuresLayouts(loadScenario(write('plain.yaml', 'name: p\ntopology: t.yaml\nlayouts: [hub]\nrunners:\n  failures: {}\n')))).toEqual(['hub']);
+    expect(estimateSeconds(loadScenario(file))).toBeGreaterThan(estimateSeconds(loadScenario(file, { quick: true })));
+    const bad = problems(write('bad-cluster.yaml', 'name: b\ntopology: t.yaml\nlayouts: [hub-cluster]\nrunners:\n  failures: { layouts: [mesh] }\n'));
+    expect(bad.join('\n')).toMatch(/bad-cluster.yaml:3:.*layouts\[0\]: expected one of legacy, hub, got "hub-cluster"/);
+    expect(bad.join('\n')).toMatch(/bad-cluster.yaml:5:.*expected one of legacy, hub, hub-cluster, got "mesh"/);
   });
 
   it('refuses YAML syntax errors, a missing file and an oversized file with a clear message', () => {

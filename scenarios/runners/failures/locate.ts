@@ -2,6 +2,7 @@
  * Can an operator tell, from ONE place, which component failed? The failures runner samples that
  * place about once a second while the killed component is down:
  *  - hub: the broker's Prometheus endpoint (untangle_broker_consumer_lag per group and partition);
+ *  - hub-cluster: the cluster as a whole (failures/cluster-locate.ts);
  *  - legacy: RabbitMQ's view of the run's flow queues (depth and consumer count, AMQP checkQueue).
  * The place "names" a component by the rules in concludeLocation; the failure is locatable when
  * what it named is exactly the killed component.
@@ -25,6 +26,17 @@ export interface Reading {
   parts?: string;
 }
 
+/** hub-cluster: which nodes the cluster itself counted as present at one sample (null: not known). */
+export interface Members {
+  /** The active controller, and its Raft term. */
+  leaderId: number | null;
+  term: number | null;
+  /** Voters the active controller was connected to. */
+  reachableVoters: number[] | null;
+  /** Brokers in the cluster's metadata (registered, not fenced). */
+  liveBrokers: number[] | null;
+}
+
 /** One observation of the place. */
 export interface LocatorSample {
   atMs: number;
@@ -32,6 +44,7 @@ export interface LocatorSample {
   reachable: boolean;
   problem?: string;
   values: Map<string, Reading>;
+  members?: Members;
 }
 
 export interface Locator {
@@ -44,9 +57,11 @@ export interface Locator {
   /** 'lag' or 'depth'. */
   readonly measure: string;
   sample(): Promise<LocatorSample>;
+  /** What the samples named, when this place has its own rules (hub-cluster); else concludeLocation. */
+  conclude?(samples: readonly LocatorSample[], minGrowth: number): Location;
 }
 
-const SAMPLE_TIMEOUT_MS = 900;
+export const SAMPLE_TIMEOUT_MS = 900;
 
 /** The samples of one metric in Prometheus text: labels and value per line. */
 export function promSamples(text: string, metric: string): { labels: Record<string, string>; value: number }[] {
@@ -83,11 +98,17 @@ export function groupReadings(text: string): Map<string, Reading> {
   return new Map([...parts].map(([group, g]) => [group, { value: g.lag, inflow: g.inflow, parts: g.keys.sort().join(',') }]));
 }
 
-/** The hub's place: our broker's metrics endpoint; consumer groups of this run mapped to components. */
-export function brokerMetricsLocator(metricsUrl: string, topology: Topology, runId: string): Locator {
+/** The consumer groups of this run's hub wiring, each mapped to its component (a system or the lake sink). */
+export function groupOwners(topology: Topology, runId: string): Map<string, string> {
   const layout = hubLayout(topology, { topicPrefix: topicPrefixOf(topology.name, runId) });
   const owners = new Map<string, string>(layout.systems.filter((s) => s.subscribes.length > 0).map((s) => [s.groupId, s.systemId]));
   owners.set(layout.lakeSink.groupId, LAKE_SINK);
+  return owners;
+}
+
+/** The hub's place: our broker's metrics endpoint; consumer groups of this run mapped to components. */
+export function brokerMetricsLocator(metricsUrl: string, topology: Topology, runId: string): Locator {
+  const owners = groupOwners(topology, runId);
   return {
     place: `the broker's metrics ${metricsUrl}`,
     owners,
@@ -227,7 +248,7 @@ export function concludeLocation(locator: Locator, samples: readonly LocatorSamp
   return { named: [...named].sort(), locatedBy: `${locator.place}: ${findings.join('; ')}` };
 }
 
-function describeError(err: unknown): string {
+export function describeError(err: unknown): string {
   const e = err as Error & { cause?: Error & { code?: string }; code?: string };
   if (e.name === 'TimeoutError') return `no answer within ${SAMPLE_TIMEOUT_MS} ms`;
   return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);

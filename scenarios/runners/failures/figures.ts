@@ -1,0 +1,132 @@
+/**
+ * The failures runner's figures, from what it recorded: the requests of the steady load, every
+ * process's GET /state samples and the snapshots around each fault, the place's conclusion and the
+ * oracle's losses per fault. Blast radius and recovery follow the rules in observe.ts; the single
+ * point of failure rule is here.
+ */
+import type { FailureMeasurement, FailuresResult } from '../../../report/model.ts';
+import type { RequestRecord, SteadyLoad } from '../../load/steady.ts';
+import type { WindowLoss } from './loss.ts';
+import { judgeProcess, recoveryMs, RECEIVES_MIN_PER_S, type StateMonitor, type StateSample } from './observe.ts';
+import type { Location } from './locate.ts';
+import type { FaultTarget } from './infra.ts';
+
+/**
+ * A single point of failure: its failure alone takes the service down or loses data. Measured as
+ * any of: while it was down more than half of the orders sent to the ingress were not accepted
+ * (ingressErrorRate > SPOF_ERROR_RATE); records of orders in its fault window were lost
+ * (recordsLost > 0); or every other component downstream of the ingress was affected (orders may
+ * still be taken, but nothing moves anywhere).
+ */
+export const SPOF_ERROR_RATE = 0.5;
+
+/** One fault as the runner went through it. */
+export interface Fault {
+  target: FaultTarget;
+  killAtMs: number;
+  readyAtMs: number;
+  observeEndMs: number;
+  pre: Map<string, StateSample>;
+  post: Map<string, StateSample>;
+  location: Location;
+  /** hub-cluster: when every replica was in sync again after the restart (null: not within the wait); undefined elsewhere. */
+  inSyncAtMs?: number | null;
+}
+
+/** Every other component except the ingress was affected: orders may still be taken, but nothing moves. */
+function stoppedEverythingDownstream(failed: string, blastRadius: readonly string[], components: readonly string[], ingressId: string | undefined): boolean {
+  const downstream = components.filter((c) => c !== failed && c !== ingressId);
+  return downstream.length > 1 && downstream.every((c) => blastRadius.includes(c));
+}
+
+/**
+ * The longest stretch of [fromMs, toMs] in which the ingress answered no request as accepted (by
+ * the time each answer came): the interruption its clients saw. The whole span when none was.
+ */
+export function longestIngressGapMs(requests: readonly RequestRecord[], fromMs: number, toMs: number): number {
+  const answers = requests.filter((r) => r.accepted && r.endedAtMs >= fromMs && r.endedAtMs <= toMs).map((r) => r.endedAtMs).sort((a, b) => a - b);
+  let last = fromMs;
+  let longest = 0;
+  for (const t of [...answers, toMs]) {
+    longest = Math.max(longest, t - last);
+    last = t;
+  }
+  return longest;
+}
+
+export interface FigureInputs {
+  load: SteadyLoad;
+  monitor: StateMonitor;
+  /** Received records per second of every process in the warm-up. */
+  baselines: ReadonlyMap<string, number | null>;
+  baselineAcceptedPerS: number;
+  ingressId: string | undefined;
+  losses: ReadonlyMap<string, WindowLoss>;
+}
+
+/** The measurement of one fault, and a line saying what happened. */
+export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement; line: string } {
+  const { name, kind, process: killed } = f.target;
+  const down = x.load.between(f.killAtMs, f.readyAtMs);
+  const failed = down.filter((r) => !r.accepted).length;
+  const errorRate = down.length > 0 ? failed / down.length : 0;
+  const blastRadius: string[] = [];
+  const why: string[] = [];
+  for (const other of f.pre.keys()) {
+    if (other === killed) continue;
+    const j = judgeProcess({ pre: f.pre.get(other), post: f.post.get(other), baselinePerS: x.baselines.get(other) ?? null, isIngress: other === x.ingressId, ingressFailed: failed });
+    if (j.affected) {
+      blastRadius.push(other);
+      why.push(`${other} (${j.why.join('; ')})`);
+    }
+  }
+  const ownBaseline = kind === 'system' || kind === 'lake-sink' ? x.baselines.get(killed) ?? null : null;
+  const newPid = f.post.get(killed)?.pid ?? null;
+  const own = ownBaseline !== null && ownBaseline >= RECEIVES_MIN_PER_S && newPid !== null
+    ? { samples: x.monitor.samplesOf(killed).filter((s) => s.ok && s.pid === newPid && s.atMs >= f.readyAtMs), baselinePerS: ownBaseline }
+    : undefined;
+  const recovery = recoveryMs({
+    readyAtMs: f.readyAtMs, observeEndMs: f.observeEndMs, ingress: x.load.timeline(f.readyAtMs, f.observeEndMs),
+    baselineAcceptedPerS: x.baselineAcceptedPerS, own,
+  });
+  const loss = x.losses.get(name)!;
+  const m: FailureMeasurement = {
+    component: name,
+    kind,
+    downMs: f.readyAtMs - f.killAtMs,
+    ingressSent: down.length,
+    ingressFailed: failed,
+    ingressErrorRate: errorRate,
+    ingressGapMs: longestIngressGapMs(x.load.requests(), f.killAtMs, f.readyAtMs),
+    ...(f.inSyncAtMs !== undefined ? { replicasInSyncMs: f.inSyncAtMs === null ? null : Math.max(0, f.inSyncAtMs - f.readyAtMs) } : {}),
+    ordersAccepted: loss.ordersAccepted,
+    recordsExpected: loss.recordsExpected,
+    recordsLost: loss.recordsLost,
+    recordsDuplicated: loss.recordsDuplicated,
+    ordersLost: loss.ordersLost,
+    blastRadius: blastRadius.sort(),
+    recoveryMs: recovery,
+    locatable: f.location.named.length === 1 && f.location.named[0] === killed,
+    locatedBy: f.location.locatedBy,
+    singlePointOfFailure: errorRate > SPOF_ERROR_RATE || loss.recordsLost > 0 || stoppedEverythingDownstream(killed, blastRadius, [...f.pre.keys()], x.ingressId),
+    ingressTimeline: x.load.timeline(f.killAtMs, f.observeEndMs).map((b) => ({ tS: b.tS, accepted: b.accepted, failed: b.failed })),
+  };
+  const line = `${name}: ingress ${failed}/${down.length} failed while down (longest gap ${m.ingressGapMs} ms), `
+    + `${m.recordsLost} record(s) of ${m.ordersLost} order(s) lost, ${m.recordsDuplicated} duplicated, `
+    + `blast radius [${why.join(', ')}], recovery ${recovery === null ? 'not within the observation' : `${recovery} ms`}, `
+    + `${m.replicasInSyncMs === undefined ? '' : `replicas in sync ${m.replicasInSyncMs === null ? 'not within the wait' : `after ${m.replicasInSyncMs} ms`}, `}`
+    + `${m.locatable ? 'located' : 'not located'}${m.singlePointOfFailure ? ', SINGLE POINT OF FAILURE' : ''}`;
+  return { m, line };
+}
+
+export function summarize(components: readonly FailureMeasurement[]): FailuresResult['layouts'][number]['summary'] {
+  const recoveries = components.map((c) => c.recoveryMs).filter((x): x is number => x !== null);
+  return {
+    singlePointsOfFailure: components.filter((c) => c.singlePointOfFailure).map((c) => c.component),
+    meanBlastRadius: components.length > 0 ? components.reduce((a, c) => a + c.blastRadius.length, 0) / components.length : 0,
+    totalRecordsLost: components.reduce((a, c) => a + c.recordsLost, 0),
+    totalOrdersLost: components.reduce((a, c) => a + c.ordersLost, 0),
+    // Over the components that recovered within their observation; null when none did.
+    meanRecoveryMs: recoveries.length > 0 ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length : null,
+  };
+}

@@ -66,7 +66,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const logger = config.logger;
   await mkdir(config.dataDir, { recursive: true });
 
-  const topics = await TopicStore.open(config.dataDir, config.log, config, logger);
+  const topics = await TopicStore.open(config.dataDir, config.log, config, logger, Boolean(options.cluster));
   let port = config.port;
   const cluster = options.cluster
     ? new ClusterBroker({

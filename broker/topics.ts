@@ -51,6 +51,13 @@ export class Partition {
     readonly topic: string,
     readonly index: number,
     readonly log: PartitionLog,
+    /**
+     * Held by a cluster node: leadership comes only from the controller's metadata. Until the
+     * replica state arrives (a node that just restarted listens before it has registered), the
+     * partition is led by nobody here: its log may hold writes that were never committed, which
+     * must be neither served nor extended.
+     */
+    readonly clustered = false,
   ) {}
 
   /** Replication state in a cluster; null on a single node, which leads every partition at epoch 0. */
@@ -58,7 +65,8 @@ export class Partition {
 
   /** Single node: everything appended is committed, so the high watermark is the log end offset. */
   get highWatermark(): number {
-    return this.replica ? this.replica.highWatermark : this.log.logEndOffset;
+    if (this.replica) return this.replica.highWatermark;
+    return this.clustered ? 0 : this.log.logEndOffset;
   }
 
   get leaderEpoch(): number {
@@ -66,7 +74,7 @@ export class Partition {
   }
 
   get isLeader(): boolean {
-    return this.replica ? this.replica.isLeader : true;
+    return this.replica ? this.replica.isLeader : !this.clustered;
   }
 
   onAppend(): void {
@@ -108,17 +116,20 @@ export class TopicStore {
     private readonly baseLogConfig: LogConfig,
     private readonly limits: { maxTopics: number; maxPartitionsPerTopic: number },
     private readonly logger: (line: string) => void,
+    private readonly clustered: boolean,
   ) {
     this.metaFile = join(dataDir, 'meta', 'topics.json');
   }
 
+  /** `clustered`: this node is part of a cluster, so no partition is led here until the controller says so. */
   static async open(
     dataDir: string,
     baseLogConfig: LogConfig,
     limits: { maxTopics: number; maxPartitionsPerTopic: number },
     logger: (line: string) => void,
+    clustered = false,
   ): Promise<TopicStore> {
-    const store = new TopicStore(dataDir, baseLogConfig, limits, logger);
+    const store = new TopicStore(dataDir, baseLogConfig, limits, logger, clustered);
     await mkdir(join(dataDir, 'meta'), { recursive: true });
     let records: TopicRecord[] = [];
     try {
@@ -130,7 +141,7 @@ export class TopicStore {
       const topic: Topic = { name: record.name, id: record.id, configs: record.configs, partitions: [] };
       const logConfig = store.logConfigFor(record.configs);
       for (let p = 0; p < record.partitions; p++) {
-        topic.partitions.push(new Partition(record.name, p, await PartitionLog.open(store.partitionDir(record.name, p), logConfig, logger)));
+        topic.partitions.push(new Partition(record.name, p, await PartitionLog.open(store.partitionDir(record.name, p), logConfig, logger), clustered));
       }
       store.topics.set(record.name, topic);
     }
@@ -182,7 +193,7 @@ export class TopicStore {
     try {
       const logConfig = this.logConfigFor(configs);
       for (let p = 0; p < partitions; p++) {
-        topic.partitions.push(new Partition(name, p, await PartitionLog.open(this.partitionDir(name, p), logConfig, this.logger)));
+        topic.partitions.push(new Partition(name, p, await PartitionLog.open(this.partitionDir(name, p), logConfig, this.logger), this.clustered));
       }
       await this.persist();
     } catch (err) {
@@ -218,7 +229,7 @@ export class TopicStore {
     }
     const logConfig = this.logConfigFor(topic.configs);
     for (let p = current; p < newTotal; p++) {
-      topic.partitions.push(new Partition(name, p, await PartitionLog.open(this.partitionDir(name, p), logConfig, this.logger)));
+      topic.partitions.push(new Partition(name, p, await PartitionLog.open(this.partitionDir(name, p), logConfig, this.logger), this.clustered));
     }
     await this.persist();
   }

@@ -10,6 +10,10 @@ import { clusterKafka, partitionLeader, startTestCluster, type TestCluster } fro
 import { PartitionLog, DEFAULT_LOG_CONFIG } from '../../broker/log/partition-log.ts';
 import { readBatchValues } from '../../broker/log/internal-batch.ts';
 import { sleep, waitFor } from '../helpers/run.ts';
+import { PeerConnection } from '../../broker/cluster/replica/peer-connection.ts';
+import { ApiKey } from '../../broker/protocol/generated/index.ts';
+import { ErrorCode } from '../../broker/protocol/errors.ts';
+import { encodeRecordBatch } from '../helpers/kafka-wire.ts';
 
 const TOPIC = 'diverge';
 
@@ -91,5 +95,56 @@ describe('leader epochs and truncation (3 real processes)', () => {
       expect(log.values.filter((v) => ['divergent-1', 'divergent-2', 'divergent-3'].includes(v)), where).toEqual([]);
     }
     expect(logs[0].bytes.equals(logs[1].bytes) && logs[1].bytes.equals(logs[2].bytes), 'replicas are byte-identical').toBe(true);
+  }, 180_000);
+
+  test('a restarted node leads nothing until the controller says so: no produce, fetch or offsets from its own stale log', async () => {
+    // Every node stops; one comes back alone: with no controller majority it cannot register, but
+    // it listens, and clients with old metadata still find it there.
+    for (const n of cluster.nodes) await n.kill('SIGTERM');
+    const lone = cluster.nodes[0];
+    const others = cluster.nodes.slice(1);
+    const starting = lone.start().then(() => 'ready', (err: Error) => err.message);
+    const conn = new PeerConnection({ host: '127.0.0.1', port: lone.spec.port, clientId: 'stale-client', maxFrameBytes: 1 << 20, connectTimeoutMs: 1_000 });
+    try {
+      const produce = async () => conn.request<{ responses: { partitionResponses: { errorCode: number; baseOffset: number }[] }[] }>(ApiKey.Produce, 7, {
+        transactionalId: null, acks: -1, timeoutMs: 2_000,
+        topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: encodeRecordBatch([{ key: null, value: 'stale-write' }]) }] }],
+      }, 5_000);
+      let answer: Awaited<ReturnType<typeof produce>> | null = null;
+      await waitFor(async () => {
+        answer = await produce().catch(() => null);
+        return answer !== null;
+      }, 60_000, 'the lone node to listen', 100);
+      expect(answer!.responses[0].partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1 });
+
+      const fetched = await conn.request<{ responses: { partitions: { errorCode: number; records: Buffer[] | Buffer | null }[] }[] }>(ApiKey.Fetch, 11, {
+        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+        isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: '', forgottenTopicsData: [],
+        topics: [{ topic: TOPIC, topicId: Buffer.alloc(16), partitions: [{
+          partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: Buffer.alloc(16),
+        }] }],
+      }, 5_000);
+      expect(fetched.responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+      const listed = await conn.request<{ topics: { partitions: { errorCode: number; offset: number }[] }[] }>(ApiKey.ListOffsets, 3, {
+        replicaId: -1, isolationLevel: 0, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }],
+      }, 5_000);
+      expect(listed.topics[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    } finally {
+      conn.close();
+    }
+    // With the others back the node registers, learns what it leads and serves again.
+    await Promise.all(others.map((n) => n.start()));
+    expect(await starting).toBe('ready');
+    const afterAdmin = clusterKafka(cluster.bootstrap).admin();
+    await afterAdmin.connect();
+    await waitFor(async () => (await afterAdmin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions[0].isr.length === 3, 60_000, 'every replica back in sync', 250);
+    await afterAdmin.disconnect();
+    for (const n of [1, 2, 3]) await cluster.node(n).kill('SIGTERM');
+    const logs = await Promise.all([1, 2, 3].map((n) => readLocalLog(n)));
+    for (const [i, log] of logs.entries()) {
+      expect(log.values, `node ${i + 1}'s log`).not.toContain('stale-write');
+      expect(log.values.slice(0, 3), `node ${i + 1}'s log`).toEqual(['base-0', 'base-1', 'base-2']);
+    }
   }, 180_000);
 });

@@ -73,7 +73,7 @@ function appendOne(
     const partition = ctx.topics.partition(topic, index);
     if (!partition) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown partition ${topic}-${index}`);
     const replica = partition.replica;
-    if (replica && !replica.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `this broker is not the leader of ${topic}-${index}`);
+    if (!partition.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `this broker is not the leader of ${topic}-${index}`);
     if (replica && acks === -1 && replica.isr.length < replica.minInsyncReplicas) {
       throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `${topic}-${index} has ${replica.isr.length} in-sync replica(s) [${replica.isr.join(',')}], fewer than min.insync.replicas=${replica.minInsyncReplicas}`);
     }

@@ -94,12 +94,13 @@ const TOPIC_EXISTS = 'TOPIC_ALREADY_EXISTS';
 /**
  * Creates the topics that do not exist yet with `partitions` partitions (an existing topic is left
  * as it is, whatever its partition count) and waits until metadata shows a leader for every
- * partition of every topic. Safe to call from several processes at once.
+ * partition of every topic. Safe to call from several processes at once. Resolves with each
+ * topic's partition count.
  */
-export async function ensureTopics(admin: Admin, topics: readonly string[], partitions: number, options: EnsureTopicsOptions = {}): Promise<void> {
+export async function ensureTopics(admin: Admin, topics: readonly string[], partitions: number, options: EnsureTopicsOptions = {}): Promise<Map<string, number>> {
   if (!Number.isInteger(partitions) || partitions < 1) throw new Error(`ensureTopics: partitions must be a positive integer, got ${partitions}`);
   const wanted = [...new Set(topics)];
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return new Map();
   const timeoutMs = options.timeoutMs ?? 30_000;
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter((t) => !existing.has(t));
@@ -117,8 +118,8 @@ export async function ensureTopics(admin: Admin, topics: readonly string[], part
   }
   const deadline = Date.now() + timeoutMs;
   while (true) {
-    const lastProblem = await metadataProblem(admin, wanted);
-    if (lastProblem === '') return;
+    const { problem: lastProblem, partitionCounts } = await metadataProblem(admin, wanted);
+    if (lastProblem === '') return partitionCounts;
     if (Date.now() > deadline) throw new Error(`ensureTopics: timed out after ${timeoutMs} ms: ${lastProblem}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -130,21 +131,23 @@ function isTopicExistsError(err: unknown): boolean {
   return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every((x) => x?.type === TOPIC_EXISTS);
 }
 
-/** '' when every topic has partitions and each has a leader; otherwise what is missing. */
-async function metadataProblem(admin: Admin, topics: readonly string[]): Promise<string> {
+/** problem '' when every topic has partitions and each has a leader (otherwise what is missing), and the partition counts seen. */
+async function metadataProblem(admin: Admin, topics: readonly string[]): Promise<{ problem: string; partitionCounts: Map<string, number> }> {
+  const partitionCounts = new Map<string, number>();
   let metadata: ITopicMetadata[];
   try {
     metadata = (await admin.fetchTopicMetadata({ topics: [...topics] })).topics;
   } catch (err) {
-    return (err as Error).message;
+    return { problem: (err as Error).message, partitionCounts };
   }
   for (const topic of topics) {
     const m = metadata.find((x) => x.name === topic);
-    if (!m || m.partitions.length === 0) return `topic ${topic} has no metadata yet`;
+    if (!m || m.partitions.length === 0) return { problem: `topic ${topic} has no metadata yet`, partitionCounts };
     const leaderless = m.partitions.filter((p) => p.leader < 0);
-    if (leaderless.length > 0) return `topic ${topic} partitions ${leaderless.map((p) => p.partitionId).join(',')} have no leader`;
+    if (leaderless.length > 0) return { problem: `topic ${topic} partitions ${leaderless.map((p) => p.partitionId).join(',')} have no leader`, partitionCounts };
+    partitionCounts.set(topic, m.partitions.length);
   }
-  return '';
+  return { problem: '', partitionCounts };
 }
 
 /** Consumer settings shared by the systems' subscribers and the lake sink. */

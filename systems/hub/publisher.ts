@@ -4,14 +4,17 @@
  * field (orderId) as message key, so one order's records stay in one partition and in order, the
  * record as JSON value, and the data kind and source system as headers.
  *
- * Concurrent `publish()` calls are batched: they wait in a bounded queue and one sender sends them
- * with one sendBatch at a time (kafkajs's idempotent producer must not have two sends in flight:
- * its sequence numbers would interleave). When the queue is full, `publish()` waits for room
- * (backpressure). `publish()` resolves once the broker has acknowledged the record.
+ * Concurrent `publish()` calls are batched: they wait in a bounded queue and one sender takes them
+ * a batch at a time, splits the batch by partition and sends each partition's records with its own
+ * kafkajs send(), all partitions at once. So a partition never has two sends in flight (kafkajs's
+ * idempotent sequence numbers for it would interleave), and no send spans two brokers (kafkajs
+ * loses acknowledged records then; see partition-groups.ts). When the queue is full, `publish()`
+ * waits for room (backpressure). `publish()` resolves once the broker has acknowledged the record.
  */
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RetryOptions, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import { HEADER_KIND, HEADER_SOURCE, type TopicSpec } from './headers.ts';
 import { ensureTopics, stderrLogger, type HubLogger } from './kafka-client.ts';
+import { PartitionGrouper } from './partition-groups.ts';
 
 export interface PublisherOptions {
   kafka: Kafka;
@@ -22,9 +25,9 @@ export interface PublisherOptions {
   queueMax?: number;
   /** Bytes of values waiting before publish() waits for room. Default 8 MiB. */
   queueBytesMax?: number;
-  /** Records per sendBatch. Default 500. */
+  /** Records the sender takes from the queue at a time (split by partition). Default 500. */
   batchMax?: number;
-  /** Value bytes per sendBatch. Default 1 MiB. */
+  /** Value bytes the sender takes at a time. Default 1 MiB. */
   batchBytesMax?: number;
   /** Broker-side ack timeout of one produce request. Default 30 s. */
   ackTimeoutMs?: number;
@@ -43,7 +46,7 @@ export interface PublisherCounters {
   failed: number;
   /** Value bytes acknowledged. */
   bytes: number;
-  /** sendBatch calls that succeeded. */
+  /** Per-partition sends that succeeded. */
   batches: number;
   /** Records queued for the sender right now. */
   queued: number;
@@ -72,7 +75,9 @@ export class HubPublisher {
   private connecting: Promise<Producer> | null = null;
   private sending: Promise<void> | null = null;
   private closed = false;
-  private topicsEnsured = false;
+  /** Partition count of each topic, from the metadata when the producer connects. */
+  private partitionCounts: Map<string, number> | null = null;
+  private readonly grouper = new PartitionGrouper();
   private readonly stats: Omit<PublisherCounters, 'queued' | 'waiting'> = { published: 0, failed: 0, bytes: 0, batches: 0 };
   private readonly queueMax: number;
   private readonly queueBytesMax: number;
@@ -167,28 +172,45 @@ export class HubPublisher {
     while (this.queue.length > 0) {
       const batch = this.takeBatch();
       this.admitWaiting();
-      const byTopic = new Map<string, Message[]>();
-      for (const p of batch) {
-        const list = byTopic.get(p.topic) ?? [];
-        list.push(p.message);
-        byTopic.set(p.topic, list);
-      }
-      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      let failed: Error | null = null;
       try {
         const producer = await this.getProducer();
-        await producer.sendBatch({ topicMessages, acks: -1, timeout: this.options.ackTimeoutMs ?? 30_000, compression: this.options.compression ?? CompressionTypes.None });
-        this.stats.published += batch.length;
-        this.stats.batches++;
-        for (const p of batch) this.stats.bytes += p.bytes;
-        for (const p of batch) p.resolve();
+        const counts = this.partitionCounts!;
+        const groups = this.grouper.group(batch, (topic) => counts.get(topic) ?? 0);
+        const outcomes = await Promise.allSettled(groups.map((g) => producer.send({
+          topic: g.topic,
+          messages: g.items.map((p) => ({ ...p.message, partition: g.partition })),
+          acks: -1,
+          timeout: this.options.ackTimeoutMs ?? 30_000,
+          compression: this.options.compression ?? CompressionTypes.None,
+        })));
+        for (const [i, outcome] of outcomes.entries()) {
+          const items = groups[i].items;
+          if (outcome.status === 'fulfilled') {
+            this.stats.published += items.length;
+            this.stats.batches++;
+            for (const p of items) {
+              this.stats.bytes += p.bytes;
+              p.resolve();
+            }
+          } else {
+            failed ??= outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason));
+            this.fail(items, failed, `${groups[i].topic}/${groups[i].partition}`);
+          }
+        }
       } catch (err) {
-        this.stats.failed += batch.length;
-        const e = err instanceof Error ? err : new Error(String(err));
-        this.log(`hub publisher ${this.options.systemId}: batch of ${batch.length} failed: ${e.message}`);
-        for (const p of batch) p.reject(e);
-        await this.resetProducer();
+        // No producer (the hub is unreachable) or no partition count: nothing of the batch was sent.
+        failed = err instanceof Error ? err : new Error(String(err));
+        this.fail(batch, failed, 'the hub');
       }
+      if (failed) await this.resetProducer();
     }
+  }
+
+  private fail(items: readonly Pending[], err: Error, where: string): void {
+    this.stats.failed += items.length;
+    this.log(`hub publisher ${this.options.systemId}: ${items.length} record(s) to ${where} failed: ${err.message}`);
+    for (const p of items) p.reject(err);
   }
 
   private takeBatch(): Pending[] {
@@ -208,15 +230,14 @@ export class HubPublisher {
   private getProducer(): Promise<Producer> {
     if (this.producer) return Promise.resolve(this.producer);
     this.connecting ??= (async () => {
-      if (!this.topicsEnsured) {
+      if (!this.partitionCounts) {
         const admin = this.options.kafka.admin();
         await admin.connect();
         try {
-          await ensureTopics(admin, [...this.topicByKind.values()].map((t) => t.name), this.options.topicPartitions ?? 6);
+          this.partitionCounts = await ensureTopics(admin, [...this.topicByKind.values()].map((t) => t.name), this.options.topicPartitions ?? 6);
         } finally {
           await admin.disconnect();
         }
-        this.topicsEnsured = true;
       }
       const producer = this.options.kafka.producer({
         idempotent: true,
@@ -235,13 +256,14 @@ export class HubPublisher {
   }
 
   /**
-   * After a failed batch the broker may or may not hold it. Reusing the producer id would send the
-   * next records with the failed batch's sequence numbers, and the broker would drop them as
-   * duplicates; a fresh producer gets a fresh id.
+   * After a failed send the broker may or may not hold it. Reusing the producer id would send the
+   * next records with the failed send's sequence numbers, and the broker would drop them as
+   * duplicates; a fresh producer gets a fresh id. The partition counts are read again too.
    */
   private async resetProducer(): Promise<void> {
     const old = this.producer;
     this.producer = null;
+    this.partitionCounts = null;
     if (old) await old.disconnect().catch(() => undefined);
   }
 }

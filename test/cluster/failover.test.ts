@@ -2,13 +2,17 @@
 // min.insync.replicas 2, a kafkajs idempotent producer with acks=all under steady load. SIGKILL the
 // partition's leader, later the controller quorum's leader: every acknowledged message is present
 // exactly once afterwards, and the failover time (last acknowledgement before the kill to the first
-// after it) is printed.
+// after it) is printed. Beside it the hub's own publisher (systems/hub/publisher.ts) sends keyed
+// records to a topic of 6 partitions spread over the three brokers; the same holds for it.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
 import { clusterKafka, partitionLeader, quorumLeader, startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { sleep, waitFor } from '../helpers/run.ts';
+import { HubPublisher } from '../../systems/hub/publisher.ts';
 
 const TOPIC = 'orders-rf3';
+/** Where the hub publisher writes: 6 partitions, so its sends go to every broker. */
+const HUB_TOPIC = 'hub-orders-rf3';
 
 let cluster: TestCluster;
 let admin: Admin;
@@ -18,7 +22,7 @@ beforeAll(async () => {
   admin = clusterKafka(cluster.bootstrap).admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+    topics: [TOPIC, HUB_TOPIC].map((topic) => ({ topic, numPartitions: topic === TOPIC ? 3 : 6, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] })),
     waitForLeaders: true,
   });
 }, 90_000);
@@ -89,25 +93,57 @@ class SteadyProducer {
   }
 }
 
-async function readPartition(groupSuffix: string): Promise<Map<string, number>> {
+/** The hub's publisher under the same faults: a few concurrent publishes at a time, as a system's ingress makes them. */
+class PublisherLoad {
+  readonly acked = new Set<string>();
+  failed = 0;
+  private seq = 0;
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly publisher: HubPublisher) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const ids = Array.from({ length: 3 }, () => `p-${this.seq++}`);
+      await Promise.all(ids.map((orderId) => this.publisher.publish('order', { orderId }).then(() => void this.acked.add(orderId), () => void this.failed++)));
+      await sleep(20);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+/** How often each value occurs in the given partitions of a topic (every partition when none are given). */
+async function readTopic(topic: string, groupSuffix: string, only?: number[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   const kafka = clusterKafka(cluster.bootstrap, `reader-${groupSuffix}`);
   const consumer = kafka.consumer({ groupId: `verify-${groupSuffix}`, sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
-  const end = Number((await admin.fetchTopicOffsets(TOPIC)).find((p) => p.partition === 0)!.high);
-  let seen = 0;
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).filter((p) => !only || only.includes(p.partition)).map((p) => [p.partition, Number(p.high)]));
+  const seen = new Map<number, number>();
   await consumer.connect();
-  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
-      if (partition !== 0) return;
-      const v = message.value!.toString();
+      if (!ends.has(partition)) return;
+      const raw = message.value!.toString();
+      const v = raw.startsWith('{') ? (JSON.parse(raw) as { orderId: string }).orderId : raw;
       counts.set(v, (counts.get(v) ?? 0) + 1);
-      seen = Math.max(seen, Number(message.offset) + 1);
+      seen.set(partition, Math.max(seen.get(partition) ?? 0, Number(message.offset) + 1));
     },
   });
-  await waitFor(() => seen >= end, 60_000, `reading ${end} records of ${TOPIC}-0`);
+  await waitFor(() => [...ends].every(([p, end]) => (seen.get(p) ?? 0) >= end), 60_000, `reading ${[...ends.values()].reduce((a, b) => a + b, 0)} records of ${topic}`);
   await consumer.disconnect();
   return counts;
+}
+
+function missingAndDuplicated(acked: Iterable<string>, counts: Map<string, number>): { missing: string[]; duplicated: string[] } {
+  return { missing: [...acked].filter((v) => !counts.has(v)), duplicated: [...counts].filter(([, n]) => n > 1).map(([v]) => v) };
 }
 
 async function killAndMeasure(victim: number, what: string, load: SteadyProducer): Promise<number> {
@@ -130,6 +166,11 @@ describe('3-node cluster failover (real processes, kafkajs acks=all, RF 3, min.i
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const load = new SteadyProducer(producer, 'm', 20);
+    const publisher = new HubPublisher({
+      kafka: clusterKafka(cluster.bootstrap, 'hub-publisher', 30), systemId: 'A', topics: [{ name: HUB_TOPIC, dataKind: 'order', key: 'orderId' }], logger: () => undefined,
+    });
+    await publisher.connect();
+    const hubLoad = new PublisherLoad(publisher);
 
     const leader = await partitionLeader(admin, TOPIC, 0);
     expect(leader).toBeGreaterThan(0);
@@ -144,14 +185,20 @@ describe('3-node cluster failover (real processes, kafkajs acks=all, RF 3, min.i
     await cluster.node(controllerLeader).start();
     await sleep(1_000);
     await load.stop();
+    await hubLoad.stop();
     await producer.disconnect();
+    await publisher.close();
 
-    const counts = await readPartition('after-failovers');
-    const missing = [...load.acked.keys()].filter((v) => !counts.has(v));
-    const duplicated = [...counts].filter(([, n]) => n > 1).map(([v]) => v);
+    const { missing, duplicated } = missingAndDuplicated(load.acked.keys(), await readTopic(TOPIC, 'after-failovers', [0]));
     process.stdout.write(`acknowledged ${load.acked.size} messages (${load.failed.length} sends failed); failovers ${first} ms and ${second} ms\n`);
     expect(missing, 'acknowledged messages missing after failover').toEqual([]);
     expect(duplicated, 'messages present more than once').toEqual([]);
     expect(load.acked.size).toBeGreaterThan(100);
+
+    const hub = missingAndDuplicated(hubLoad.acked, await readTopic(HUB_TOPIC, 'hub-after-failovers'));
+    process.stdout.write(`hub publisher: ${hubLoad.acked.size} records acknowledged over ${HUB_TOPIC}'s 6 partitions, ${hubLoad.failed} failed, ${hub.missing.length} missing, ${hub.duplicated.length} duplicated\n`);
+    expect(hub.missing, 'records the hub publisher had acknowledged, missing').toEqual([]);
+    expect(hub.duplicated, 'hub records present more than once').toEqual([]);
+    expect(hubLoad.acked.size).toBeGreaterThan(100);
   }, 240_000);
 });

@@ -16,6 +16,7 @@ const counted = (names: readonly string[]): string => `${names.length}: ${format
 export function clusterSetupText(c: ClusterSetup): string {
   return `hub-cluster is the hub on ${c.brokers} brokers, ${c.controllers} of them also controller quorum voters; the run's topics had replication factor `
     + `${c.replicationFactor} and min.insync.replicas ${c.minInsyncReplicas}, and the producers used acks=${c.acks === -1 ? 'all (-1)' : c.acks}. `
+    + (c.brokerSessionTimeoutMs !== undefined ? `The controller fenced a broker ${formatNumber(c.brokerSessionTimeoutMs)} ms after its last heartbeat and moved its partitions' leadership. ` : '')
     + 'A broker was killed only once every replica was back in sync after the one before; "quorum-leader (broker-N)" is whichever node led the '
     + 'controller quorum when its turn came (a broker that happened to lead it when killed is named in the notes).';
 }
@@ -62,7 +63,9 @@ export function failuresSection(f: FailuresResult): Section {
   const cluster = f.layouts.find((l) => l.layout === 'hub-cluster');
   const blocks: Block[] = [
     paragraph(`Each component was killed (kill -9) for ${formatNumber(f.downMs)} ms while ${formatNumber(f.loadOrdersPerS)} orders/s were posted to the ingress, `
-      + 'then restarted; the oracle counted what was lost once the landscape settled.'),
+      + 'then restarted; the oracle counted what was lost once the landscape settled. A component is a single point of failure when its failure lost '
+      + 'records, or still stopped the service in the second half of its down time: the ingress refused more than half of the orders, or nothing moved '
+      + 'downstream. Where the service worked again before the component was back, the integration failed over without it.'),
     ...(cluster?.cluster ? [paragraph(clusterSetupText(cluster.cluster))] : []),
     { kind: 'figures', group: 'failures' },
     summaryTable(f),
@@ -71,8 +74,9 @@ export function failuresSection(f: FailuresResult): Section {
     blocks.push(costTable(l));
     blocks.push(table({
       id: `failures-reach-${l.layout}`, caption: `${l.layout}: how far each failure reached, and whether one place showed it`,
-      columns: [left('component'), left('single point of failure'), left('blast radius'), left('located by one place'), left('what that place showed')],
-      rows: l.components.map((c) => [c.component, yesNo(c.singlePointOfFailure), formatList(c.blastRadius), yesNo(c.locatable), c.locatedBy]),
+      columns: [left('component'), left('single point of failure'), left('service resumed while down'), left('blast radius'), left('located by one place'), left('what that place showed')],
+      rows: l.components.map((c) => [c.component, yesNo(c.singlePointOfFailure), c.resumedWhileDown === undefined ? MISSING : yesNo(c.resumedWhileDown),
+        formatList(c.blastRadius), yesNo(c.locatable), c.locatedBy]),
     }));
     if (l.skipped.length > 0) {
       blocks.push(paragraph(`${l.layout}: components not failed in this run:`));

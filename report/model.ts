@@ -127,8 +127,13 @@ export const failureSchema = z.object({
   locatable: z.boolean().describe('Whether one place (hub: the broker\'s metrics; hub-cluster: the cluster\'s quorum, metadata and metrics; legacy: '
     + 'RabbitMQ\'s queue stats) named the failed component.'),
   locatedBy: z.string().describe('What that one place showed, or why it could not tell'),
-  /** A failure that stops order intake or loses data. */
-  singlePointOfFailure: z.boolean().describe('A failure that stops order intake or loses data.'),
+  /** Whether the service worked again while it was still down: halfway through its down time orders were taken and something moved downstream. */
+  resumedWhileDown: z.boolean().optional().describe('Whether the service worked again while the component was still down: in the second half of its down '
+    + 'time the ingress accepted at least half of the orders sent and not every downstream component was stalled (a failover). Absent in reports made '
+    + 'before it was measured.'),
+  /** A failure that loses data, or stops the service for as long as the component is down. */
+  singlePointOfFailure: z.boolean().describe('A failure that loses data, or stops the service for as long as the component is down: records lost, or '
+    + 'still in the second half of its down time the ingress refused more than half of the orders or nothing moved downstream.'),
   /** Accepted orders per second, 1 s buckets, from the window's start (for charts). */
   ingressTimeline: z.array(z.object({ tS: z.number(), accepted: count, failed: count })).describe('Accepted orders per second, 1 s buckets, from the window\'s start (for charts).'),
 });
@@ -143,6 +148,9 @@ export const clusterSetupSchema = z.object({
   minInsyncReplicas: count,
   /** The producers' acks (-1: all in-sync replicas). */
   acks: z.number().int().describe('The producers\' acks (-1: all in-sync replicas).'),
+  /** How long the controller waits for a broker's heartbeat before fencing it and moving its leaderships. */
+  brokerSessionTimeoutMs: ms.optional().describe('How long the controller waited for a broker\'s heartbeat before fencing it and electing new leaders '
+    + 'for its partitions. Absent in reports made before it was recorded.'),
 });
 export type ClusterSetup = z.infer<typeof clusterSetupSchema>;
 

@@ -62,8 +62,8 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** Producer retries: long enough to ride out a broker restart (about two minutes), at most 1 s apart so a failover is noticed at once. */
-const PRODUCER_RETRY: RetryOptions = { retries: 120, initialRetryTime: 100, maxRetryTime: 1_000 };
+/** Producer retries: long enough to ride out a broker restart (about two minutes), at most 0.5 s apart so a failover is noticed at once. */
+const PRODUCER_RETRY: RetryOptions = { retries: 240, initialRetryTime: 100, maxRetryTime: 500 };
 
 export class HubPublisher {
   private readonly topicByKind: ReadonlyMap<string, TopicSpec>;

@@ -18,7 +18,7 @@ export async function startTestCluster(nodes = 3, extraArgs: string[] = []): Pro
     nodes,
     dataDir,
     basePort: 0,
-    extraArgs: ['--broker-session-timeout-ms', '3000', '--replica-lag-time-max-ms', '5000', ...extraArgs],
+    extraArgs: ['--broker-session-timeout-ms', '2000', '--replica-lag-time-max-ms', '5000', ...extraArgs],
     onLog: process.env.CLUSTER_LOG ? (id, line) => void process.stderr.write(`[node ${id}] ${line}\n`) : undefined,
   });
   return {
@@ -38,7 +38,7 @@ export function clusterKafka(bootstrap: string[], clientId = 'untangle-cluster-t
     logLevel: process.env.KAFKAJS_LOG ? logLevel.INFO : logLevel.NOTHING,
     connectionTimeout: 3000,
     requestTimeout: 30_000,
-    retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 },
+    retry: { retries, initialRetryTime: 100, maxRetryTime: 500 },
   });
 }
 

@@ -7,7 +7,9 @@ import { runFailures } from '../../scenarios/runners/failures.ts';
 import { planComponents } from '../../scenarios/runners/failures/components.ts';
 import { concludeLocation, groupReadings, type Locator, type LocatorSample } from '../../scenarios/runners/failures/locate.ts';
 import { attributeLoss, OUTSIDE } from '../../scenarios/runners/failures/loss.ts';
-import { errorTotal, judgeProcess, receivedTotal, recoveryMs, type StateSample } from '../../scenarios/runners/failures/observe.ts';
+import { errorTotal, judgeProcess, receivedTotal, recoveryMs, type StateMonitor, type StateSample } from '../../scenarios/runners/failures/observe.ts';
+import { stillStoppedHalfway } from '../../scenarios/runners/failures/figures.ts';
+import type { RequestRecord, SteadyLoad } from '../../scenarios/load/steady.ts';
 import type { RunnerContext } from '../../scenarios/runners/context.ts';
 import { failuresSettingsSchema } from '../../scenarios/settings.ts';
 import { failuresResultSchema, type FailureMeasurement, type FailuresResult } from '../../report/model.ts';
@@ -203,6 +205,31 @@ describe('failures rules', () => {
     expect(judgeProcess({ ...base, pre: sample(0, 100), post: sample(4000, 5, 0, 2) }).why[0]).toMatch(/restarted/);
     expect(judgeProcess({ ...base, baselinePerS: 0.1, pre: sample(0, 1), post: sample(4000, 1) }).affected).toBe(false);
     expect(judgeProcess({ ...base, isIngress: true, ingressFailed: 3, pre: sample(0, 100), post: sample(4000, 140) }).affected).toBe(true);
+  });
+
+  it('calls a fault a stop only if the service was still stopped in the second half of the down time', () => {
+    // Killed at 0, back at 4000 ms; one order a 100 ms; C and D normally receive 10 records/s.
+    const requests = (acceptedFromMs: number, acceptedUntilMs = Number.POSITIVE_INFINITY): RequestRecord[] => Array.from({ length: 40 }, (_, i) => {
+      const at = i * 100;
+      const accepted = at >= acceptedFromMs && at < acceptedUntilMs;
+      return { index: i, orderId: `o${i}`, sentAtMs: at, endedAtMs: at + 5, accepted, outcome: accepted ? '201' : 'timeout' };
+    });
+    const load = (rs: RequestRecord[]) => ({ between: (from: number, to: number) => rs.filter((r) => r.sentAtMs >= from && r.sentAtMs < to) }) as unknown as SteadyLoad;
+    const monitor = (counts: Record<string, number[]>) => ({
+      samplesOf: (name: string) => (counts[name] ?? []).map((received, i) => sample(i * 1000, received)),
+    }) as unknown as StateMonitor;
+    const pre = new Map([['A', sample(0, 0)], ['B', sample(0, 0)], ['C', sample(0, 0)], ['D', sample(0, 0)]]);
+    const fault = { killAtMs: 0, readyAtMs: 4000, pre };
+    const inputs = (rs: RequestRecord[], counts: Record<string, number[]>) => ({ load: load(rs), monitor: monitor(counts), baselines: new Map([['A', 10], ['C', 10], ['D', 10], ['B', 0]]), ingressId: 'A' });
+
+    // A failover: nothing for 2.5 s, then the ingress takes orders again and C and D catch up.
+    expect(stillStoppedHalfway(fault, 'B', inputs(requests(2500), { C: [0, 0, 0, 20, 40], D: [0, 0, 0, 15, 40] })).stopped).toBe(false);
+    // Orders are taken, but nothing moves downstream until the component is back.
+    expect(stillStoppedHalfway(fault, 'B', inputs(requests(0), { C: [0, 0, 0, 0, 0], D: [0, 1, 1, 1, 2] }))).toMatchObject({ stopped: true, why: expect.stringMatching(/nothing moved downstream/) });
+    // Downstream moves, but the ingress refuses orders all along.
+    expect(stillStoppedHalfway(fault, 'B', inputs(requests(0, 1000), { C: [0, 10, 20, 30, 40], D: [0, 10, 20, 30, 40] }))).toMatchObject({ stopped: true, why: expect.stringMatching(/ingress refused/) });
+    // One downstream component still moving is enough: not everything stopped.
+    expect(stillStoppedHalfway(fault, 'B', inputs(requests(0), { C: [0, 0, 0, 0, 0], D: [0, 10, 20, 30, 40] })).stopped).toBe(false);
   });
 
   it('times recovery from the first 1 s bucket back at 90 % of the baseline', () => {

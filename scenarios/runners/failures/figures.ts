@@ -7,16 +7,20 @@
 import type { FailureMeasurement, FailuresResult } from '../../../report/model.ts';
 import type { RequestRecord, SteadyLoad } from '../../load/steady.ts';
 import type { WindowLoss } from './loss.ts';
-import { judgeProcess, recoveryMs, RECEIVES_MIN_PER_S, type StateMonitor, type StateSample } from './observe.ts';
+import { countAt, judgeProcess, recoveryMs, RECEIVES_MIN_PER_S, STALL_FRACTION, type StateMonitor, type StateSample } from './observe.ts';
 import type { Location } from './locate.ts';
 import type { FaultTarget } from './infra.ts';
 
 /**
- * A single point of failure: its failure alone takes the service down or loses data. Measured as
- * any of: while it was down more than half of the orders sent to the ingress were not accepted
- * (ingressErrorRate > SPOF_ERROR_RATE); records of orders in its fault window were lost
- * (recordsLost > 0); or every other component downstream of the ingress was affected (orders may
- * still be taken, but nothing moves anywhere).
+ * A single point of failure: its failure alone loses data, or stops the service for as long as it
+ * is down. Measured as any of: records of orders in its fault window were lost (recordsLost > 0);
+ * or, still in the second half of the time it was down (see stillStoppedHalfway), more than half of
+ * the orders sent to the ingress were not accepted (> SPOF_ERROR_RATE), or every component
+ * downstream of the ingress that normally receives was stalled (orders may still be taken, but
+ * nothing moves anywhere). Judging the second half lets a layout that fails over (hub-cluster: a
+ * new partition leader within a few seconds) show that it does, where a single broker or a
+ * synchronous peer stays down until it is back; the scenarios keep components down well over the
+ * failover time for that reason.
  */
 export const SPOF_ERROR_RATE = 0.5;
 
@@ -33,10 +37,35 @@ export interface Fault {
   inSyncAtMs?: number | null;
 }
 
-/** Every other component except the ingress was affected: orders may still be taken, but nothing moves. */
-function stoppedEverythingDownstream(failed: string, blastRadius: readonly string[], components: readonly string[], ingressId: string | undefined): boolean {
-  const downstream = components.filter((c) => c !== failed && c !== ingressId);
-  return downstream.length > 1 && downstream.every((c) => blastRadius.includes(c));
+/** The part of a fault's down time the single-point-of-failure rule judges: its second half. */
+export function secondHalf(killAtMs: number, readyAtMs: number): { fromMs: number; toMs: number } {
+  return { fromMs: killAtMs + (readyAtMs - killAtMs) / 2, toMs: readyAtMs };
+}
+
+/**
+ * Whether the service was still stopped in the second half of a fault's down time: the ingress
+ * refused more than SPOF_ERROR_RATE of the orders sent then, or every other process that normally
+ * receives (baseline >= RECEIVES_MIN_PER_S; the ingress and the killed process aside) received less
+ * than STALL_FRACTION of its baseline then (a process that did not answer counts as stalled).
+ */
+export function stillStoppedHalfway(f: Pick<Fault, 'killAtMs' | 'readyAtMs' | 'pre'>, killed: string, x: Pick<FigureInputs, 'load' | 'monitor' | 'baselines' | 'ingressId'>): { stopped: boolean; why: string } {
+  const { fromMs, toMs } = secondHalf(f.killAtMs, f.readyAtMs);
+  const late = x.load.between(fromMs, toMs);
+  const lateErrorRate = late.length > 0 ? late.filter((r) => !r.accepted).length / late.length : 0;
+  if (lateErrorRate > SPOF_ERROR_RATE) return { stopped: true, why: `the ingress refused ${Math.round(lateErrorRate * 100)} % of orders in the second half of the down time` };
+  const windowS = (toMs - fromMs) / 1000;
+  const receivers = [...f.pre.keys()].filter((n) => n !== killed && n !== x.ingressId && (x.baselines.get(n) ?? 0) >= RECEIVES_MIN_PER_S);
+  if (receivers.length === 0) return { stopped: false, why: '' };
+  const stalled = receivers.filter((n) => {
+    const pid = f.pre.get(n)?.pid;
+    const samples = x.monitor.samplesOf(n).filter((s) => s.pid === pid);
+    const a = countAt(samples, fromMs);
+    const b = countAt(samples, toMs);
+    return a === null || b === null || b - a < STALL_FRACTION * (x.baselines.get(n) ?? 0) * windowS;
+  });
+  return stalled.length === receivers.length
+    ? { stopped: true, why: `nothing moved downstream in the second half of the down time (${receivers.join(', ')} stalled)` }
+    : { stopped: false, why: '' };
 }
 
 /**
@@ -90,6 +119,7 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
     baselineAcceptedPerS: x.baselineAcceptedPerS, own,
   });
   const loss = x.losses.get(name)!;
+  const halfway = stillStoppedHalfway(f, killed, x);
   const m: FailureMeasurement = {
     component: name,
     kind,
@@ -108,14 +138,16 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
     recoveryMs: recovery,
     locatable: f.location.named.length === 1 && f.location.named[0] === killed,
     locatedBy: f.location.locatedBy,
-    singlePointOfFailure: errorRate > SPOF_ERROR_RATE || loss.recordsLost > 0 || stoppedEverythingDownstream(killed, blastRadius, [...f.pre.keys()], x.ingressId),
+    resumedWhileDown: !halfway.stopped,
+    singlePointOfFailure: loss.recordsLost > 0 || halfway.stopped,
     ingressTimeline: x.load.timeline(f.killAtMs, f.observeEndMs).map((b) => ({ tS: b.tS, accepted: b.accepted, failed: b.failed })),
   };
   const line = `${name}: ingress ${failed}/${down.length} failed while down (longest gap ${m.ingressGapMs} ms), `
     + `${m.recordsLost} record(s) of ${m.ordersLost} order(s) lost, ${m.recordsDuplicated} duplicated, `
     + `blast radius [${why.join(', ')}], recovery ${recovery === null ? 'not within the observation' : `${recovery} ms`}, `
     + `${m.replicasInSyncMs === undefined ? '' : `replicas in sync ${m.replicasInSyncMs === null ? 'not within the wait' : `after ${m.replicasInSyncMs} ms`}, `}`
-    + `${m.locatable ? 'located' : 'not located'}${m.singlePointOfFailure ? ', SINGLE POINT OF FAILURE' : ''}`;
+    + `${m.locatable ? 'located' : 'not located'}`
+    + `${m.singlePointOfFailure ? `, SINGLE POINT OF FAILURE (${[...(loss.recordsLost > 0 ? ['records lost'] : []), ...(halfway.stopped ? [halfway.why] : [])].join('; ')})` : ''}`;
   return { m, line };
 }
 

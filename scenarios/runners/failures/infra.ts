@@ -29,11 +29,12 @@ export const CLUSTER_NODES = 3;
 export const CLUSTER_REPLICATION_FACTOR = 3;
 export const CLUSTER_MIN_INSYNC = 2;
 /**
- * Failover within a few seconds: the controller fences a broker 3 s after its heartbeats stop, a
- * leader drops a follower that has not caught up for 5 s from the ISR; topics that do not set it
- * get min.insync.replicas 2 (the consumer offsets, for one).
+ * Failover within a few seconds: the controller fences a broker 2 s after its heartbeats stop (it
+ * beats every 0.5 s), a leader drops a follower that has not caught up for 5 s from the ISR; topics
+ * that do not set it get min.insync.replicas 2 (the consumer offsets, for one).
  */
-const CLUSTER_ARGS = ['--broker-session-timeout-ms', '3000', '--replica-lag-time-max-ms', '5000', '--group-initial-rebalance-delay-ms', '0',
+export const CLUSTER_SESSION_TIMEOUT_MS = 2000;
+const CLUSTER_ARGS = ['--broker-session-timeout-ms', String(CLUSTER_SESSION_TIMEOUT_MS), '--replica-lag-time-max-ms', '5000', '--group-initial-rebalance-delay-ms', '0',
   '--min-insync-replicas', String(CLUSTER_MIN_INSYNC)];
 /** The run's topics get the partitions the systems would create them with (ensureTopics' default in systems/hub). */
 const TOPIC_PARTITIONS = 6;
@@ -152,7 +153,7 @@ export async function startLayoutInfra(ctx: RunnerContext, settings: FailuresSet
   note(`${topics.length} topics created with replication factor ${CLUSTER_REPLICATION_FACTOR}, min.insync.replicas ${CLUSTER_MIN_INSYNC}`);
   return {
     amqpUrl: undefined, kafkaBrokers: cluster.brokers,
-    cluster: { brokers: CLUSTER_NODES, controllers: cluster.voters.length, replicationFactor: CLUSTER_REPLICATION_FACTOR, minInsyncReplicas: CLUSTER_MIN_INSYNC, acks: -1 },
+    cluster: { brokers: CLUSTER_NODES, controllers: cluster.voters.length, replicationFactor: CLUSTER_REPLICATION_FACTOR, minInsyncReplicas: CLUSTER_MIN_INSYNC, acks: -1, brokerSessionTimeoutMs: CLUSTER_SESSION_TIMEOUT_MS },
     parts: { rabbitmqUnavailable: null, brokerUnavailable: null, clusterBrokers: cluster.nodes.map((n) => n.name) },
     locator: (landscape) => ({ locator: clusterLocator(cluster, landscape.topology, o.runId), noLocator: '' }),
     target: async (c, landscape) => {

@@ -112,6 +112,8 @@ function failure(component: string, kind: FailureMeasurement['kind'], f: {
     component, kind, downMs: 5000, ingressSent: sent, ingressFailed: failed, ingressErrorRate: failed / sent,
     ordersAccepted: 1000 - failed, recordsExpected: (1000 - failed) * 7, recordsLost: f.recordsLost, recordsDuplicated: kind === 'broker' ? 0 : 3,
     ordersLost: f.ordersLost, blastRadius: f.blast, recoveryMs: f.recoveryMs, locatable: f.locatable, locatedBy: f.locatedBy,
+    // A single point of failure here stopped the service while it was down, unless it only lost records.
+    resumedWhileDown: !f.spof || f.recordsLost > 0,
     singlePointOfFailure: f.spof, ingressTimeline,
   };
 }
@@ -168,7 +170,7 @@ function clusterLayout(): FailuresResult['layouts'][number] {
     ...failuresLayout('hub-cluster', [
       broker('broker-1', 'broker', 3100), broker('broker-2', 'broker', 3300), broker('broker-3', 'broker', 4600), broker('quorum-leader (broker-2)', 'quorum-leader', 4200),
     ], []),
-    cluster: { brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1 },
+    cluster: { brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000 },
   };
 }
 

@@ -67,7 +67,7 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| 9 | A B C D E F G H I | 24 | 17 | amqp, file, http | csv, json, xml | 26 | 598 / 600 |');
     expect(md).toContain('| 16 (saturation) | 212.4 |');
     expect(md).toContain('| rabbitmq | rabbitmq | 5,000 ms | 5 / 250 | 2 % | 140 / 6,965 | 3 | 0 | not within the window |');
-    expect(md).toContain('| B | yes | A, F | no | A calls B synchronously: A fails, F polls fail |');
+    expect(md).toContain('| B | yes | no | A, F | no | A calls B synchronously: A fails, F polls fail |');
     expect(md).toContain('not within the window');
     expect(md).toContain('| existing systems restarted | 3: A, B, D | 0: none |');
     expect(md).toContain('| hub | G | 1,480 / 1,480 | yes |');
@@ -213,13 +213,13 @@ describe('a report with the failures runner\'s hub-cluster layout', async () => 
     expect(md).toContain('| single points of failure | 5: A, B, C, E, rabbitmq | 2: A, broker | 0: none |');
     expect(md).toContain('| single points of failure in the integration (not the systems) | 1: rabbitmq | 1: broker | 0: none |');
     expect(md).toContain('hub-cluster is the hub on 3 brokers, 3 of them also controller quorum voters; the run\'s topics had replication factor 3 '
-      + 'and min.insync.replicas 2, and the producers used acks=all (-1).');
+      + 'and min.insync.replicas 2, and the producers used acks=all (-1). The controller fenced a broker 2,000 ms after its last heartbeat');
   });
 
   it('gives each cluster fault its ingress gap and the time until the replicas were back in sync', () => {
     expect(md).toContain('| component | kind | down | ingress failed / sent | error rate | longest ingress gap | records lost / expected | duplicated | orders lost | recovery | replicas in sync after |');
     expect(md).toContain('| quorum-leader (broker-2) | quorum-leader | 5,000 ms | 5 / 250 | 2 % | 4,200 ms | 0 / 6,965 | 3 | 0 | 0 ms | 1,400 ms |');
-    expect(md).toContain('| broker-2 | no | A | yes | the cluster: broker-2 not reached by the active controller from 0.1 s ⇒ broker-2 |');
+    expect(md).toContain('| broker-2 | no | yes | A | yes | the cluster: broker-2 not reached by the active controller from 0.1 s ⇒ broker-2 |');
     // The layouts without these figures keep their columns.
     expect(md).toContain('| component | kind | down | ingress failed / sent | error rate | records lost / expected | duplicated | orders lost | recovery |');
   });

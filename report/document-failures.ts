@@ -62,9 +62,11 @@ function costTable(l: FailuresLayout): Block {
 export function failuresSection(f: FailuresResult): Section {
   const cluster = f.layouts.find((l) => l.layout === 'hub-cluster');
   const blocks: Block[] = [
-    paragraph(`Each component was killed (kill -9) for ${formatNumber(f.downMs)} ms while ${formatNumber(f.loadOrdersPerS)} orders/s were posted to the ingress, `
+    paragraph(`${f.infraDownMs === undefined ? `Each component was killed (kill -9) for ${formatNumber(f.downMs)} ms`
+      : `Each system was killed (kill -9) for ${formatNumber(f.downMs)} ms, and each of the integration's own components (RabbitMQ, a broker, the quorum `
+        + `leader, the lake sink) for ${formatNumber(f.infraDownMs)} ms,`} while ${formatNumber(f.loadOrdersPerS)} orders/s were posted to the ingress, `
       + 'then restarted; the oracle counted what was lost once the landscape settled. A component is a single point of failure when its failure lost '
-      + 'records, or still stopped the service in the second half of its down time: the ingress refused more than half of the orders, or nothing moved '
+      + 'records, or still stopped the service in the second half of the time it was kept down: the ingress refused more than half of the orders, or nothing moved '
       + 'downstream. Where the service worked again before the component was back, the integration failed over without it.'),
     ...(cluster?.cluster ? [paragraph(clusterSetupText(cluster.cluster))] : []),
     { kind: 'figures', group: 'failures' },

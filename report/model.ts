@@ -170,7 +170,11 @@ export const failuresLayoutSchema = z.object({
   }),
 });
 export const failuresResultSchema = z.object({
-  downMs: ms,
+  /** How long each killed system was kept down. */
+  downMs: ms.describe('How long each killed system was kept down.'),
+  /** How long each of the integration's own components (RabbitMQ, a broker, the quorum leader, the lake sink) was kept down, when not downMs. */
+  infraDownMs: ms.optional().describe('How long each of the integration\'s own components (RabbitMQ, a broker, the quorum leader, the lake sink) was kept '
+    + 'down; absent when that was downMs.'),
   loadOrdersPerS: z.number().positive(),
   layouts: z.array(failuresLayoutSchema),
 });

@@ -30,15 +30,19 @@ export function estimateSeconds(s: Scenario): number {
   if (t) total += layouts * (landscapeS(systems) + 5 + t.connections.length * (t.stepS + 12));
   const f = s.runners.failures;
   if (f) {
-    const perLayout = (extra: number, components: number, settleS: number): number =>
-      landscapeS(systems) + f.warmupS + components * (f.downS + f.observeS + extra) + settleS;
+    const infraDownS = f.infraDownS ?? f.downS;
+    // systems: how many of the components are systems (kept down downS), the rest are the integration's (infraDownS).
+    const perLayout = (extra: number, components: number, settleS: number, systemsAmong = components): number =>
+      landscapeS(systems) + f.warmupS + systemsAmong * f.downS + (components - systemsAmong) * infraDownS + components * (f.observeS + extra) + settleS;
     const listed = f.components === 'all' ? null : f.components.length;
+    // System ids are upper case (A, B, ...); the integration's components are not (rabbitmq, broker, ...).
+    const listedSystems = f.components === 'all' ? systems : f.components.filter((n) => /^[A-Z]/.test(n)).length;
     const measured = failuresLayouts(s);
-    if (measured.includes('legacy')) total += perLayout(3, listed ?? systems + 1, SETTLE_S.legacy) + (listed === null || f.components.includes('rabbitmq') ? 6 : 0);
-    if (measured.includes('hub')) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub);
+    if (measured.includes('legacy')) total += perLayout(3, listed ?? systems + 1, SETTLE_S.legacy, listedSystems) + (listed === null || f.components.includes('rabbitmq') ? 6 : 0);
+    if (measured.includes('hub')) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub, listedSystems);
     // 'broker' names every broker of the cluster; the wait for replicas back in sync follows each fault.
     const clusterListed = listed === null ? null : listed + (f.components.includes('broker') ? CLUSTER_BROKERS - 1 : 0);
-    if (measured.includes('hub-cluster')) total += CLUSTER_START_S + perLayout(HUB_REJOIN_S + 2, clusterListed ?? CLUSTER_BROKERS + 2, SETTLE_S.hub);
+    if (measured.includes('hub-cluster')) total += CLUSTER_START_S + perLayout(HUB_REJOIN_S + 2, clusterListed ?? CLUSTER_BROKERS + 2, SETTLE_S.hub, f.components === 'all' ? 0 : listedSystems);
   }
   const o = s.runners.onboarding;
   if (o) total += layouts * (landscapeS(systems) + o.beforeS + o.afterS + 12);

@@ -30,8 +30,14 @@ export const failuresSettingsSchema = z.strictObject({
   loadOrdersPerS: rate.default(10),
   /** Load before the first fault (the baseline rate is measured here). */
   warmupS: seconds.default(5),
-  /** How long each killed component stays down. */
+  /** How long each killed system stays down. */
   downS: seconds.default(5),
+  /**
+   * How long each of the integration's own components (RabbitMQ, a broker, the quorum leader, the
+   * lake sink) stays down; default downS. Long enough, the second half of it shows whether a
+   * layout fails over without the component (the single-point-of-failure rule judges that half).
+   */
+  infraDownS: seconds.optional(),
   /** Observation after the restart (recovery is timed within it). */
   observeS: seconds.default(8),
   /** Longest wait for the oracle to see every accepted order's effects after the load stops. */

@@ -61,7 +61,17 @@ export async function runFailures(ctx: RunnerContext, settings: FailuresSettings
     throwIfAborted(ctx);
     out.push(await runLayout(ctx, settings, layout));
   }
-  return { downMs: settings.downS * 1000, loadOrdersPerS: settings.loadOrdersPerS, layouts: out };
+  return {
+    downMs: settings.downS * 1000,
+    ...(settings.infraDownS !== undefined ? { infraDownMs: settings.infraDownS * 1000 } : {}),
+    loadOrdersPerS: settings.loadOrdersPerS,
+    layouts: out,
+  };
+}
+
+/** How long a component of this kind is kept down: systems downS, the integration's own components infraDownS. */
+export function downSecondsOf(settings: FailuresSettings, kind: FaultTarget['kind']): number {
+  return kind === 'system' ? settings.downS : settings.infraDownS ?? settings.downS;
 }
 
 /** Extra seconds a fault takes on top of down and observe: a restart, and in hub-cluster the replicas catching up. */
@@ -100,7 +110,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     const { locator, noLocator } = infra.locator(landscape);
 
     // ---- load and warm-up ----
-    const plannedS = settings.warmupS + planned.reduce((a, c) => a + settings.downS + settings.observeS + (c.kind === 'rabbitmq' ? 30 : 15), 0) + 30;
+    const plannedS = settings.warmupS + planned.reduce((a, c) => a + downSecondsOf(settings, c.kind) + settings.observeS + (c.kind === 'rabbitmq' ? 30 : 15), 0) + 30;
     const orders = generateOrders({ seed: ctx.seed, count: Math.ceil(settings.loadOrdersPerS * plannedS * 1.5) + 100 });
     const load = new SteadyLoad({ ingressUrl: landscape.ingressUrl, orders, ratePerS: settings.loadOrdersPerS });
     const monitor = new StateMonitor(landscape);
@@ -129,11 +139,12 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       }
       const name = target.name;
       if (target.remark) reportNote(target.remark);
-      ctx.progress.step(`failures ${layout}: kill -9 ${name}, down ${settings.downS} s, observe ${settings.observeS} s`, settings.downS + settings.observeS + faultOverheadS(target.kind));
+      const downS = downSecondsOf(settings, target.kind);
+      ctx.progress.step(`failures ${layout}: kill -9 ${name}, down ${downS} s, observe ${settings.observeS} s`, downS + settings.observeS + faultOverheadS(target.kind));
       const pre = await monitor.snapshot();
       const killAtMs = Date.now();
       await target.kill();
-      const downUntil = killAtMs + settings.downS * 1000;
+      const downUntil = killAtMs + downS * 1000;
       const samples: LocatorSample[] = [];
       if (locator) {
         for (;;) {
@@ -143,6 +154,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
         }
       }
       await sleep(downUntil - Date.now(), ctx.signal);
+      const restartAtMs = Date.now();
       try {
         await target.restart();
       } catch (err) {
@@ -165,7 +177,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       const location = locator
         ? locator.conclude?.(samples, minGrowth) ?? concludeLocation(locator, samples, minGrowth)
         : { named: [], locatedBy: noLocator || 'no place to look' };
-      faults.push({ target, killAtMs, readyAtMs, observeEndMs, pre, post, location, ...(whole ? { inSyncAtMs } : {}) });
+      faults.push({ target, killAtMs, restartAtMs, readyAtMs, observeEndMs, pre, post, location, ...(whole ? { inSyncAtMs } : {}) });
       note(`${name}: down ${readyAtMs - killAtMs} ms; ${location.locatedBy}`);
       await reviveCrashed(supervisor, unexpected, landscape, note);
     }

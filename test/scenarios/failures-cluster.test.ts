@@ -93,7 +93,7 @@ describe('failures runner, hub-cluster layout (A-D on three brokers)', () => {
       'layouts: [hub]',
       'systems: [A, B, C, D]',
       'runners:',
-      '  failures: { loadOrdersPerS: 10, warmupS: 3, downS: 6, observeS: 3, settleS: 30, components: [broker, quorum-leader], layouts: [hub-cluster] }',
+      '  failures: { loadOrdersPerS: 10, warmupS: 3, downS: 3, infraDownS: 7, observeS: 3, settleS: 30, components: [broker, quorum-leader], layouts: [hub-cluster] }',
       '',
     ].join('\n'));
     const scenario = loadScenario(file);
@@ -127,7 +127,7 @@ describe('failures runner, hub-cluster layout (A-D on three brokers)', () => {
     expect(names[3]).toMatch(/^quorum-leader \(broker-[123]\)$/);
     expect(failures.components.map((c) => c.kind)).toEqual(['broker', 'broker', 'broker', 'quorum-leader']);
     for (const c of failures.components) {
-      expect(c.downMs, c.component).toBeGreaterThanOrEqual(6000);
+      expect(c.downMs, c.component).toBeGreaterThanOrEqual(7000);
       expect(c.ordersAccepted, c.component).toBeGreaterThan(0);
       expect(c.recordsLost, `${c.component}: records lost`).toBe(0);
       // Ingress keeps taking orders: at most a failover's worth of requests fail.

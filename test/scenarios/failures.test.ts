@@ -219,7 +219,7 @@ describe('failures rules', () => {
       samplesOf: (name: string) => (counts[name] ?? []).map((received, i) => sample(i * 1000, received)),
     }) as unknown as StateMonitor;
     const pre = new Map([['A', sample(0, 0)], ['B', sample(0, 0)], ['C', sample(0, 0)], ['D', sample(0, 0)]]);
-    const fault = { killAtMs: 0, readyAtMs: 4000, pre };
+    const fault = { killAtMs: 0, restartAtMs: 4000, pre };
     const inputs = (rs: RequestRecord[], counts: Record<string, number[]>) => ({ load: load(rs), monitor: monitor(counts), baselines: new Map([['A', 10], ['C', 10], ['D', 10], ['B', 0]]), ingressId: 'A' });
 
     // A failover: nothing for 2.5 s, then the ingress takes orders again and C and D catch up.

@@ -28,6 +28,8 @@ export const SPOF_ERROR_RATE = 0.5;
 export interface Fault {
   target: FaultTarget;
   killAtMs: number;
+  /** When the runner began restarting it: the end of the time it was kept down. */
+  restartAtMs: number;
   readyAtMs: number;
   observeEndMs: number;
   pre: Map<string, StateSample>;
@@ -37,9 +39,12 @@ export interface Fault {
   inSyncAtMs?: number | null;
 }
 
-/** The part of a fault's down time the single-point-of-failure rule judges: its second half. */
-export function secondHalf(killAtMs: number, readyAtMs: number): { fromMs: number; toMs: number } {
-  return { fromMs: killAtMs + (readyAtMs - killAtMs) / 2, toMs: readyAtMs };
+/**
+ * The part of a fault's down time the single-point-of-failure rule judges: the second half of the
+ * time the component was kept down (its restart, which may already serve, comes after).
+ */
+export function secondHalf(killAtMs: number, restartAtMs: number): { fromMs: number; toMs: number } {
+  return { fromMs: killAtMs + (restartAtMs - killAtMs) / 2, toMs: restartAtMs };
 }
 
 /**
@@ -48,8 +53,8 @@ export function secondHalf(killAtMs: number, readyAtMs: number): { fromMs: numbe
  * receives (baseline >= RECEIVES_MIN_PER_S; the ingress and the killed process aside) received less
  * than STALL_FRACTION of its baseline then (a process that did not answer counts as stalled).
  */
-export function stillStoppedHalfway(f: Pick<Fault, 'killAtMs' | 'readyAtMs' | 'pre'>, killed: string, x: Pick<FigureInputs, 'load' | 'monitor' | 'baselines' | 'ingressId'>): { stopped: boolean; why: string } {
-  const { fromMs, toMs } = secondHalf(f.killAtMs, f.readyAtMs);
+export function stillStoppedHalfway(f: Pick<Fault, 'killAtMs' | 'restartAtMs' | 'pre'>, killed: string, x: Pick<FigureInputs, 'load' | 'monitor' | 'baselines' | 'ingressId'>): { stopped: boolean; why: string } {
+  const { fromMs, toMs } = secondHalf(f.killAtMs, f.restartAtMs);
   const late = x.load.between(fromMs, toMs);
   const lateErrorRate = late.length > 0 ? late.filter((r) => !r.accepted).length / late.length : 0;
   if (lateErrorRate > SPOF_ERROR_RATE) return { stopped: true, why: `the ingress refused ${Math.round(lateErrorRate * 100)} % of orders in the second half of the down time` };

@@ -24,7 +24,8 @@ export function estimateSeconds(s: Scenario): number {
   let total = 3;
   const c = s.runners.connections;
   if (c) {
-    for (let n = c.from; n <= Math.min(c.to, systems); n++) total += layouts * (landscapeS(n) + c.steadyS);
+    // Both layouts are measured at once, each a little slower for sharing the machine.
+    for (let n = c.from; n <= Math.min(c.to, systems); n++) total += (layouts > 1 ? 1.5 : 1) * landscapeS(n) + c.steadyS;
   }
   const t = s.runners.throughput;
   if (t) total += layouts * (landscapeS(systems) + 5 + t.connections.length * (t.stepS + 12));
@@ -42,7 +43,7 @@ export function estimateSeconds(s: Scenario): number {
     if (measured.includes('hub')) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub, listedSystems);
     // 'broker' names every broker of the cluster; the wait for replicas back in sync follows each fault.
     const clusterListed = listed === null ? null : listed + (f.components.includes('broker') ? CLUSTER_BROKERS - 1 : 0);
-    if (measured.includes('hub-cluster')) total += CLUSTER_START_S + perLayout(HUB_REJOIN_S + 2, clusterListed ?? CLUSTER_BROKERS + 2, SETTLE_S.hub, f.components === 'all' ? 0 : listedSystems);
+    if (measured.includes('hub-cluster')) total += CLUSTER_START_S + perLayout(HUB_REJOIN_S + 2, clusterListed ?? CLUSTER_BROKERS + 1, SETTLE_S.hub, f.components === 'all' ? 0 : listedSystems);
   }
   const o = s.runners.onboarding;
   if (o) total += layouts * (landscapeS(systems) + o.beforeS + o.afterS + 12);

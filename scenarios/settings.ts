@@ -44,7 +44,7 @@ export const failuresSettingsSchema = z.strictObject({
   settleS: seconds.default(60),
   /**
    * Which components to kill: 'all' (every system, RabbitMQ or the broker, the lake sink; in
-   * hub-cluster every broker and then the quorum leader instead of the one broker) or names
+   * hub-cluster every broker and then the quorum leader, the rest being the hub's) or names
    * ('broker' in hub-cluster: each of its brokers; 'broker-2', 'quorum-leader': those only).
    */
   components: failureComponentsSchema.default('all'),

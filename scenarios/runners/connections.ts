@@ -147,11 +147,12 @@ export async function runConnections(ctx: RunnerContext, settings: ConnectionsSe
     const systems = ctx.systems.slice(0, n);
     if (!ingress || !systems.includes(ingress)) throw new Error(`connections: the first ${n} systems (${systems.join(', ')}) do not include the ingress ${ingress ?? '(none in the topology)'}, so no load can be put on them`);
     const t = restrictTo(full, systems);
-    for (const layout of layouts) {
-      throwIfAborted(ctx);
-      ctx.progress.step(`connections: ${layout}, n=${n} (${systems.join(',')})`, 2 + 0.6 * n + settings.steadyS + 1);
-      points.push(await measurePoint(ctx, settings, layout, n, systems, t));
-    }
+    throwIfAborted(ctx);
+    // Both layouts at once: what is counted here is structure (links, sockets), not speed, and the
+    // two landscapes share nothing (their own run ids, queues and topics; RabbitMQ's sockets are
+    // counted to the legacy processes only).
+    ctx.progress.step(`connections: ${layouts.join(' and ')}, n=${n} (${systems.join(',')})`, 2 + 0.9 * n + settings.steadyS + 1);
+    points.push(...await Promise.all(layouts.map((layout) => measurePoint(ctx, settings, layout, n, systems, t))));
   }
   return { points, model: modelRows(settings.from, settings.to) };
 }

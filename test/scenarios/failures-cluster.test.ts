@@ -27,9 +27,10 @@ afterAll(() => {
 describe('hub-cluster: which components, and what the cluster names', () => {
   const parts = { layout: 'hub-cluster' as const, systems: ['A', 'B'], rabbitmqUnavailable: null, brokerUnavailable: null, clusterBrokers: ['broker-1', 'broker-2', 'broker-3'] };
 
-  it('kills each broker, the quorum leader and the lake sink (systems: see hub); "broker" means each broker', () => {
+  it('kills each broker and the quorum leader (systems and the lake sink: see hub); "broker" means each broker', () => {
     expect(planComponents('all', parts).planned.map((c) => `${c.name}:${c.kind}`))
-      .toEqual(['broker-1:broker', 'broker-2:broker', 'broker-3:broker', 'quorum-leader:quorum-leader', 'lake-sink:lake-sink']);
+      .toEqual(['broker-1:broker', 'broker-2:broker', 'broker-3:broker', 'quorum-leader:quorum-leader']);
+    expect(planComponents(['lake-sink'], parts).planned.map((c) => c.name)).toEqual(['lake-sink']);
     const some = planComponents(['broker', 'quorum-leader', 'broker-2', 'rabbitmq'], parts);
     expect(some.planned.map((c) => c.name)).toEqual(['broker-1', 'broker-2', 'broker-3', 'quorum-leader']);
     expect(some.skipped).toEqual([{ component: 'rabbitmq', reason: 'the hub-cluster layout uses no RabbitMQ' }]);

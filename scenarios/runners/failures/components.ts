@@ -31,14 +31,15 @@ export interface LayoutParts {
 function layoutComponents(parts: LayoutParts): string[] {
   if (parts.layout === 'legacy') return [...parts.systems, RABBITMQ];
   if (parts.layout === 'hub') return [...parts.systems, BROKER_PROCESS, LAKE_SINK];
-  // The systems run the same code against one broker or three, and the hub layout already kills
-  // each of them; hub-cluster spends its time on what it changes: the brokers and the quorum.
-  return [...(parts.clusterBrokers ?? []), QUORUM_LEADER, LAKE_SINK];
+  // The systems and the lake sink run the same code against one broker or three, and the hub
+  // layout already kills each of them; hub-cluster spends its time on what it changes: the
+  // brokers and the quorum.
+  return [...(parts.clusterBrokers ?? []), QUORUM_LEADER];
 }
 
 /**
  * 'all' = every system of the landscape, then RabbitMQ (legacy) or the broker (hub), then the lake
- * sink; in hub-cluster, each broker of the cluster, then the quorum leader, then the lake sink. Named
+ * sink; in hub-cluster, each broker of the cluster, then the quorum leader (the lake sink may be named). Named
  * components are taken in the order given ('broker' in hub-cluster: each of its brokers); a name
  * that is not a component of this layout, or one that cannot be killed in this run, is skipped with
  * the reason.

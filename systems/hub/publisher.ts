@@ -5,11 +5,13 @@
  * record as JSON value, and the data kind and source system as headers.
  *
  * Concurrent `publish()` calls are batched: they wait in a bounded queue and one sender takes them
- * a batch at a time, splits the batch by partition and sends each partition's records with its own
- * kafkajs send(), all partitions at once. So a partition never has two sends in flight (kafkajs's
- * idempotent sequence numbers for it would interleave), and no send spans two brokers (kafkajs
- * loses acknowledged records then; see partition-groups.ts). When the queue is full, `publish()`
- * waits for room (backpressure). `publish()` resolves once the broker has acknowledged the record.
+ * a batch at a time, so a partition never has two sends in flight (kafkajs's idempotent sequence
+ * numbers for it would interleave). Against one broker the batch goes out in one kafkajs
+ * sendBatch. Against several, it is split by partition and each partition's records go in a send()
+ * of their own, all at once: no kafkajs call may span two brokers, or kafkajs can lose acknowledged
+ * records when a leader dies (see partition-groups.ts); the split costs about a fifth more CPU per
+ * record, which is why one broker does without it. When the queue is full, `publish()` waits for
+ * room (backpressure). `publish()` resolves once the broker has acknowledged the record.
  */
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import { HEADER_KIND, HEADER_SOURCE, type TopicSpec } from './headers.ts';
@@ -46,7 +48,7 @@ export interface PublisherCounters {
   failed: number;
   /** Value bytes acknowledged. */
   bytes: number;
-  /** Per-partition sends that succeeded. */
+  /** kafkajs sends that succeeded (one per batch against one broker, one per partition against several). */
   batches: number;
   /** Records queued for the sender right now. */
   queued: number;
@@ -75,8 +77,8 @@ export class HubPublisher {
   private connecting: Promise<Producer> | null = null;
   private sending: Promise<void> | null = null;
   private closed = false;
-  /** Partition count of each topic, from the metadata when the producer connects. */
-  private partitionCounts: Map<string, number> | null = null;
+  /** Partition count of each topic and the number of brokers, from the metadata when the producer connects. */
+  private hub: { partitionCounts: Map<string, number>; brokers: number } | null = null;
   private readonly grouper = new PartitionGrouper();
   private readonly stats: Omit<PublisherCounters, 'queued' | 'waiting'> = { published: 0, failed: 0, bytes: 0, batches: 0 };
   private readonly queueMax: number;
@@ -175,17 +177,10 @@ export class HubPublisher {
       let failed: Error | null = null;
       try {
         const producer = await this.getProducer();
-        const counts = this.partitionCounts!;
-        const groups = this.grouper.group(batch, (topic) => counts.get(topic) ?? 0);
-        const outcomes = await Promise.allSettled(groups.map((g) => producer.send({
-          topic: g.topic,
-          messages: g.items.map((p) => ({ ...p.message, partition: g.partition })),
-          acks: -1,
-          timeout: this.options.ackTimeoutMs ?? 30_000,
-          compression: this.options.compression ?? CompressionTypes.None,
-        })));
+        const units = this.sendUnits(batch);
+        const outcomes = await Promise.allSettled(units.map((u) => u.send(producer)));
         for (const [i, outcome] of outcomes.entries()) {
-          const items = groups[i].items;
+          const { items, where } = units[i];
           if (outcome.status === 'fulfilled') {
             this.stats.published += items.length;
             this.stats.batches++;
@@ -195,7 +190,7 @@ export class HubPublisher {
             }
           } else {
             failed ??= outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason));
-            this.fail(items, failed, `${groups[i].topic}/${groups[i].partition}`);
+            this.fail(items, failed, where);
           }
         }
       } catch (err) {
@@ -205,6 +200,23 @@ export class HubPublisher {
       }
       if (failed) await this.resetProducer();
     }
+  }
+
+  /** The kafkajs calls a batch goes out in: one sendBatch against one broker, one send() per partition against several. */
+  private sendUnits(batch: Pending[]): { items: Pending[]; where: string; send(producer: Producer): Promise<unknown> }[] {
+    const hub = this.hub!;
+    const common = { acks: -1, timeout: this.options.ackTimeoutMs ?? 30_000, compression: this.options.compression ?? CompressionTypes.None };
+    if (hub.brokers <= 1) {
+      const byTopic = new Map<string, Message[]>();
+      for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.message]);
+      const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      return [{ items: batch, where: 'the broker', send: (producer) => producer.sendBatch({ topicMessages, ...common }) }];
+    }
+    return this.grouper.group(batch, (topic) => hub.partitionCounts.get(topic) ?? 0).map((g) => ({
+      items: g.items,
+      where: `${g.topic}/${g.partition}`,
+      send: (producer) => producer.send({ topic: g.topic, messages: g.items.map((p) => ({ ...p.message, partition: g.partition })), ...common }),
+    }));
   }
 
   private fail(items: readonly Pending[], err: Error, where: string): void {
@@ -230,11 +242,12 @@ export class HubPublisher {
   private getProducer(): Promise<Producer> {
     if (this.producer) return Promise.resolve(this.producer);
     this.connecting ??= (async () => {
-      if (!this.partitionCounts) {
+      if (!this.hub) {
         const admin = this.options.kafka.admin();
         await admin.connect();
         try {
-          this.partitionCounts = await ensureTopics(admin, [...this.topicByKind.values()].map((t) => t.name), this.options.topicPartitions ?? 6);
+          const partitionCounts = await ensureTopics(admin, [...this.topicByKind.values()].map((t) => t.name), this.options.topicPartitions ?? 6);
+          this.hub = { partitionCounts, brokers: (await admin.describeCluster()).brokers.length };
         } finally {
           await admin.disconnect();
         }
@@ -258,12 +271,12 @@ export class HubPublisher {
   /**
    * After a failed send the broker may or may not hold it. Reusing the producer id would send the
    * next records with the failed send's sequence numbers, and the broker would drop them as
-   * duplicates; a fresh producer gets a fresh id. The partition counts are read again too.
+   * duplicates; a fresh producer gets a fresh id. The partition counts and brokers are read again too.
    */
   private async resetProducer(): Promise<void> {
     const old = this.producer;
     this.producer = null;
-    this.partitionCounts = null;
+    this.hub = null;
     if (old) await old.disconnect().catch(() => undefined);
   }
 }

@@ -50,6 +50,8 @@ describe.runIf(hasRabbit)('npm run compare -- --quick', () => {
 
   it('counts more integration connections in the legacy layout than in the hub layout for n >= 4', () => {
     const points = report.runners.connections!.points;
+    expect(points.map((p) => `${p.layout}${p.n}`)).toEqual(['legacy3', 'hub3', 'legacy4', 'hub4']);
+    expect(report.runners.connections!.model.at(-1)?.n).toBe(20);
     const at = (layout: string, n: number) => points.find((p) => p.layout === layout && p.n === n)!;
     const ns = [...new Set(points.map((p) => p.n))].filter((n) => n >= 4);
     expect(ns.length).toBeGreaterThan(0);
@@ -63,6 +65,20 @@ describe.runIf(hasRabbit)('npm run compare -- --quick', () => {
       expect(legacy.liveTcpTotal).toBeGreaterThan(0);
       expect(hub.liveTcpTotal).toBeGreaterThan(0);
     }
+    for (const p of points) {
+      expect(p.liveTcpTotal, `${p.layout} n=${p.n}`).toBe(p.liveTcpPairs.reduce((s, x) => s + x.connections, 0));
+      expect(p.ordersSent, `${p.layout} n=${p.n}`).toBeGreaterThan(0);
+      expect(p.ordersAccepted, `${p.layout} n=${p.n}`).toBe(p.ordersSent);
+    }
+    // Hub: a star. Every system and the lake sink is connected to the broker, and to nothing else.
+    const hub4 = at('hub', 4);
+    expect(hub4.liveTcpPairs.every((x) => x.server === 'broker')).toBe(true);
+    expect(new Set(hub4.liveTcpPairs.map((x) => x.client))).toEqual(new Set(['A', 'B', 'C', 'D', 'lake-sink']));
+    // Legacy: the REST calls A->B and A->C, and C and D (the AMQP flows c-d-pick, d-c-shipped) to
+    // RabbitMQ, found as a process of its own; batch files and lake exports hold no connection.
+    const legacy4 = at('legacy', 4);
+    expect(new Set(legacy4.liveTcpPairs.map((x) => `${x.client}->${x.server}`))).toEqual(new Set(['A->B', 'A->C', 'C->rabbitmq', 'D->rabbitmq']));
+    expect(legacy4.liveTcpPerProcess.find((x) => x.process === 'rabbitmq')?.connections).toBeGreaterThanOrEqual(2);
   });
 
   it('finds at least one single point of failure in the legacy layout', () => {
@@ -102,12 +118,25 @@ describe.runIf(hasRabbit)('npm run compare -- --quick', () => {
 
   it('onboards I: legacy restarts the systems that feed it and gives it no history; the hub restarts nothing and replays it all', () => {
     const [legacy, hub] = ['legacy', 'hub'].map((layout) => report.runners.onboarding!.layouts.find((l) => l.layout === layout)!);
-    expect(legacy.restartedSystems.length).toBeGreaterThan(0);
-    expect(legacy.newcomers.every((n) => n.historyExpected > 0 && n.historyReceived === 0)).toBe(true);
+    for (const l of [legacy, hub]) expect(l).toMatchObject({ initialSystems: ['A', 'B', 'C', 'D'], addedSystems: ['I'] });
+    // Legacy: A (calls I synchronously) and B (publishes payments to I's queue) get the new
+    // topology and are restarted for real; the ingress notices; I sees only what comes after.
+    expect(legacy.reconfiguredSystems).toEqual(['A', 'B']);
+    expect(legacy.restartedSystems).toEqual(['A', 'B']);
+    expect(legacy.newLinkIds).toEqual(['a-i-score', 'b-i-payments', 'I-lake-export']);
+    expect(legacy.ingressFailed).toBeGreaterThan(0);
+    expect(legacy.ingressDowntimeMs).toBeGreaterThan(0);
+    expect(legacy.newcomers.map((n) => n.system)).toEqual(['I']);
+    expect(legacy.newcomers.every((n) => n.historyExpected > 0 && n.historyReceived === 0 && !n.receivedHistory)).toBe(true);
+    // ...but it is wired: it received the orders and payments that came after the change.
+    const wired = /onboarding legacy: .* I 0\/\d+ \((\d+) records received in all\)/.exec(stdout);
+    expect(Number(wired?.[1] ?? 0), 'records the legacy newcomer received after the change').toBeGreaterThan(0);
+    // Hub: nothing existing changes or restarts, no request fails, I replays its whole history.
     expect(hub.restartedSystems).toEqual([]);
     expect(hub.reconfiguredSystems).toEqual([]);
+    expect(hub.newLinkIds).toEqual(['I-hub']);
     expect(hub.ingressFailed).toBe(0);
-    expect(hub.newcomers.every((n) => n.receivedHistory && n.historyReceived === n.historyExpected)).toBe(true);
+    expect(hub.newcomers.every((n) => n.historyExpected > 0 && n.receivedHistory && n.historyReceived === n.historyExpected)).toBe(true);
   });
 
   it('re-renders the run with `untangle report DIR`', async () => {

@@ -141,11 +141,16 @@ export class TopicStore {
       const topic: Topic = { name: record.name, id: record.id, configs: record.configs, partitions: [] };
       const logConfig = store.logConfigFor(record.configs);
       for (let p = 0; p < record.partitions; p++) {
-        topic.partitions.push(new Partition(record.name, p, await PartitionLog.open(store.partitionDir(record.name, p), logConfig, logger), clustered));
+        topic.partitions.push(await store.openPartition(record.name, p, logConfig));
       }
       store.topics.set(record.name, topic);
     }
     return store;
+  }
+
+  /** Opens (or creates) one partition's log; on a cluster node the partition leads nothing until the controller says so. */
+  private async openPartition(topic: string, partition: number, logConfig: LogConfig): Promise<Partition> {
+    return new Partition(topic, partition, await PartitionLog.open(this.partitionDir(topic, partition), logConfig, this.logger), this.clustered);
   }
 
   partitionDir(topic: string, partition: number): string {
@@ -193,7 +198,7 @@ export class TopicStore {
     try {
       const logConfig = this.logConfigFor(configs);
       for (let p = 0; p < partitions; p++) {
-        topic.partitions.push(new Partition(name, p, await PartitionLog.open(this.partitionDir(name, p), logConfig, this.logger), this.clustered));
+        topic.partitions.push(await this.openPartition(name, p, logConfig));
       }
       await this.persist();
     } catch (err) {
@@ -229,7 +234,7 @@ export class TopicStore {
     }
     const logConfig = this.logConfigFor(topic.configs);
     for (let p = current; p < newTotal; p++) {
-      topic.partitions.push(new Partition(name, p, await PartitionLog.open(this.partitionDir(name, p), logConfig, this.logger), this.clustered));
+      topic.partitions.push(await this.openPartition(name, p, logConfig));
     }
     await this.persist();
   }

@@ -4,6 +4,7 @@
  * constants are the start-up, settle and restart times seen on such a machine.
  */
 import { failuresLayouts, type Scenario } from './scenario.ts';
+import { SYSTEM_ID } from './settings.ts';
 
 /** Starting and stopping one landscape: fixed part plus per system process (tsx start-up on 2 shared cores). */
 function landscapeS(systems: number): number {
@@ -36,8 +37,7 @@ export function estimateSeconds(s: Scenario): number {
     const perLayout = (extra: number, components: number, settleS: number, systemsAmong = components): number =>
       landscapeS(systems) + f.warmupS + systemsAmong * f.downS + (components - systemsAmong) * infraDownS + components * (f.observeS + extra) + settleS;
     const listed = f.components === 'all' ? null : f.components.length;
-    // System ids are upper case (A, B, ...); the integration's components are not (rabbitmq, broker, ...).
-    const listedSystems = f.components === 'all' ? systems : f.components.filter((n) => /^[A-Z]/.test(n)).length;
+    const listedSystems = f.components === 'all' ? systems : f.components.filter((n) => SYSTEM_ID.test(n)).length;
     const measured = failuresLayouts(s);
     if (measured.includes('legacy')) total += perLayout(3, listed ?? systems + 1, SETTLE_S.legacy, listedSystems) + (listed === null || f.components.includes('rabbitmq') ? 6 : 0);
     if (measured.includes('hub')) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub, listedSystems);

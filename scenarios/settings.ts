@@ -9,7 +9,9 @@ import { failuresLayoutNameSchema } from '../report/model.ts';
 const positiveInt = z.number().int().positive();
 const seconds = z.number().positive().max(3600);
 const rate = z.number().positive().max(10_000);
-const systemId = z.string().regex(/^[A-Z][A-Z0-9]*$/, 'a system id such as A');
+/** A system's id (A, B, ...): upper case, where the integration's components (rabbitmq, broker, ...) are not. */
+export const SYSTEM_ID = /^[A-Z][A-Z0-9]*$/;
+const systemId = z.string().regex(SYSTEM_ID, 'a system id such as A');
 
 export const layoutsSchema = z.array(z.enum(['legacy', 'hub'])).min(1).max(2);
 

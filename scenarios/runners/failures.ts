@@ -70,7 +70,7 @@ export async function runFailures(ctx: RunnerContext, settings: FailuresSettings
 }
 
 /** How long a component of this kind is kept down: systems downS, the integration's own components infraDownS. */
-export function downSecondsOf(settings: FailuresSettings, kind: FaultTarget['kind']): number {
+function downSecondsOf(settings: FailuresSettings, kind: FaultTarget['kind']): number {
   return kind === 'system' ? settings.downS : settings.infraDownS ?? settings.downS;
 }
 

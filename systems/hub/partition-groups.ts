@@ -20,7 +20,7 @@
  * The partition is chosen as kafkajs's default partitioner would (murmur2 of the key, as Java's
  * client), so records land where they always did.
  */
-import { Partitioners, type Message } from 'kafkajs';
+import { Partitioners, type Message, type PartitionMetadata } from 'kafkajs';
 
 export interface KeyedRecord {
   topic: string;
@@ -40,17 +40,17 @@ export class PartitionGrouper {
 
   group<T extends KeyedRecord>(records: readonly T[], partitionCount: (topic: string) => number): PartitionGroup<T>[] {
     const groups = new Map<string, PartitionGroup<T>>();
-    const metadataOf = new Map<string, { partitionId: number; leader: number }[]>();
+    const metadataOf = new Map<string, PartitionMetadata[]>();
     for (const r of records) {
       let metadata = metadataOf.get(r.topic);
       if (!metadata) {
         const count = partitionCount(r.topic);
         if (!Number.isInteger(count) || count < 1) throw new Error(`no partition count known for topic ${r.topic}`);
         // Only the length matters for keyed records; every record the publisher sends has a key.
-        metadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
+        metadata = Array.from({ length: count }, (_, partitionId): PartitionMetadata => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
         metadataOf.set(r.topic, metadata);
       }
-      const partition = this.partitioner({ topic: r.topic, partitionMetadata: metadata as never, message: r.message });
+      const partition = this.partitioner({ topic: r.topic, partitionMetadata: metadata, message: r.message });
       const k = `${r.topic}\u0000${partition}`;
       let g = groups.get(k);
       if (!g) groups.set(k, (g = { topic: r.topic, partition, items: [] }));

@@ -174,7 +174,7 @@ export class HubPublisher {
     while (this.queue.length > 0) {
       const batch = this.takeBatch();
       this.admitWaiting();
-      let failed: Error | null = null;
+      let failed = false;
       try {
         const producer = await this.getProducer();
         const units = this.sendUnits(batch);
@@ -189,14 +189,14 @@ export class HubPublisher {
               p.resolve();
             }
           } else {
-            failed ??= outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason));
-            this.fail(items, failed, where);
+            failed = true;
+            this.fail(items, outcome.reason, where);
           }
         }
       } catch (err) {
         // No producer (the hub is unreachable) or no partition count: nothing of the batch was sent.
-        failed = err instanceof Error ? err : new Error(String(err));
-        this.fail(batch, failed, 'the hub');
+        failed = true;
+        this.fail(batch, err, 'the hub');
       }
       if (failed) await this.resetProducer();
     }
@@ -208,7 +208,11 @@ export class HubPublisher {
     const common = { acks: -1, timeout: this.options.ackTimeoutMs ?? 30_000, compression: this.options.compression ?? CompressionTypes.None };
     if (hub.brokers <= 1) {
       const byTopic = new Map<string, Message[]>();
-      for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.message]);
+      for (const p of batch) {
+        let messages = byTopic.get(p.topic);
+        if (!messages) byTopic.set(p.topic, (messages = []));
+        messages.push(p.message);
+      }
       const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
       return [{ items: batch, where: 'the broker', send: (producer) => producer.sendBatch({ topicMessages, ...common }) }];
     }
@@ -219,7 +223,8 @@ export class HubPublisher {
     }));
   }
 
-  private fail(items: readonly Pending[], err: Error, where: string): void {
+  private fail(items: readonly Pending[], reason: unknown, where: string): void {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
     this.stats.failed += items.length;
     this.log(`hub publisher ${this.options.systemId}: ${items.length} record(s) to ${where} failed: ${err.message}`);
     for (const p of items) p.reject(err);

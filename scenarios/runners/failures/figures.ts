@@ -43,7 +43,7 @@ export interface Fault {
  * The part of a fault's down time the single-point-of-failure rule judges: the second half of the
  * time the component was kept down (its restart, which may already serve, comes after).
  */
-export function secondHalf(killAtMs: number, restartAtMs: number): { fromMs: number; toMs: number } {
+function secondHalf(killAtMs: number, restartAtMs: number): { fromMs: number; toMs: number } {
   return { fromMs: killAtMs + (restartAtMs - killAtMs) / 2, toMs: restartAtMs };
 }
 

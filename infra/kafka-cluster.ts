@@ -11,7 +11,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { planProcessCluster } from '../broker/cluster/process-cluster.ts';
 import { ControllerClient, type QuorumVoter } from '../broker/cluster/controller/index.ts';
 import type { Supervisor } from '../systems/process/supervisor.ts';
-import { freePort } from '../systems/runtime/landscape.ts';
+import { freePort } from '../broker/cluster/free-ports.ts';
 import type { Log } from './docker.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from '../broker/index.ts';
 import { Supervisor } from '../systems/process/supervisor.ts';
-import { freePort } from '../systems/runtime/landscape.ts';
+import { freePort } from '../broker/cluster/free-ports.ts';
 import { requireContainerRuntime, type Env, type Log } from './docker.ts';
 
 export type HubMode = 'embedded' | 'process' | 'container';

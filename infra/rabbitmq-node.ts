@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Supervisor } from '../systems/process/supervisor.ts';
-import { freePort } from '../systems/runtime/landscape.ts';
+import { freePort } from '../broker/cluster/free-ports.ts';
 import { checkAmqp } from './rabbitmq.ts';
 import type { Env, Log } from './docker.ts';
 

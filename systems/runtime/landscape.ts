@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePorts } from '../../broker/cluster/free-ports.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,8 @@ import { queuePrefixOf, PATHS, type LayoutName } from './options.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/untangle.js', import.meta.url));
 const READY = /untangle system ready id=(\S+) layout=(\S+) url=(\S+) pid=(\d+)/;
+/** How many times a landscape start is tried when a chosen port was taken before its system bound it. */
+const START_ATTEMPTS = 3;
 export const LAKE_SINK = 'lake-sink';
 
 export interface LandscapeOptions {
@@ -86,18 +88,6 @@ export interface Landscape {
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on right now (the OS's pick), so peers can be told each other's address up front. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Starts a whole landscape of one layout as OS processes under a Supervisor: every system of the
  * topology (and the lake sink in the hub layout), each on a port chosen up front so the legacy
@@ -124,13 +114,17 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   rememberFlows(topology);
   const supervisor = opts.supervisor ?? new Supervisor();
   const ports: Record<string, number> = {};
-  for (const s of universe.systems) ports[s.id] = await freePort();
+  const pickPorts = async (): Promise<void> => {
+    const picked = await freePorts(universe.systems.length);
+    universe.systems.forEach((s, i) => { ports[s.id] = picked[i]; });
+  };
+  await pickPorts();
   const urls: Record<string, string> = {};
   const started = new Set<string>();
-  const peers = universe.systems.map((s) => `${s.id}=http://127.0.0.1:${ports[s.id]}`).join(',');
   const common = (file: string): string[] => ['--topology', file, '--work-dir', opts.workDir, '--run-id', opts.runId];
-  const layoutArgs = opts.layout === 'legacy'
-    ? ['--peers', peers, ...(opts.amqpUrl ? ['--amqp-url', opts.amqpUrl] : [])]
+  // A function, not a constant: a start that lost a port race picks new ports for everyone.
+  const layoutArgs = (): string[] => opts.layout === 'legacy'
+    ? ['--peers', universe.systems.map((s) => `${s.id}=http://127.0.0.1:${ports[s.id]}`).join(','), ...(opts.amqpUrl ? ['--amqp-url', opts.amqpUrl] : [])]
     : ['--kafka-brokers', (opts.kafkaBrokers ?? []).join(',')];
   if (opts.layout === 'hub' && !opts.kafkaBrokers?.length) throw new Error('the hub layout needs kafkaBrokers');
 
@@ -147,7 +141,7 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   };
   const launch = async (id: string, fromBeginning: boolean): Promise<void> => {
     if (!topology.systems.some((s) => s.id === id)) throw new Error(`system ${id} is not in the landscape's topology (${topology.systems.map((s) => s.id).join(', ')})`);
-    await start(id, ['system', '--id', id, '--layout', opts.layout, '--port', String(ports[id]), ...common(topologyFile), ...layoutArgs, ...(fromBeginning ? ['--from-beginning'] : [])]);
+    await start(id, ['system', '--id', id, '--layout', opts.layout, '--port', String(ports[id]), ...common(topologyFile), ...layoutArgs(), ...(fromBeginning ? ['--from-beginning'] : [])]);
     started.add(id);
   };
 
@@ -182,7 +176,7 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
     return { topology, topologyFile, startedAtMs, newcomersHealthyAtMs, restarts, doneAtMs: Date.now() };
   };
 
-  try {
+  const startAll = async (): Promise<void> => {
     await Promise.all(topology.systems.map((s) => launch(s.id, opts.fromBeginning?.includes(s.id) ?? false)));
     if (opts.layout === 'hub') {
       let sinkTopologyFile = topologyFile;
@@ -190,11 +184,26 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
         sinkTopologyFile = join(opts.workDir, 'topology-lake-sink.yaml');
         writeFileSync(sinkTopologyFile, stringify(universe));
       }
-      await start(LAKE_SINK, ['lake-sink', '--port', '0', ...common(sinkTopologyFile), ...layoutArgs]);
+      await start(LAKE_SINK, ['lake-sink', '--port', '0', ...common(sinkTopologyFile), ...layoutArgs()]);
     }
-  } catch (err) {
-    await supervisor.stopAll();
-    throw err;
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await startAll();
+      break;
+    } catch (err) {
+      // Ports are chosen where outgoing connections never land (see free-ports.ts), but another
+      // process on the machine may still bind one first. Then every system starts again on new
+      // ports, since the legacy systems were told each other's addresses.
+      const portTaken = /EADDRINUSE/.test(String((err as Error).message));
+      if (!portTaken || attempt >= START_ATTEMPTS) {
+        await supervisor.stopAll();
+        throw err;
+      }
+      await Promise.all(supervisor.names().filter((n) => started.has(n) || n === LAKE_SINK).map((n) => supervisor.stop(n)));
+      started.clear();
+      await pickPorts();
+    }
   }
   const ingress = topology.systems.find((s) => s.role === 'ingress');
   if (!ingress) throw new Error(`topology ${topology.name} has no ingress system`);

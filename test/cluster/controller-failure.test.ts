@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePorts } from '../../broker/cluster/free-ports.ts';
 import { RaftNode } from '../../broker/cluster/raft/index.ts';
 import { ControllerClient, ControllerError, startController, type ControllerOptions, type QuorumVoter, type RunningController } from '../../broker/cluster/controller/index.ts';
 
@@ -16,19 +17,6 @@ const FAST = {
   brokerHeartbeatIntervalMs: 200,
   requestTimeoutMs: REQUEST_TIMEOUT_MS,
 };
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -15,6 +15,7 @@ import { ProducerIdAllocator } from './producer-ids.ts';
 import { ClusterBroker } from './cluster/broker-node.ts';
 import type { QuorumVoter } from './cluster/controller/index.ts';
 import type { OffsetStore } from './group/offset-store.ts';
+import { DEFAULT_OFFSETS_COMPACT_BYTES } from './group/replicated-offset-store.ts';
 
 export type { BrokerConfig } from './config.ts';
 
@@ -29,6 +30,8 @@ export interface BrokerClusterOptions {
   defaultMinInsyncReplicas?: number;
   /** Partitions of __consumer_offsets. Default 10. */
   offsetsTopicPartitions?: number;
+  /** An __consumer_offsets partition is rewritten as a snapshot of its offsets once it holds this many bytes (and twice its last snapshot). Default 16 MiB. */
+  offsetsCompactBytes?: number;
   /** How long a metadata change waits for the controller quorum. Default 5000 ms. */
   controllerRequestTimeoutMs?: number;
 }
@@ -78,6 +81,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         replicaLagTimeMaxMs: options.cluster.replicaLagTimeMaxMs ?? 5_000,
         defaultMinInsyncReplicas: options.cluster.defaultMinInsyncReplicas ?? 1,
         offsetsTopicPartitions: options.cluster.offsetsTopicPartitions ?? 10,
+        offsetsCompactBytes: options.cluster.offsetsCompactBytes ?? DEFAULT_OFFSETS_COMPACT_BYTES,
         controllerRequestTimeoutMs: options.cluster.controllerRequestTimeoutMs ?? 5_000,
         maxFrameBytes: config.maxFrameBytes,
         log: logger,

@@ -29,6 +29,8 @@ interface BrokerOptions {
   brokerSessionTimeoutMs?: number;
   replicaLagTimeMaxMs?: number;
   minInsyncReplicas?: number;
+  offsetsTopicPartitions?: number;
+  offsetsCompactBytes?: number;
 }
 
 export function registerBrokerCommand(program: Command): void {
@@ -57,6 +59,8 @@ export function registerBrokerCommand(program: Command): void {
     .option('--broker-session-timeout-ms <ms>', 'controller: fence a broker whose heartbeats stop for this long', intOption(500))
     .option('--replica-lag-time-max-ms <ms>', 'leader: drop a follower from the ISR when it has not caught up for this long', intOption(100))
     .option('--min-insync-replicas <n>', 'min.insync.replicas for topics that do not set it', intOption(1))
+    .option('--offsets-topic-partitions <n>', 'partitions of __consumer_offsets when this cluster creates it (default 10)', intOption(1, 1000))
+    .option('--offsets-compact-bytes <n>', 'rewrite an __consumer_offsets partition as a snapshot of its offsets once it holds this many bytes (default 16 MiB)', intOption(64 * 1024))
     .action(async (opts: BrokerOptions) => {
       const logger = (line: string): void => void process.stderr.write(`${new Date().toISOString()} broker ${opts.nodeId}: ${line}\n`);
       if (opts.roles !== undefined || opts.controllerQuorum !== undefined) {
@@ -82,7 +86,12 @@ async function runClusterNode(opts: BrokerOptions, logger: (line: string) => voi
     roles,
     voters,
     controller: { brokerSessionTimeoutMs: opts.brokerSessionTimeoutMs },
-    broker: { replicaLagTimeMaxMs: opts.replicaLagTimeMaxMs, defaultMinInsyncReplicas: opts.minInsyncReplicas },
+    broker: {
+      replicaLagTimeMaxMs: opts.replicaLagTimeMaxMs,
+      defaultMinInsyncReplicas: opts.minInsyncReplicas,
+      offsetsTopicPartitions: opts.offsetsTopicPartitions,
+      offsetsCompactBytes: opts.offsetsCompactBytes,
+    },
   });
   const controllerPort = node.controller ? String(node.controller.port) : '-';
   process.stdout.write(

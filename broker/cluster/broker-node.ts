@@ -13,7 +13,7 @@ import { ControllerClient, ControllerError, type QuorumVoter } from './controlle
 import { liveBrokerIds, NO_LEADER, type MetadataState } from './metadata/index.ts';
 import { ReplicaManager } from './replica/replica-manager.ts';
 import type { ReplicaTransition } from './replica/partition-replica.ts';
-import { OFFSETS_TOPIC, offsetsPartitionFor, ReplicatedOffsetStore } from '../group/replicated-offset-store.ts';
+import { OFFSETS_TOPIC, offsetsPartitionFor, offsetsTopicConfigs, ReplicatedOffsetStore } from '../group/replicated-offset-store.ts';
 
 export interface ClusterBrokerOptions {
   nodeId: number;
@@ -25,6 +25,8 @@ export interface ClusterBrokerOptions {
   replicaLagTimeMaxMs: number;
   defaultMinInsyncReplicas: number;
   offsetsTopicPartitions: number;
+  /** Snapshot and trim an __consumer_offsets partition once it holds this many bytes (and twice its last snapshot). */
+  offsetsCompactBytes: number;
   controllerRequestTimeoutMs: number;
   maxFrameBytes: number;
   log(line: string): void;
@@ -60,6 +62,7 @@ export class ClusterBroker implements ClusterServices {
       partition: (i) => opts.topics.partition(OFFSETS_TOPIC, i),
       partitionCount: () => this.replicas.metadata()?.topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0,
       commitTimeoutMs: 10_000,
+      compactBytes: opts.offsetsCompactBytes,
       log: opts.log,
     });
     this.replicas = new ReplicaManager({
@@ -175,7 +178,7 @@ export class ClusterBroker implements ClusterServices {
       const state = this.metadata();
       const live = state ? liveBrokerIds(state).length : 1;
       try {
-        await this.createTopic(OFFSETS_TOPIC, this.opts.offsetsTopicPartitions, Math.max(1, Math.min(3, live)), {});
+        await this.createTopic(OFFSETS_TOPIC, this.opts.offsetsTopicPartitions, Math.max(1, Math.min(3, live)), offsetsTopicConfigs(this.opts.offsetsCompactBytes));
       } catch (err) {
         if (!(err instanceof KafkaError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS)) this.opts.log(`creating ${OFFSETS_TOPIC} failed: ${(err as Error).message}`);
       } finally {

@@ -20,8 +20,6 @@ export interface FileOffsetStoreOptions {
 
 export const OFFSETS_FILE = 'offsets.log';
 const TMP_SUFFIX = '.tmp';
-/** Entries per commit record in a snapshot, so no single record gets huge. */
-const SNAPSHOT_ENTRIES_PER_RECORD = 10_000;
 
 interface Pending {
   bytes: Buffer;
@@ -74,7 +72,7 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     } else {
       if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${this.path}: not an offsets log`);
       const { records, validEnd } = decodeRecords(buf, MAGIC.length);
-      for (const r of records) this.replay(r);
+      for (const r of records) this.state.applyRecord(r);
       this.truncatedBytesOnLoad = buf.length - validEnd;
       this.fileBytes = validEnd;
       if (validEnd < buf.length) {
@@ -117,12 +115,6 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     const fh = this.fh;
     this.fh = null;
     await fh?.close();
-  }
-
-  private replay(r: OffsetRecord): void {
-    if (r.type === 'commit') this.state.apply(r.groupId, r.entries);
-    else if (r.type === 'deleteGroup') this.state.deleteGroup(r.groupId);
-    else this.state.deleteTopic(r.topic);
   }
 
   /** Applies `apply` to memory now and resolves once `record` (if any) is written. */
@@ -183,17 +175,7 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
    */
   private async compact(): Promise<void> {
     const parts: Buffer[] = [MAGIC];
-    for (const groupId of this.state.groups()) {
-      let chunk: OffsetEntry[] = [];
-      for (const e of this.state.entries(groupId)) {
-        chunk.push(e);
-        if (chunk.length >= SNAPSHOT_ENTRIES_PER_RECORD) {
-          parts.push(encodeRecord({ type: 'commit', groupId, entries: chunk }));
-          chunk = [];
-        }
-      }
-      if (chunk.length > 0) parts.push(encodeRecord({ type: 'commit', groupId, entries: chunk }));
-    }
+    for (const r of this.state.snapshot()) parts.push(encodeRecord(r));
     const size = parts.reduce((n, b) => n + b.length, 0);
     try {
       await this.writeFileDurably(this.path + TMP_SUFFIX, parts);

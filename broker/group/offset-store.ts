@@ -1,5 +1,9 @@
 // Committed offsets per (group, topic, partition): the store interface, the in-memory state both
 // stores share, and a non-durable store for tests and ephemeral brokers.
+import type { OffsetRecord } from './offset-records.ts';
+
+/** Entries per commit record in a snapshot, so no single record gets huge. */
+const SNAPSHOT_ENTRIES_PER_RECORD = 10_000;
 
 export interface OffsetEntry {
   topic: string;
@@ -80,6 +84,35 @@ export class OffsetState {
   deleteTopic(topic: string): void {
     for (const [groupId, topics] of this.byGroup) {
       if (topics.delete(topic) && topics.size === 0) this.byGroup.delete(groupId);
+    }
+  }
+
+  /** Applies one logged mutation, as it was applied when issued. */
+  applyRecord(r: OffsetRecord): void {
+    if (r.type === 'commit') this.apply(r.groupId, r.entries);
+    else if (r.type === 'deleteGroup') this.deleteGroup(r.groupId);
+    else this.deleteTopic(r.topic);
+  }
+
+  /** A copy of the groups `keep` accepts. */
+  copy(keep: (groupId: string) => boolean = () => true): OffsetState {
+    const out = new OffsetState();
+    for (const groupId of this.byGroup.keys()) if (keep(groupId)) out.apply(groupId, this.entries(groupId));
+    return out;
+  }
+
+  /** The whole state as commit records (a snapshot): replaying them into an empty state rebuilds it. */
+  *snapshot(): Iterable<OffsetRecord> {
+    for (const groupId of this.byGroup.keys()) {
+      let chunk: OffsetEntry[] = [];
+      for (const e of this.entries(groupId)) {
+        chunk.push(e);
+        if (chunk.length >= SNAPSHOT_ENTRIES_PER_RECORD) {
+          yield { type: 'commit', groupId, entries: chunk };
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) yield { type: 'commit', groupId, entries: chunk };
     }
   }
 

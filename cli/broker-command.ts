@@ -31,6 +31,7 @@ interface BrokerOptions {
   minInsyncReplicas?: number;
   offsetsTopicPartitions?: number;
   offsetsCompactBytes?: number;
+  leaderRebalanceIntervalMs?: number;
 }
 
 export function registerBrokerCommand(program: Command): void {
@@ -59,6 +60,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--broker-session-timeout-ms <ms>', 'controller: fence a broker whose heartbeats stop for this long', intOption(500))
     .option('--replica-lag-time-max-ms <ms>', 'leader: drop a follower from the ISR when it has not caught up for this long', intOption(100))
     .option('--min-insync-replicas <n>', 'min.insync.replicas for topics that do not set it', intOption(1))
+    .option('--leader-rebalance-interval-ms <ms>', 'controller: every this often, move leadership back to preferred replicas for a broker that leads under 90 % of the partitions it should (Kafka\'s auto leader rebalance; 0 = never; default 300000)', intOption(0))
     .option('--offsets-topic-partitions <n>', 'partitions of __consumer_offsets when this cluster creates it (default 10)', intOption(1, 1000))
     .option('--offsets-compact-bytes <n>', 'rewrite an __consumer_offsets partition as a snapshot of its offsets once it holds this many bytes (default 16 MiB)', intOption(64 * 1024))
     .action(async (opts: BrokerOptions) => {
@@ -85,7 +87,7 @@ async function runClusterNode(opts: BrokerOptions, logger: (line: string) => voi
     nodeId: opts.nodeId,
     roles,
     voters,
-    controller: { brokerSessionTimeoutMs: opts.brokerSessionTimeoutMs },
+    controller: { brokerSessionTimeoutMs: opts.brokerSessionTimeoutMs, leaderRebalanceIntervalMs: opts.leaderRebalanceIntervalMs },
     broker: {
       replicaLagTimeMaxMs: opts.replicaLagTimeMaxMs,
       defaultMinInsyncReplicas: opts.minInsyncReplicas,

@@ -42,6 +42,8 @@ export interface ReplicaStatus {
   partitions: number;
   /** topic/partition of every partition with fewer in-sync replicas than replicas, or without a leader. */
   notInSync: string[];
+  /** topic/partition of every partition not led by its preferred (first) replica. */
+  notOnPreferred: string[];
 }
 
 export interface StartKafkaClusterOptions {
@@ -65,10 +67,15 @@ export interface KafkaCluster {
   quorum(): Promise<QuorumStatus>;
   /** Every topic's partitions as the cluster's metadata shows them. */
   replicas(): Promise<ReplicaStatus>;
-  /** Waits until every broker is live and every partition has all its replicas in sync; false when `timeoutMs` passed first. */
-  waitInSync(timeoutMs: number, signal?: AbortSignal): Promise<{ ok: boolean; waitedMs: number; problem: string }>;
+  /**
+   * Waits until every broker is live and every partition has all its replicas in sync (with
+   * `preferredLeaders`, also led by its preferred replica again); false when `timeoutMs` passed first.
+   */
+  waitInSync(timeoutMs: number, signal?: AbortSignal, o?: { preferredLeaders?: boolean }): Promise<{ ok: boolean; waitedMs: number; problem: string }>;
   stop(): Promise<void>;
 }
+
+const few = (names: string[]): string => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
 
 /** A kafkajs admin against the bootstrap list with short timeouts (a node may be down). */
 function adminOf(brokers: string[]): Admin {
@@ -132,17 +139,19 @@ export async function startKafkaCluster(o: StartKafkaClusterOptions): Promise<Ka
     const cluster = await a.describeCluster();
     const { topics } = await a.fetchTopicMetadata();
     const notInSync: string[] = [];
+    const notOnPreferred: string[] = [];
     let partitions = 0;
     for (const t of topics) {
       for (const p of t.partitions) {
         partitions++;
         if (p.leader < 0 || p.isr.length < p.replicas.length) notInSync.push(`${t.name}/${p.partitionId}`);
+        if (p.leader !== p.replicas[0]) notOnPreferred.push(`${t.name}/${p.partitionId}`);
       }
     }
-    return { liveBrokers: cluster.brokers.map((b) => b.nodeId).sort((x, y) => x - y), partitions, notInSync };
+    return { liveBrokers: cluster.brokers.map((b) => b.nodeId).sort((x, y) => x - y), partitions, notInSync, notOnPreferred };
   });
 
-  const waitInSync = async (timeoutMs: number, signal?: AbortSignal): Promise<{ ok: boolean; waitedMs: number; problem: string }> => {
+  const waitInSync = async (timeoutMs: number, signal?: AbortSignal, o: { preferredLeaders?: boolean } = {}): Promise<{ ok: boolean; waitedMs: number; problem: string }> => {
     const start = Date.now();
     let problem = 'not asked yet';
     while (!signal?.aborted) {
@@ -151,7 +160,8 @@ export async function startKafkaCluster(o: StartKafkaClusterOptions): Promise<Ka
         const missing = nodes.filter((n) => !r.liveBrokers.includes(n.nodeId)).map((n) => n.name);
         problem = missing.length > 0
           ? `not live in the metadata: ${missing.join(', ')}`
-          : r.notInSync.length > 0 ? `${r.notInSync.length} of ${r.partitions} partitions not fully in sync (${r.notInSync.slice(0, 3).join(', ')}${r.notInSync.length > 3 ? ', ...' : ''})` : '';
+          : r.notInSync.length > 0 ? `${r.notInSync.length} of ${r.partitions} partitions not fully in sync (${few(r.notInSync)})`
+            : o.preferredLeaders && r.notOnPreferred.length > 0 ? `${r.notOnPreferred.length} of ${r.partitions} partitions not led by their preferred replica (${few(r.notOnPreferred)})` : '';
       } catch (err) {
         problem = `metadata unavailable: ${(err as Error).message}`;
       }

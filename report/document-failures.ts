@@ -17,7 +17,8 @@ export function clusterSetupText(c: ClusterSetup): string {
   return `hub-cluster is the hub on ${c.brokers} brokers, ${c.controllers} of them also controller quorum voters; the run's topics had replication factor `
     + `${c.replicationFactor} and min.insync.replicas ${c.minInsyncReplicas}, and the producers used acks=${c.acks === -1 ? 'all (-1)' : c.acks}. `
     + (c.brokerSessionTimeoutMs !== undefined ? `The controller fenced a broker ${formatNumber(c.brokerSessionTimeoutMs)} ms after its last heartbeat and moved its partitions' leadership. ` : '')
-    + 'A broker was killed only once every replica was back in sync after the one before; "quorum-leader (broker-N)" is whichever node led the '
+    + (c.leaderRebalanceIntervalMs ? `Every ${formatNumber(c.leaderRebalanceIntervalMs)} ms it moved leadership back to each partition's preferred replica once that replica was in sync again. ` : '')
+    + `A broker was killed only once every replica was back in sync after the one before${c.leaderRebalanceIntervalMs ? ' and every partition led by its preferred replica' : ''}; "quorum-leader (broker-N)" is whichever node led the `
     + 'controller quorum when its turn came (a broker that happened to lead it when killed is named in the notes).';
 }
 
@@ -44,17 +45,20 @@ function summaryTable(f: FailuresResult): Block {
 function costTable(l: FailuresLayout): Block {
   const gap = l.components.some((c) => c.ingressGapMs !== undefined);
   const inSync = l.components.some((c) => c.replicasInSyncMs !== undefined);
+  const leadersBack = l.components.some((c) => c.leadersBackMs !== undefined);
   const row = (c: FailureMeasurement): string[] => [
     c.component, c.kind, ms(c.downMs), `${formatNumber(c.ingressFailed)} / ${formatNumber(c.ingressSent)}`, formatPercent(c.ingressErrorRate),
     ...(gap ? [ms(c.ingressGapMs)] : []),
     `${formatNumber(c.recordsLost)} / ${formatNumber(c.recordsExpected)}`, formatNumber(c.recordsDuplicated), formatNumber(c.ordersLost),
     c.recoveryMs === null ? 'not within the window' : ms(c.recoveryMs),
     ...(inSync ? [c.replicasInSyncMs === null ? 'not within the wait' : ms(c.replicasInSyncMs)] : []),
+    ...(leadersBack ? [c.leadersBackMs === null ? 'not within the wait' : ms(c.leadersBackMs)] : []),
   ];
   return table({
     id: `failures-${l.layout}`, caption: `${l.layout}: what each failed component cost`,
     columns: [left('component'), left('kind'), right('down'), right('ingress failed / sent'), right('error rate'), ...(gap ? [right('longest ingress gap')] : []),
-      right('records lost / expected'), right('duplicated'), right('orders lost'), right('recovery'), ...(inSync ? [right('replicas in sync after')] : [])],
+      right('records lost / expected'), right('duplicated'), right('orders lost'), right('recovery'), ...(inSync ? [right('replicas in sync after')] : []),
+      ...(leadersBack ? [right('leaders back after')] : [])],
     rows: l.components.map(row),
   });
 }

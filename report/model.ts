@@ -123,6 +123,9 @@ export const failureSchema = z.object({
   /** hub-cluster: from the restart until every partition had all its replicas in sync again; null if not within the wait. */
   replicasInSyncMs: nullableMs.optional().describe('hub-cluster only: from the restart until every partition had all its replicas in sync again; null if not '
     + 'within the wait.'),
+  /** hub-cluster: from the restart until every partition was led by its preferred replica again; null if not within the wait. */
+  leadersBackMs: nullableMs.optional().describe('hub-cluster only: from the restart until every partition was led by its preferred replica again '
+    + '(leadership moved back by the controller\'s leader rebalance); null if not within the wait. Absent in reports made before it was measured.'),
   /** Whether one place (hub: the broker's metrics; legacy: RabbitMQ's queue stats) named the failed component. */
   locatable: z.boolean().describe('Whether one place (hub: the broker\'s metrics; hub-cluster: the cluster\'s quorum, metadata and metrics; legacy: '
     + 'RabbitMQ\'s queue stats) named the failed component.'),
@@ -151,6 +154,9 @@ export const clusterSetupSchema = z.object({
   /** How long the controller waits for a broker's heartbeat before fencing it and moving its leaderships. */
   brokerSessionTimeoutMs: ms.optional().describe('How long the controller waited for a broker\'s heartbeat before fencing it and electing new leaders '
     + 'for its partitions. Absent in reports made before it was recorded.'),
+  /** How often the controller moved leadership back to preferred replicas (auto leader rebalance); 0 = never. */
+  leaderRebalanceIntervalMs: ms.optional().describe('How often the controller checked for partitions not led by their preferred replica and moved '
+    + 'their leadership back (Kafka\'s auto leader rebalance); 0 = never. Absent in reports made before it was recorded.'),
 });
 export type ClusterSetup = z.infer<typeof clusterSetupSchema>;
 

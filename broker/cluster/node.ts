@@ -15,6 +15,8 @@ export interface ControllerTuning {
   brokerSessionTimeoutMs?: number;
   requestTimeoutMs?: number;
   snapshotEveryEntries?: number;
+  /** Move leadership back to preferred replicas this often; 0 = never. Default 300000 ms, as Kafka. */
+  leaderRebalanceIntervalMs?: number;
 }
 
 export interface StartNodeOptions extends Omit<StartBrokerOptions, 'cluster'> {
@@ -58,6 +60,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       brokerSessionTimeoutMs: t.brokerSessionTimeoutMs,
       requestTimeoutMs: t.requestTimeoutMs,
       snapshotEveryEntries: t.snapshotEveryEntries,
+      leaderRebalanceIntervalMs: t.leaderRebalanceIntervalMs,
     });
   }
   let broker: RunningBroker | null = null;

@@ -124,7 +124,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     const warmEndMs = Date.now();
     if (infra.whole) {
       const w = await infra.whole();
-      if (!w.ok) reportNote(`the cluster was not whole before the first fault: ${w.problem}`);
+      if (w.leadersBackAtMs === null) reportNote(`the cluster was not whole before the first fault: ${w.problem}`);
     }
 
     // ---- the faults ----
@@ -166,10 +166,11 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       const post = await monitor.snapshot();
       await sleep(readyAtMs + settings.observeS * 1000 - Date.now(), ctx.signal);
       let inSyncAtMs: number | null | undefined;
+      let leadersBackAtMs: number | null | undefined;
       if (whole) {
         const w = await whole;
-        inSyncAtMs = w.ok ? w.atMs : null;
-        if (!w.ok) reportNote(`${name}: the cluster was not whole again within the wait: ${w.problem}`);
+        ({ inSyncAtMs, leadersBackAtMs } = w);
+        if (w.leadersBackAtMs === null) reportNote(`${name}: the cluster was not whole again within the wait: ${w.problem}`);
       }
       await monitor.snapshot();
       const observeEndMs = Date.now();
@@ -177,7 +178,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       const location = locator
         ? locator.conclude?.(samples, minGrowth) ?? concludeLocation(locator, samples, minGrowth)
         : { named: [], locatedBy: noLocator || 'no place to look' };
-      faults.push({ target, killAtMs, restartAtMs, readyAtMs, observeEndMs, pre, post, location, ...(whole ? { inSyncAtMs } : {}) });
+      faults.push({ target, killAtMs, restartAtMs, readyAtMs, observeEndMs, pre, post, location, ...(whole ? { inSyncAtMs, leadersBackAtMs } : {}) });
       note(`${name}: down ${readyAtMs - killAtMs} ms; ${location.locatedBy}`);
       await reviveCrashed(supervisor, unexpected, landscape, note);
     }

@@ -2,7 +2,8 @@
 // min.insync.replicas 2, a kafkajs idempotent producer with acks=all under steady load. SIGKILL the
 // partition's leader, later the controller quorum's leader: every acknowledged message is present
 // exactly once afterwards, and the failover time (last acknowledgement before the kill to the first
-// after it) is printed. Beside it the hub's own publisher (systems/hub/publisher.ts) sends keyed
+// after it) is printed. Once the killed leader is back in sync, the controller moves leadership back
+// to the preferred replicas (leader rebalance every 2 s here) under the same load. Beside it the hub's own publisher (systems/hub/publisher.ts) sends keyed
 // records to a topic of 6 partitions spread over the three brokers; the same holds for it.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
@@ -18,7 +19,7 @@ let cluster: TestCluster;
 let admin: Admin;
 
 beforeAll(async () => {
-  cluster = await startTestCluster(3);
+  cluster = await startTestCluster(3, ['--leader-rebalance-interval-ms', '2000']);
   admin = clusterKafka(cluster.bootstrap).admin();
   await admin.connect();
   await admin.createTopics({
@@ -179,6 +180,13 @@ describe('3-node cluster failover (real processes, kafkajs acks=all, RF 3, min.i
 
     await cluster.node(leader).start(); // the old leader comes back and must catch up, not diverge
     await waitFor(async () => (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions.every((p) => p.isr.length === 3), 60_000, 'the restarted node back in every ISR', 250);
+    const inSyncAt = Date.now();
+    await waitFor(
+      async () => (await admin.fetchTopicMetadata({ topics: [TOPIC, HUB_TOPIC] })).topics.every((t) => t.partitions.every((p) => p.leader === p.replicas[0])),
+      30_000, 'leadership back on every preferred replica', 250,
+    );
+    process.stdout.write(`leaders back on their preferred replicas ${Date.now() - inSyncAt} ms after the restarted node was in every ISR\n`);
+    expect(await partitionLeader(admin, TOPIC, 0), 'partition 0 led again by the node that was killed').toBe(leader);
 
     const controllerLeader = await quorumLeader(cluster);
     const second = await killAndMeasure(controllerLeader, 'the controller quorum leader', load);

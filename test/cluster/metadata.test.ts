@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   apply, assignReplicas, canAcceptAcksAll, checkInvariants, decodeCommand, deserializeSnapshot, electLeaders, emptyMetadataState,
-  encodeCommand, fenceExpiredBrokers, isrChanges, minInsyncReplicas, NO_LEADER, planCreateTopic, serializeSnapshot,
+  encodeCommand, fenceExpiredBrokers, isrChanges, minInsyncReplicas, NO_LEADER, planCreateTopic, preferredLeaderChanges, serializeSnapshot,
   type ChangePartition, type CreateTopic, type MetadataCommand, type MetadataErrorCode, type MetadataState, type PartitionState,
 } from '../../broker/cluster/metadata/index.ts';
 import { intBetween, mulberry32, type Prng } from '../../systems/orders/prng.ts';
@@ -173,6 +173,53 @@ describe('leader election', () => {
     s = revive(s, second, 5_000);
     s = okAll(s, electLeaders(s).commands);
     expect(part(s, 't')).toMatchObject({ leader: second, isr: [second], leaderEpoch: 1 });
+  });
+});
+
+describe('preferred leader election', () => {
+  /** Grows the ISR back to every replica, as the leader does once a returning follower caught up. */
+  const allInSync = (s: MetadataState, topic: string): MetadataState =>
+    okAll(s, s.topics.get(topic)!.partitions.filter((p) => p.isr.length < p.replicas.length).map((p): ChangePartition => ({
+      type: 'ChangePartition', topic, partition: p.partition, leader: p.leader, isr: [...p.replicas], leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+    })));
+
+  it('moves leadership back to a returned broker once it is in sync, bumping the leader epoch and keeping the ISR', () => {
+    let s = withTopic(cluster(3), 'orders', 6, 3);
+    const preferredBy1 = s.topics.get('orders')!.partitions.filter((p) => p.replicas[0] === 1).map((p) => p.partition);
+    expect(preferredBy1.length).toBe(2);
+    expect(preferredLeaderChanges(s)).toEqual([]);
+    s = fence(s, 1);
+    s = okAll(s, electLeaders(s).commands);
+    for (const p of preferredBy1) expect(part(s, 'orders', p).leader).not.toBe(1);
+    // Back, but not yet in sync: it may not lead.
+    s = revive(s, 1, 5_000);
+    expect(preferredLeaderChanges(s)).toEqual([]);
+    s = allInSync(s, 'orders');
+    const before = preferredBy1.map((p) => part(s, 'orders', p));
+    const changes = preferredLeaderChanges(s);
+    expect(changes.map((c) => [c.partition, c.leader])).toEqual(preferredBy1.map((p) => [p, 1]));
+    s = okAll(s, changes);
+    preferredBy1.forEach((p, i) => expect(part(s, 'orders', p)).toMatchObject({ leader: 1, leaderEpoch: before[i].leaderEpoch + 1, isr: before[i].isr }));
+    expect(new Set(s.topics.get('orders')!.partitions.map((p) => p.leader))).toEqual(new Set([1, 2, 3]));
+    expect(preferredLeaderChanges(s)).toEqual([]);
+    expect(checkInvariants(s)).toEqual([]);
+  });
+
+  it('leaves a fenced preferred replica alone, and acts only past the imbalance percentage', () => {
+    let s = withTopic(cluster(3), 't', 30, 3);
+    s = fence(s, 2);
+    s = okAll(s, electLeaders(s).commands);
+    expect(preferredLeaderChanges(s)).toEqual([]);
+    s = revive(s, 2, 5_000);
+    s = allInSync(s, 't');
+    // Broker 2 should lead 10 partitions and leads none: 100 % misplaced.
+    expect(preferredLeaderChanges(s, 10)).toHaveLength(10);
+    expect(preferredLeaderChanges(s, 100)).toEqual([]);
+    // Give back all but one: 1 of 10 misplaced is 10 %, not more than the default threshold.
+    const changes = preferredLeaderChanges(s);
+    s = okAll(s, changes.slice(1));
+    expect(preferredLeaderChanges(s)).toEqual([]);
+    expect(preferredLeaderChanges(s, 5).map((c) => c.partition)).toEqual([changes[0].partition]);
   });
 });
 

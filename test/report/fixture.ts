@@ -164,13 +164,13 @@ function clusterLayout(): FailuresResult['layouts'][number] {
   const located = (n: string): string => `the cluster: ${n} not reached by the active controller from 0.1 s ⇒ ${n}`;
   const broker = (name: string, kind: FailureMeasurement['kind'], gapMs: number): FailureMeasurement => ({
     ...failure(name, kind, { errorRate: 0.02, recordsLost: 0, ordersLost: 0, blast: ['A'], recoveryMs: 0, spof: false, locatable: true, locatedBy: located(name.replace(/^quorum-leader \((.*)\)$/, '$1')) }),
-    ingressGapMs: gapMs, replicasInSyncMs: 1400,
+    ingressGapMs: gapMs, replicasInSyncMs: 1400, leadersBackMs: 2100,
   });
   return {
     ...failuresLayout('hub-cluster', [
       broker('broker-1', 'broker', 3100), broker('broker-2', 'broker', 3300), broker('broker-3', 'broker', 4600), broker('quorum-leader (broker-2)', 'quorum-leader', 4200),
     ], []),
-    cluster: { brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000 },
+    cluster: { brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000, leaderRebalanceIntervalMs: 1000 },
   };
 }
 

@@ -116,12 +116,12 @@ describe('failures runner, hub-cluster layout (A-D on three brokers)', () => {
     console.table(failures.components.map((c) => ({
       component: c.component, kind: c.kind, downMs: c.downMs, sent: c.ingressSent, failed: c.ingressFailed, gapMs: c.ingressGapMs,
       accepted: c.ordersAccepted, lost: c.recordsLost, dup: c.recordsDuplicated, ordersLost: c.ordersLost, recoveryMs: c.recoveryMs,
-      inSyncMs: c.replicasInSyncMs, blast: c.blastRadius.join(','), locatable: c.locatable, spof: c.singlePointOfFailure,
+      inSyncMs: c.replicasInSyncMs, leadersBackMs: c.leadersBackMs, blast: c.blastRadius.join(','), locatable: c.locatable, spof: c.singlePointOfFailure,
     })));
     for (const c of failures.components) console.log(`  ${c.component}: ${c.locatedBy}`);
     for (const n of report.notes) console.log(`note: ${n}`);
 
-    expect(failures.cluster).toEqual({ brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000 });
+    expect(failures.cluster).toEqual({ brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000, leaderRebalanceIntervalMs: 1000 });
     expect(failures.skipped).toEqual([]);
     const names = failures.components.map((c) => c.component);
     expect(names.slice(0, 3)).toEqual(['broker-1', 'broker-2', 'broker-3']);
@@ -134,6 +134,9 @@ describe('failures runner, hub-cluster layout (A-D on three brokers)', () => {
       // Ingress keeps taking orders: at most a failover's worth of requests fail.
       expect(c.ingressFailed / Math.max(1, c.ingressSent), `${c.component}: ingress error rate`).toBeLessThanOrEqual(0.5);
       expect(c.replicasInSyncMs, `${c.component}: replicas back in sync`).not.toBeNull();
+      // The controller's leader rebalance gives the restarted broker its partitions back.
+      expect(c.leadersBackMs, `${c.component}: leaders back on their preferred replicas`).not.toBeNull();
+      expect(c.leadersBackMs!, c.component).toBeGreaterThanOrEqual(c.replicasInSyncMs!);
       // A new leader takes over within the down time: the service works again before the broker is back.
       expect(c.resumedWhileDown, `${c.component}: service resumed while down`).toBe(true);
       expect(c.singlePointOfFailure, `${c.component}: single point of failure`).toBe(false);

@@ -34,6 +34,10 @@ export interface ControllerOptions {
   readonly requestTimeoutMs?: number;
   /** Compact the Raft log every this many applied entries. Default 1000. */
   readonly snapshotEveryEntries?: number;
+  /** Move leadership back to preferred replicas this often (Kafka's leader.imbalance.check.interval.seconds, 300 s); 0 = never. Default 300000 ms. */
+  readonly leaderRebalanceIntervalMs?: number;
+  /** Kafka's leader.imbalance.per.broker.percentage. Default 10. */
+  readonly leaderImbalancePercent?: number;
   /** Replication factor for createTopic with -1. Default min(3, live brokers). */
   readonly defaultReplicationFactor?: number;
   /** Largest frame on controller connections. Default 64 MiB. */
@@ -83,6 +87,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     replicaLagTimeMaxMs: s.replicaLagTimeMaxMs,
     requestTimeoutMs: s.requestTimeoutMs,
     defaultReplicationFactor: s.defaultReplicationFactor,
+    leaderRebalanceIntervalMs: s.leaderRebalanceIntervalMs,
+    leaderImbalancePercent: s.leaderImbalancePercent,
     now: monotonicNow,
     log,
   });
@@ -180,6 +186,11 @@ function resolve(o: ControllerOptions) {
     if (!Number.isSafeInteger(x) || x < 1) fail(`${name} must be a positive integer, got ${v}`);
     return x;
   };
+  const nonNegative = (name: string, v: number | undefined, dflt: number): number => {
+    const x = v ?? dflt;
+    if (!Number.isSafeInteger(x) || x < 0) fail(`${name} must be a non-negative integer, got ${v}`);
+    return x;
+  };
   positive('raft.heartbeatIntervalMs', raft.heartbeatIntervalMs, 1);
   if (!(raft.heartbeatIntervalMs < raft.electionTimeoutMinMs && raft.electionTimeoutMinMs < raft.electionTimeoutMaxMs)) {
     fail(`need raft heartbeatIntervalMs < electionTimeoutMinMs < electionTimeoutMaxMs, got ${raft.heartbeatIntervalMs}, ${raft.electionTimeoutMinMs}, ${raft.electionTimeoutMaxMs}`);
@@ -208,5 +219,7 @@ function resolve(o: ControllerOptions) {
     requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs, 5_000),
     snapshotEveryEntries: positive('snapshotEveryEntries', o.snapshotEveryEntries, 1_000),
     defaultReplicationFactor,
+    leaderRebalanceIntervalMs: nonNegative('leaderRebalanceIntervalMs', o.leaderRebalanceIntervalMs, 300_000),
+    leaderImbalancePercent: nonNegative('leaderImbalancePercent', o.leaderImbalancePercent, 10),
   };
 }

@@ -8,7 +8,7 @@
 // first heartbeat after registration or fencing (BrokerHeartbeat, then UnfenceBroker) and a lease
 // expiry (FenceBroker). A newly active controller starts every unfenced broker's lease afresh, so no
 // broker is fenced for heartbeats that went to the previous controller.
-import { electLeaders, fenceExpiredBrokers, liveBrokerIds, planCreateTopic, type ApplyResult, type ChangePartition, type MetadataCommand, type MetadataState } from '../metadata/index.ts';
+import { electLeaders, fenceExpiredBrokers, liveBrokerIds, planCreateTopic, preferredLeaderChanges, type ApplyResult, type ChangePartition, type MetadataCommand, type MetadataState } from '../metadata/index.ts';
 import { ControllerError, type AlterPartitionRequest, type ArgsOf, type ControllerOp, type CreateTopicRequest, type HeartbeatRequest, type RegisterRequest, type ResultOf } from './rpc.ts';
 import { SerialQueue } from './proposals.ts';
 
@@ -26,6 +26,10 @@ export interface OperationSettings {
   readonly replicaLagTimeMaxMs: number;
   readonly requestTimeoutMs: number;
   readonly defaultReplicationFactor: number | null;
+  /** How often leadership is moved back to preferred replicas (Kafka's leader.imbalance.check.interval); 0 = never. */
+  readonly leaderRebalanceIntervalMs: number;
+  /** A broker's share of misplaced leaderships that triggers the move (leader.imbalance.per.broker.percentage). */
+  readonly leaderImbalancePercent: number;
   readonly now: () => number;
   readonly log: (line: string) => void;
 }
@@ -46,6 +50,7 @@ export class Operations {
   private readonly queue = new SerialQueue(MAX_QUEUED_DECISIONS);
   private maintaining = false;
   private lastMaintenance = 0;
+  private lastRebalance = 0;
   private lastOffline = '';
 
   constructor(
@@ -81,6 +86,7 @@ export class Operations {
   /** This controller became active: every unfenced broker gets a full session from now. */
   becameActive(): void {
     this.leases.clear();
+    this.lastRebalance = this.settings.now();
     const expiresAtMs = this.settings.now() + this.settings.brokerSessionTimeoutMs;
     for (const b of this.core.state.brokers.values()) if (!b.fenced) this.leases.set(b.brokerId, { epoch: b.epoch, expiresAtMs });
   }
@@ -98,7 +104,11 @@ export class Operations {
     const fences = this.expiredBrokers(state, now);
     const elections = electLeaders(state);
     this.logOffline(elections.offline.map((o) => `${o.topic}-${o.partition}: ${o.reason}`));
-    if (fences.length === 0 && elections.commands.length === 0) return;
+    const interval = this.settings.leaderRebalanceIntervalMs;
+    const rebalanceDue = interval > 0 && now - this.lastRebalance >= interval;
+    if (rebalanceDue) this.lastRebalance = now;
+    const rebalance = rebalanceDue && fences.length === 0 && elections.commands.length === 0 ? preferredLeaderChanges(state, this.settings.leaderImbalancePercent) : [];
+    if (fences.length === 0 && elections.commands.length === 0 && rebalance.length === 0) return;
     this.maintaining = true;
     const deadline = now + this.settings.requestTimeoutMs;
     this.decide('fencing and leader election', deadline, async () => {
@@ -107,6 +117,7 @@ export class Operations {
         await this.core.propose(f, this.remaining(deadline));
       }
       await this.elect(deadline);
+      if (rebalance.length > 0) await this.proposeChanges('preferred leader election', preferredLeaderChanges(this.core.state, this.settings.leaderImbalancePercent), deadline);
     })
       .catch((err: Error) => this.settings.log(`fencing / leader election did not complete: ${err.message}`))
       .finally(() => (this.maintaining = false));
@@ -229,17 +240,22 @@ export class Operations {
     for (let round = 0; round < 3; round++) {
       const { commands } = electLeaders(this.core.state);
       if (commands.length === 0) return;
-      const done: string[] = [];
-      for (let i = 0; i < commands.length; i += PROPOSAL_BATCH) {
-        const batch = commands.slice(i, i + PROPOSAL_BATCH);
-        const results = await Promise.all(batch.map((c) => this.core.propose(c, this.remaining(deadline))));
-        results.forEach((r, j) => {
-          const c = batch[j];
-          if (r.ok) done.push(`${c.topic}-${c.partition} leader ${c.leader} epoch ${c.leaderEpoch} isr [${c.isr.join(',')}]`);
-        });
-      }
-      if (done.length > 0) this.settings.log(`leader election: ${done.length} partition(s) changed: ${done.slice(0, 10).join('; ')}${done.length > 10 ? '; ...' : ''}`);
+      await this.proposeChanges('leader election', commands, deadline);
     }
+  }
+
+  /** Proposes partition changes in batches and logs the ones that were applied. */
+  private async proposeChanges(what: string, commands: ChangePartition[], deadline: number): Promise<void> {
+    const done: string[] = [];
+    for (let i = 0; i < commands.length; i += PROPOSAL_BATCH) {
+      const batch = commands.slice(i, i + PROPOSAL_BATCH);
+      const results = await Promise.all(batch.map((c) => this.core.propose(c, this.remaining(deadline))));
+      results.forEach((r, j) => {
+        const c = batch[j];
+        if (r.ok) done.push(`${c.topic}-${c.partition} leader ${c.leader} epoch ${c.leaderEpoch} isr [${c.isr.join(',')}]`);
+      });
+    }
+    if (done.length > 0) this.settings.log(`${what}: ${done.length} partition(s) changed: ${done.slice(0, 10).join('; ')}${done.length > 10 ? '; ...' : ''}`);
   }
 
   private logOffline(lines: string[]): void {

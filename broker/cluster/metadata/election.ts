@@ -80,6 +80,40 @@ function offlineReason(p: PartitionState, kept: number, unclean: boolean): strin
   return `no eligible leader: every in-sync replica [${p.isr.join(',')}] is fenced ${why}; partition offline (leader -1) until broker ${kept} is unfenced`;
 }
 
+/** Kafka's leader.imbalance.per.broker.percentage default. */
+export const DEFAULT_LEADER_IMBALANCE_PERCENT = 10;
+
+/**
+ * Preferred-replica election (Kafka's auto.leader.rebalance.enable): after failovers, leadership
+ * piles up on the brokers that stayed up. For each broker, the partitions whose preferred replica
+ * (the first in the assignment) it is but which another broker leads count as its imbalance; when
+ * that is more than `imbalancePercent` of the partitions it should lead, leadership of those
+ * partitions moves back to it, provided it is unfenced and in the ISR (a clean move: it holds every
+ * committed record). The leader epoch is bumped; the ISR stays as it is.
+ */
+export function preferredLeaderChanges(state: MetadataState, imbalancePercent = DEFAULT_LEADER_IMBALANCE_PERCENT): ChangePartition[] {
+  const preferredOf = new Map<number, { topic: TopicState; p: PartitionState }[]>();
+  for (const topic of state.topics.values()) {
+    for (const p of topic.partitions) {
+      const preferred = p.replicas[0];
+      if (preferred === undefined) continue;
+      let list = preferredOf.get(preferred);
+      if (!list) preferredOf.set(preferred, (list = []));
+      list.push({ topic, p });
+    }
+  }
+  const commands: ChangePartition[] = [];
+  for (const [brokerId, partitions] of [...preferredOf].sort((a, b) => a[0] - b[0])) {
+    if (state.brokers.get(brokerId)?.fenced !== false) continue;
+    const misplaced = partitions.filter(({ p }) => p.leader !== brokerId);
+    if (misplaced.length === 0 || (misplaced.length * 100) / partitions.length <= imbalancePercent) continue;
+    for (const { topic, p } of misplaced) {
+      if (p.isr.includes(brokerId)) commands.push(change(topic, p, brokerId, [...p.isr], p.leaderEpoch + 1));
+    }
+  }
+  return commands;
+}
+
 /** What the leader reports about a follower: the last time the follower had caught up with it. */
 export interface FollowerLag {
   readonly topic: string;

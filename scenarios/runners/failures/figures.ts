@@ -37,6 +37,8 @@ export interface Fault {
   location: Location;
   /** hub-cluster: when every replica was in sync again after the restart (null: not within the wait); undefined elsewhere. */
   inSyncAtMs?: number | null;
+  /** hub-cluster: when every partition was led by its preferred replica again (null: not within the wait); undefined elsewhere. */
+  leadersBackAtMs?: number | null;
 }
 
 /**
@@ -134,6 +136,7 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
     ingressErrorRate: errorRate,
     ingressGapMs: longestIngressGapMs(x.load.requests(), f.killAtMs, f.readyAtMs),
     ...(f.inSyncAtMs !== undefined ? { replicasInSyncMs: f.inSyncAtMs === null ? null : Math.max(0, f.inSyncAtMs - f.readyAtMs) } : {}),
+    ...(f.leadersBackAtMs !== undefined ? { leadersBackMs: f.leadersBackAtMs === null ? null : Math.max(0, f.leadersBackAtMs - f.readyAtMs) } : {}),
     ordersAccepted: loss.ordersAccepted,
     recordsExpected: loss.recordsExpected,
     recordsLost: loss.recordsLost,
@@ -151,6 +154,7 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
     + `${m.recordsLost} record(s) of ${m.ordersLost} order(s) lost, ${m.recordsDuplicated} duplicated, `
     + `blast radius [${why.join(', ')}], recovery ${recovery === null ? 'not within the observation' : `${recovery} ms`}, `
     + `${m.replicasInSyncMs === undefined ? '' : `replicas in sync ${m.replicasInSyncMs === null ? 'not within the wait' : `after ${m.replicasInSyncMs} ms`}, `}`
+    + `${m.leadersBackMs === undefined ? '' : `leaders back ${m.leadersBackMs === null ? 'not within the wait' : `after ${m.leadersBackMs} ms`}, `}`
     + `${m.locatable ? 'located' : 'not located'}`
     + `${m.singlePointOfFailure ? `, SINGLE POINT OF FAILURE (${[...(loss.recordsLost > 0 ? ['records lost'] : []), ...(halfway.stopped ? [halfway.why] : [])].join('; ')})` : ''}`;
   return { m, line };

@@ -34,8 +34,13 @@ export const CLUSTER_MIN_INSYNC = 2;
  * that do not set it get min.insync.replicas 2 (the consumer offsets, for one).
  */
 export const CLUSTER_SESSION_TIMEOUT_MS = 2000;
+/**
+ * Leadership goes back to the preferred replicas 1 s after a restarted broker is in sync (Kafka checks
+ * every 300 s; here faults come seconds apart, and each fault's cost should include moving back).
+ */
+export const CLUSTER_LEADER_REBALANCE_MS = 1000;
 const CLUSTER_ARGS = ['--broker-session-timeout-ms', String(CLUSTER_SESSION_TIMEOUT_MS), '--replica-lag-time-max-ms', '5000', '--group-initial-rebalance-delay-ms', '0',
-  '--min-insync-replicas', String(CLUSTER_MIN_INSYNC)];
+  '--min-insync-replicas', String(CLUSTER_MIN_INSYNC), '--leader-rebalance-interval-ms', String(CLUSTER_LEADER_REBALANCE_MS)];
 /** The run's topics get the partitions the systems would create them with (ensureTopics' default in systems/hub). */
 const TOPIC_PARTITIONS = 6;
 /** Longest wait for every replica to be back in sync after a restart. */
@@ -64,8 +69,11 @@ export interface LayoutInfra {
   locator(landscape: Landscape): { locator: Locator | null; noLocator: string };
   /** The target of a planned component right before its fault (the quorum leader is looked up then), or why there is none. */
   target(c: PlannedComponent, landscape: Landscape): Promise<FaultTarget | { skip: string }>;
-  /** hub-cluster: waits until every broker is live and every replica in sync again; resolves when it is, or the wait is over. */
-  whole?(): Promise<{ ok: boolean; atMs: number; problem: string }>;
+  /**
+   * hub-cluster: waits until every broker is live and every replica in sync again, then until every
+   * partition is led by its preferred replica; resolves when both are, or the wait is over.
+   */
+  whole?(): Promise<{ inSyncAtMs: number | null; leadersBackAtMs: number | null; problem: string }>;
 }
 
 export interface InfraOptions {
@@ -153,7 +161,8 @@ export async function startLayoutInfra(ctx: RunnerContext, settings: FailuresSet
   note(`${topics.length} topics created with replication factor ${CLUSTER_REPLICATION_FACTOR}, min.insync.replicas ${CLUSTER_MIN_INSYNC}`);
   return {
     amqpUrl: undefined, kafkaBrokers: cluster.brokers,
-    cluster: { brokers: CLUSTER_NODES, controllers: cluster.voters.length, replicationFactor: CLUSTER_REPLICATION_FACTOR, minInsyncReplicas: CLUSTER_MIN_INSYNC, acks: -1, brokerSessionTimeoutMs: CLUSTER_SESSION_TIMEOUT_MS },
+    cluster: { brokers: CLUSTER_NODES, controllers: cluster.voters.length, replicationFactor: CLUSTER_REPLICATION_FACTOR, minInsyncReplicas: CLUSTER_MIN_INSYNC, acks: -1, brokerSessionTimeoutMs: CLUSTER_SESSION_TIMEOUT_MS,
+      leaderRebalanceIntervalMs: CLUSTER_LEADER_REBALANCE_MS },
     parts: { rabbitmqUnavailable: null, brokerUnavailable: null, clusterBrokers: cluster.nodes.map((n) => n.name) },
     locator: (landscape) => ({ locator: clusterLocator(cluster, landscape.topology, o.runId), noLocator: '' }),
     target: async (c, landscape) => {
@@ -177,7 +186,10 @@ export async function startLayoutInfra(ctx: RunnerContext, settings: FailuresSet
     },
     whole: async () => {
       const r = await cluster.waitInSync(IN_SYNC_WAIT_MS, ctx.signal);
-      return { ok: r.ok, atMs: Date.now(), problem: r.problem };
+      if (!r.ok) return { inSyncAtMs: null, leadersBackAtMs: null, problem: r.problem };
+      const inSyncAtMs = Date.now();
+      const back = await cluster.waitInSync(IN_SYNC_WAIT_MS, ctx.signal, { preferredLeaders: true });
+      return { inSyncAtMs, leadersBackAtMs: back.ok ? Date.now() : null, problem: back.problem };
     },
   };
 }

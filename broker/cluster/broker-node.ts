@@ -42,6 +42,7 @@ export interface ClusterServices {
   findCoordinator(groupId: string): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number; message: string }>;
   createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<void>;
   deleteTopic(name: string): Promise<void>;
+  createPartitions(name: string, count: number): Promise<void>;
   alterTopicConfig(name: string, configs: Record<string, string | null>): Promise<void>;
 }
 
@@ -197,6 +198,11 @@ export class ClusterBroker implements ClusterServices {
     await this.awaitMetadata((s) => !s.topics.has(name));
   }
 
+  async createPartitions(name: string, count: number): Promise<void> {
+    await this.call(() => this.controller.createPartitions(name, count));
+    await this.awaitMetadata((s) => (s.topics.get(name)?.partitions.length ?? 0) >= count);
+  }
+
   async alterTopicConfig(name: string, configs: Record<string, string | null>): Promise<void> {
     await this.call(() => this.controller.alterTopicConfig(name, configs));
   }
@@ -236,6 +242,7 @@ const CONTROLLER_CODES: Record<string, number> = {
   UNKNOWN_PARTITION: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   INVALID_REPLICATION_FACTOR: ErrorCode.INVALID_REPLICATION_FACTOR,
   INVALID_ASSIGNMENT: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+  INVALID_PARTITIONS: ErrorCode.INVALID_PARTITIONS,
   INVALID_CONFIG: ErrorCode.INVALID_CONFIG,
   NOT_CONTROLLER: ErrorCode.NOT_CONTROLLER,
   NO_QUORUM: ErrorCode.REQUEST_TIMED_OUT,

@@ -44,4 +44,29 @@ describe('startCluster (in-process)', () => {
     await consumer.disconnect();
     await admin.disconnect();
   }, 60_000);
+
+  test('CreatePartitions grows an RF 3 topic through the controller; the new partitions replicate and take acks=all writes', async () => {
+    const kafka = clusterKafka(cluster.bootstrap);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'grow', numPartitions: 2, replicationFactor: 3 }], waitForLeaders: true });
+    await admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 5 }] });
+    await waitFor(async () => {
+      const [t] = (await admin.fetchTopicMetadata({ topics: ['grow'] })).topics;
+      return t.partitions.length === 5 && t.partitions.every((p) => p.replicas.length === 3 && p.isr.length === 3 && p.leader >= 1);
+    }, 30_000, 'five partitions, each with 3 replicas in sync and a leader');
+    const [t] = (await admin.fetchTopicMetadata({ topics: ['grow'] })).topics;
+    expect(new Set(t.partitions.map((p) => p.leader)).size).toBe(3);
+    // Not a growth, or no such topic: refused with Kafka's error codes.
+    await expect(admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 4 }] })).rejects.toMatchObject({ type: 'INVALID_PARTITIONS' });
+    await expect(admin.createPartitions({ topicPartitions: [{ topic: 'no-such-topic', count: 4 }] })).rejects.toMatchObject({ type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: 'grow', acks: -1, messages: [2, 3, 4].flatMap((partition) => Array.from({ length: 20 }, (_, i) => ({ partition, value: `p${partition}-${i}` }))) });
+    await producer.disconnect();
+    const offsets = await admin.fetchTopicOffsets('grow');
+    expect(offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high))).toEqual([0, 0, 20, 20, 20]);
+    await admin.disconnect();
+  }, 60_000);
 });

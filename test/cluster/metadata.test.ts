@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   apply, assignReplicas, canAcceptAcksAll, checkInvariants, decodeCommand, deserializeSnapshot, electLeaders, emptyMetadataState,
-  encodeCommand, fenceExpiredBrokers, isrChanges, minInsyncReplicas, NO_LEADER, planCreateTopic, preferredLeaderChanges, serializeSnapshot,
+  encodeCommand, fenceExpiredBrokers, isrChanges, minInsyncReplicas, NO_LEADER, planCreatePartitions, planCreateTopic, preferredLeaderChanges, serializeSnapshot,
   type ChangePartition, type CreateTopic, type MetadataCommand, type MetadataErrorCode, type MetadataState, type PartitionState,
 } from '../../broker/cluster/metadata/index.ts';
 import { intBetween, mulberry32, type Prng } from '../../systems/orders/prng.ts';
@@ -120,6 +120,39 @@ describe('topic creation and placement', () => {
     expect(plan.error.code).toBe('INVALID_REPLICATION_FACTOR');
     expect(plan.error.message).toBe('replication factor 3 is larger than the number of available (unfenced) brokers, 2');
     expect(planCreateTopic(s, { name: 't', partitions: 2, replicationFactor: 2 }).ok).toBe(true);
+  });
+});
+
+describe('adding partitions', () => {
+  it('grows a topic with new partitions of the same replication factor, leaders continuing the rotation', () => {
+    let s = withTopic(cluster(3), 'orders', 3, 2);
+    const before = s.topics.get('orders')!.partitions;
+    const plan = planCreatePartitions(s, 'orders', 7);
+    if (!plan.ok) throw new Error(plan.error.message);
+    expect(plan.command.partitions).toHaveLength(4);
+    s = ok(s, plan.command);
+    const after = s.topics.get('orders')!.partitions;
+    expect(after.slice(0, 3)).toEqual(before);
+    expect(after.map((p) => p.partition)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    for (const p of after.slice(3)) expect(p).toMatchObject({ leader: p.replicas[0], isr: p.replicas, leaderEpoch: 0, partitionEpoch: 0 });
+    expect(after.every((p) => p.replicas.length === 2)).toBe(true);
+    // Leaders keep rotating over the three brokers: partitions 0-5 have each broker leading twice.
+    const leads = new Map<number, number>();
+    for (const p of after.slice(0, 6)) leads.set(p.leader, (leads.get(p.leader) ?? 0) + 1);
+    expect([...leads.values()]).toEqual([2, 2, 2]);
+    expect(checkInvariants(s)).toEqual([]);
+    const loaded = deserializeSnapshot(serializeSnapshot(s));
+    if (!loaded.ok) throw new Error(loaded.error);
+    expect(loaded.state).toEqual(s);
+  });
+
+  it('refuses an unknown topic, a count that does not grow it, and partitions of another replication factor', () => {
+    const s = withTopic(cluster(3), 'orders', 3, 2);
+    expect(planCreatePartitions(s, 'nope', 4)).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TOPIC' } });
+    expect(planCreatePartitions(s, 'orders', 3)).toMatchObject({ ok: false, error: { code: 'INVALID_PARTITIONS', message: expect.stringMatching(/has 3 partitions; the new count must be larger, got 3/) } });
+    expectRejected(s, { type: 'CreatePartitions', name: 'orders', partitions: [{ replicas: [1, 2, 3], leader: 1, isr: [1, 2, 3], leaderEpoch: 0 }] }, 'INVALID_REPLICATION_FACTOR', /expected replication factor 2/);
+    expectRejected(s, { type: 'CreatePartitions', name: 'orders', partitions: [{ replicas: [1, 9], leader: 1, isr: [1, 9], leaderEpoch: 0 }] }, 'INVALID_ASSIGNMENT', /replica 9 is not a registered broker/);
+    expectRejected(s, { type: 'CreatePartitions', name: 'nope', partitions: [{ replicas: [1, 2], leader: 1, isr: [1, 2], leaderEpoch: 0 }] }, 'UNKNOWN_TOPIC');
   });
 });
 
@@ -305,8 +338,10 @@ function randomLog(rng: Prng, steps: number): MetadataCommand[] {
     else if (roll === 3) batch = fenceExpiredBrokers(s, now);
     else if (roll === 4) batch = electLeaders(s, { uncleanLeaderElection: rng() < 0.2 }).commands;
     else if (roll === 5) {
-      const plan = planCreateTopic(s, { name: pick(topics)!, partitions: intBetween(rng, 1, 4), replicationFactor: intBetween(rng, 1, 3) }, { startIndex: intBetween(rng, 0, 4), replicaShift: intBetween(rng, 0, 4) });
-      batch = plan.ok ? [plan.command] : rng() < 0.3 ? [{ type: 'DeleteTopic', name: pick(topics)! }] : [];
+      const name = pick(topics)!;
+      const plan = planCreateTopic(s, { name, partitions: intBetween(rng, 1, 4), replicationFactor: intBetween(rng, 1, 3) }, { startIndex: intBetween(rng, 0, 4), replicaShift: intBetween(rng, 0, 4) });
+      const grow = planCreatePartitions(s, name, (s.topics.get(name)?.partitions.length ?? 0) + intBetween(rng, 0, 2), { startIndex: intBetween(rng, 0, 4) });
+      batch = plan.ok ? [plan.command] : rng() < 0.3 ? [{ type: 'DeleteTopic', name: pick(topics)! }] : grow.ok ? [grow.command] : [];
     } else if (roll === 6) {
       const lags = [...s.topics.values()].flatMap((t) => t.partitions.flatMap((p) => p.replicas.map((r) => ({ topic: t.name, partition: p.partition, brokerId: r, caughtUpAtMs: now - intBetween(rng, 0, 2_000) }))));
       batch = isrChanges(s, lags, now, 1_000);
@@ -356,7 +391,7 @@ describe('determinism and snapshots', () => {
       });
       expect(accepted).toBeGreaterThan(log.length / 4);
       expect(accepted).toBeLessThan(log.length);
-      expect([...acceptedTypes].sort()).toEqual(['AlterTopicConfig', 'BrokerHeartbeat', 'ChangePartition', 'CreateTopic', 'DeleteTopic', 'FenceBroker', 'LeaderChange', 'RegisterBroker', 'UnfenceBroker']);
+      expect([...acceptedTypes].sort()).toEqual(['AlterTopicConfig', 'BrokerHeartbeat', 'ChangePartition', 'CreatePartitions', 'CreateTopic', 'DeleteTopic', 'FenceBroker', 'LeaderChange', 'RegisterBroker', 'UnfenceBroker']);
       expect(b).toEqual(a);
       expect(fromSnapshot).toEqual(a);
       const text = serializeSnapshot(a);

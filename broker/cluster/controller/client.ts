@@ -72,6 +72,11 @@ export class ControllerClient {
     await this.call('deleteTopic', { name });
   }
 
+  /** Grows topic `name` to `count` partitions. */
+  async createPartitions(name: string, count: number): Promise<void> {
+    await this.call('createPartitions', { name, count });
+  }
+
   /** New config values; null removes an override. */
   async alterTopicConfig(name: string, configs: Readonly<Record<string, string | null>>): Promise<void> {
     await this.call('alterTopicConfig', { name, configs: { ...configs } });

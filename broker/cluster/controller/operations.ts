@@ -8,7 +8,7 @@
 // first heartbeat after registration or fencing (BrokerHeartbeat, then UnfenceBroker) and a lease
 // expiry (FenceBroker). A newly active controller starts every unfenced broker's lease afresh, so no
 // broker is fenced for heartbeats that went to the previous controller.
-import { electLeaders, fenceExpiredBrokers, liveBrokerIds, planCreateTopic, preferredLeaderChanges, type ApplyResult, type ChangePartition, type MetadataCommand, type MetadataState } from '../metadata/index.ts';
+import { electLeaders, fenceExpiredBrokers, liveBrokerIds, planCreatePartitions, planCreateTopic, preferredLeaderChanges, type ApplyResult, type ChangePartition, type MetadataCommand, type MetadataState } from '../metadata/index.ts';
 import { ControllerError, type AlterPartitionRequest, type ArgsOf, type ControllerOp, type CreateTopicRequest, type HeartbeatRequest, type RegisterRequest, type ResultOf } from './rpc.ts';
 import { SerialQueue } from './proposals.ts';
 
@@ -70,6 +70,16 @@ export class Operations {
         return this.heartbeat(args as HeartbeatRequest, deadline);
       case 'createTopic':
         return this.decide(op, deadline, () => this.createTopic(args as CreateTopicRequest, deadline));
+      case 'createPartitions': {
+        const { name, count } = args as ArgsOf<'createPartitions'>;
+        return this.decide(op, deadline, async () => {
+          const live = liveBrokerIds(this.core.state).length;
+          const plan = planCreatePartitions(this.core.state, name, count, { startIndex: randomInt(live), replicaShift: randomInt(live) });
+          if (!plan.ok) throw new ControllerError(plan.error.code, plan.error.message);
+          await this.commit(plan.command, deadline);
+          return { ok: true };
+        });
+      }
       case 'deleteTopic': {
         const { name } = args as ArgsOf<'deleteTopic'>;
         return this.decide(op, deadline, () => this.commit({ type: 'DeleteTopic', name }, deadline));

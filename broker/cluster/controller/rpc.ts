@@ -63,6 +63,8 @@ export const createTopicArgs = z.strictObject({
   configs: z.record(configNameSchema, z.string().max(4096)),
 });
 export const deleteTopicArgs = z.strictObject({ name: topicNameSchema });
+/** Grow a topic to `count` partitions. */
+export const createPartitionsArgs = z.strictObject({ name: topicNameSchema, count: z.number().int().min(1).max(100_000) });
 export const alterTopicConfigArgs = z.strictObject({ name: topicNameSchema, configs: z.record(configNameSchema, z.string().max(4096).nullable()) });
 export const alterPartitionArgs = z.strictObject({
   topic: topicNameSchema,
@@ -86,6 +88,7 @@ export const requestSchema = z.discriminatedUnion('op', [
   z.strictObject({ ...envelope, op: z.literal('heartbeat'), args: heartbeatArgs }),
   z.strictObject({ ...envelope, op: z.literal('createTopic'), args: createTopicArgs }),
   z.strictObject({ ...envelope, op: z.literal('deleteTopic'), args: deleteTopicArgs }),
+  z.strictObject({ ...envelope, op: z.literal('createPartitions'), args: createPartitionsArgs }),
   z.strictObject({ ...envelope, op: z.literal('alterTopicConfig'), args: alterTopicConfigArgs }),
   z.strictObject({ ...envelope, op: z.literal('alterPartition'), args: alterPartitionArgs }),
   z.strictObject({ ...envelope, op: z.literal('fetchMetadata'), args: fetchMetadataArgs }),
@@ -140,6 +143,7 @@ export interface ResultOf {
   heartbeat: HeartbeatResult;
   createTopic: OkResult;
   deleteTopic: OkResult;
+  createPartitions: OkResult;
   alterTopicConfig: OkResult;
   alterPartition: AlterPartitionResult;
   fetchMetadata: FetchMetadataResult;

@@ -68,6 +68,13 @@ export const createTopicSchema = z.strictObject({
   partitions: z.array(partitionAssignmentSchema).min(1).max(100_000),
 });
 
+/** Partitions added to an existing topic: they take the indices after its current last one. */
+export const createPartitionsSchema = z.strictObject({
+  type: z.literal('CreatePartitions'),
+  name: topicNameSchema,
+  partitions: z.array(partitionAssignmentSchema).min(1).max(100_000),
+});
+
 export const deleteTopicSchema = z.strictObject({
   type: z.literal('DeleteTopic'),
   name: topicNameSchema,
@@ -97,6 +104,7 @@ export const metadataCommandSchema = z.discriminatedUnion('type', [
   fenceBrokerSchema,
   unfenceBrokerSchema,
   createTopicSchema,
+  createPartitionsSchema,
   deleteTopicSchema,
   changePartitionSchema,
   alterTopicConfigSchema,
@@ -108,6 +116,7 @@ export type BrokerHeartbeat = z.infer<typeof brokerHeartbeatSchema>;
 export type FenceBroker = z.infer<typeof fenceBrokerSchema>;
 export type UnfenceBroker = z.infer<typeof unfenceBrokerSchema>;
 export type CreateTopic = z.infer<typeof createTopicSchema>;
+export type CreatePartitions = z.infer<typeof createPartitionsSchema>;
 export type DeleteTopic = z.infer<typeof deleteTopicSchema>;
 export type ChangePartition = z.infer<typeof changePartitionSchema>;
 export type AlterTopicConfig = z.infer<typeof alterTopicConfigSchema>;

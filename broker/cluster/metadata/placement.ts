@@ -6,7 +6,7 @@
 // shift that grows by one every n partitions, so followers spread too. No broker appears twice in
 // a partition. startIndex and replicaShift are inputs (random in the controller, fixed in tests),
 // which keeps this function pure.
-import type { CreateTopic, PartitionAssignment } from './commands.ts';
+import type { CreatePartitions, CreateTopic, PartitionAssignment } from './commands.ts';
 import type { MetadataError, MetadataState } from './state.ts';
 
 export interface PlacementOptions {
@@ -77,4 +77,23 @@ export function planCreateTopic(state: MetadataState, request: CreateTopicReques
     partitions: placed.assignments,
   };
   return { ok: true, command };
+}
+
+export type PlanPartitionsResult = { readonly ok: true; readonly command: CreatePartitions } | { readonly ok: false; readonly error: MetadataError };
+
+/**
+ * The CreatePartitions record that grows topic `name` to `count` partitions, placing the new
+ * partitions' replicas on the live brokers as for a new topic (same replication factor), with the
+ * leader rotation continuing after the existing partitions.
+ */
+export function planCreatePartitions(state: MetadataState, name: string, count: number, options: PlacementOptions = {}): PlanPartitionsResult {
+  const topic = state.topics.get(name);
+  if (!topic) return { ok: false, error: { code: 'UNKNOWN_TOPIC', message: `topic "${name}" does not exist` } };
+  const current = topic.partitions.length;
+  if (!Number.isSafeInteger(count) || count <= current) {
+    return { ok: false, error: { code: 'INVALID_PARTITIONS', message: `topic "${name}" has ${current} partitions; the new count must be larger, got ${count}` } };
+  }
+  const placed = assignReplicas(liveBrokerIds(state), count - current, topic.replicationFactor, { ...options, startIndex: (options.startIndex ?? 0) + current });
+  if (!placed.ok) return placed;
+  return { ok: true, command: { type: 'CreatePartitions', name, partitions: placed.assignments } };
 }

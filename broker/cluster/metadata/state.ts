@@ -6,7 +6,7 @@
 // does not make sense against the state is rejected with a typed error and the state left exactly
 // as it was (same object), including `offset`: the offset is the index of the last command that
 // was applied successfully, and the Raft applier keeps its own applied index.
-import type { AlterTopicConfig, ChangePartition, CreateTopic, FenceBroker, MetadataCommand, RegisterBroker } from './commands.ts';
+import type { AlterTopicConfig, ChangePartition, CreatePartitions, CreateTopic, FenceBroker, MetadataCommand, PartitionAssignment, RegisterBroker } from './commands.ts';
 import { NO_LEADER } from './commands.ts';
 
 export { NO_LEADER };
@@ -63,6 +63,7 @@ export type MetadataErrorCode =
   | 'UNKNOWN_PARTITION'
   | 'INVALID_REPLICATION_FACTOR'
   | 'INVALID_ASSIGNMENT'
+  | 'INVALID_PARTITIONS'
   | 'INVALID_ISR'
   | 'INVALID_LEADER'
   | 'STALE_LEADER_EPOCH'
@@ -127,6 +128,8 @@ function applyCommand(s: MetadataState, c: MetadataCommand): Outcome {
       });
     case 'CreateTopic':
       return createTopic(s, c);
+    case 'CreatePartitions':
+      return createPartitions(s, c);
     case 'DeleteTopic': {
       if (!s.topics.has(c.name)) return fail('UNKNOWN_TOPIC', `topic "${c.name}" does not exist`);
       const topics = new Map(s.topics);
@@ -166,19 +169,39 @@ function createTopic(s: MetadataState, c: CreateTopic): Outcome {
   if (s.topics.has(c.name)) return fail('DUPLICATE_TOPIC', `topic "${c.name}" already exists`);
   const configError = checkConfigs(c.configs);
   if (configError) return fail('INVALID_CONFIG', `topic "${c.name}": ${configError}`);
-  const partitions: PartitionState[] = [];
-  for (const [i, p] of c.partitions.entries()) {
-    const where = `topic "${c.name}" partition ${i}`;
-    if (p.replicas.length !== c.replicationFactor) return fail('INVALID_REPLICATION_FACTOR', `${where} has ${p.replicas.length} replicas, expected replication factor ${c.replicationFactor}`);
+  const partitions = appendPartitions(s, c.name, [], c.partitions, c.replicationFactor);
+  if ('error' in partitions) return partitions;
+  const topic: TopicState = { name: c.name, replicationFactor: c.replicationFactor, configs: sortedConfigs(Object.entries(c.configs)), partitions };
+  return { topics: new Map(s.topics).set(c.name, topic) };
+}
+
+/** Most partitions one topic may have (as CreateTopic allows). */
+const MAX_PARTITIONS_PER_TOPIC = 100_000;
+
+function createPartitions(s: MetadataState, c: CreatePartitions): Outcome {
+  const topic = s.topics.get(c.name);
+  if (!topic) return fail('UNKNOWN_TOPIC', `topic "${c.name}" does not exist`);
+  const total = topic.partitions.length + c.partitions.length;
+  if (total > MAX_PARTITIONS_PER_TOPIC) return fail('INVALID_PARTITIONS', `topic "${c.name}" would have ${total} partitions, more than ${MAX_PARTITIONS_PER_TOPIC}`);
+  const partitions = appendPartitions(s, c.name, topic.partitions, c.partitions, topic.replicationFactor);
+  if ('error' in partitions) return partitions;
+  return { topics: new Map(s.topics).set(c.name, { ...topic, partitions }) };
+}
+
+/** `existing` followed by new partitions from `assignments` (numbered on from it), each checked against the state. */
+function appendPartitions(s: MetadataState, name: string, existing: readonly PartitionState[], assignments: readonly PartitionAssignment[], replicationFactor: number): PartitionState[] | Failure {
+  const partitions = existing.slice();
+  for (const p of assignments) {
+    const where = `topic "${name}" partition ${partitions.length}`;
+    if (p.replicas.length !== replicationFactor) return fail('INVALID_REPLICATION_FACTOR', `${where} has ${p.replicas.length} replicas, expected replication factor ${replicationFactor}`);
     const replicasError = checkReplicas(s, p.replicas);
     if (replicasError) return fail('INVALID_ASSIGNMENT', `${where}: ${replicasError}`);
-    const next: PartitionState = { partition: i, replicas: [...p.replicas], leader: p.leader, isr: [...p.isr], leaderEpoch: 0, partitionEpoch: 0 };
+    const next: PartitionState = { partition: partitions.length, replicas: [...p.replicas], leader: p.leader, isr: [...p.isr], leaderEpoch: 0, partitionEpoch: 0 };
     const error = checkLeaderAndIsr(s, next, where);
     if (error) return { error };
     partitions.push(next);
   }
-  const topic: TopicState = { name: c.name, replicationFactor: c.replicationFactor, configs: sortedConfigs(Object.entries(c.configs)), partitions };
-  return { topics: new Map(s.topics).set(c.name, topic) };
+  return partitions;
 }
 
 function changePartition(s: MetadataState, c: ChangePartition): Outcome {

@@ -63,10 +63,14 @@ function connection(address: string): PeerConnection {
  */
 async function commit(groupId: string, round: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
+    // Any broker answers FindCoordinator; take the next one after a failure (one may be the node killed).
+    const bootstrap = cluster.bootstrap[attempt % cluster.bootstrap.length];
+    let coordinator = '';
     try {
-      const found = await connection(cluster.bootstrap[0]).request<FindCoordinatorResponse>(ApiKey.FindCoordinator, 2, { key: groupId, keyType: 0, coordinatorKeys: [] }, 10_000);
+      const found = await connection(bootstrap).request<FindCoordinatorResponse>(ApiKey.FindCoordinator, 2, { key: groupId, keyType: 0, coordinatorKeys: [] }, 10_000);
       if (found.errorCode !== 0) throw new Error(`FindCoordinator error ${found.errorCode}`);
-      const res = await connection(`${found.host}:${found.port}`).request<OffsetCommitResponse>(ApiKey.OffsetCommit, 7, {
+      coordinator = `${found.host}:${found.port}`;
+      const res = await connection(coordinator).request<OffsetCommitResponse>(ApiKey.OffsetCommit, 7, {
         groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1,
         topics: [{ name: 'cmp', partitions: Array.from({ length: PARTITIONS }, (_, p) => ({ partitionIndex: p, committedOffset: round * 1000 + p, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null })) }],
       }, 10_000);
@@ -74,6 +78,10 @@ async function commit(groupId: string, round: number): Promise<void> {
       if (codes.size !== 1 || !codes.has(0)) throw new Error(`OffsetCommit errors ${[...codes].join(',')}`);
       return;
     } catch (err) {
+      for (const address of [bootstrap, coordinator]) {
+        connections.get(address)?.close();
+        connections.delete(address);
+      }
       if (attempt >= 40) throw err;
       await sleep(250);
     }

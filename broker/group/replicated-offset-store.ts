@@ -68,8 +68,6 @@ export class ReplicatedOffsetStore extends StateBackedOffsetStore implements Off
   /** Per loaded partition: bytes of its last snapshot (0 before the first). */
   private readonly snapshotBytes = new Map<number, number>();
   private readonly compacting = new Set<number>();
-  /** Snapshots written and trimmed by this broker since it started. */
-  compactions = 0;
 
   constructor(private readonly opts: ReplicatedOffsetStoreOptions) {
     super();
@@ -106,7 +104,6 @@ export class ReplicatedOffsetStore extends StateBackedOffsetStore implements Off
     }
     this.loaded.add(index);
     this.inFlight.set(index, new Map());
-    this.snapshotBytes.set(index, 0);
     this.opts.log(`${OFFSETS_TOPIC}-${index}: loaded ${records} offset record(s) up to ${log.logEndOffset}`);
   }
 
@@ -207,7 +204,6 @@ export class ReplicatedOffsetStore extends StateBackedOffsetStore implements Off
     const before = partition.log.logStartOffset;
     partition.log.deleteRecordsBefore(start);
     this.snapshotBytes.set(index, bytes);
-    this.compactions++;
     this.opts.log(`${OFFSETS_TOPIC}-${index}: snapshot of ${state.size()} offset(s) in ${bytes} bytes at ${start}; log start ${before} -> ${partition.log.logStartOffset}, ${partition.log.sizeBytes} bytes kept`);
   }
 

@@ -165,20 +165,15 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
       const whole = target.kind === 'broker' || target.kind === 'quorum-leader' ? infra.whole?.() : undefined;
       const post = await monitor.snapshot();
       await sleep(readyAtMs + settings.observeS * 1000 - Date.now(), ctx.signal);
-      let inSyncAtMs: number | null | undefined;
-      let leadersBackAtMs: number | null | undefined;
-      if (whole) {
-        const w = await whole;
-        ({ inSyncAtMs, leadersBackAtMs } = w);
-        if (w.leadersBackAtMs === null) reportNote(`${name}: the cluster was not whole again within the wait: ${w.problem}`);
-      }
+      const w = whole ? await whole : undefined;
+      if (w?.leadersBackAtMs === null) reportNote(`${name}: the cluster was not whole again within the wait: ${w.problem}`);
       await monitor.snapshot();
       const observeEndMs = Date.now();
       const minGrowth = locateGrowthMin(samples, settings.loadOrdersPerS);
       const location = locator
         ? locator.conclude?.(samples, minGrowth) ?? concludeLocation(locator, samples, minGrowth)
         : { named: [], locatedBy: noLocator || 'no place to look' };
-      faults.push({ target, killAtMs, restartAtMs, readyAtMs, observeEndMs, pre, post, location, ...(whole ? { inSyncAtMs, leadersBackAtMs } : {}) });
+      faults.push({ target, killAtMs, restartAtMs, readyAtMs, observeEndMs, pre, post, location, ...(w ? { inSyncAtMs: w.inSyncAtMs, leadersBackAtMs: w.leadersBackAtMs } : {}) });
       note(`${name}: down ${readyAtMs - killAtMs} ms; ${location.locatedBy}`);
       await reviveCrashed(supervisor, unexpected, landscape, note);
     }

@@ -177,7 +177,11 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   };
 
   const startAll = async (): Promise<void> => {
-    await Promise.all(topology.systems.map((s) => launch(s.id, opts.fromBeginning?.includes(s.id) ?? false)));
+    // Every launch settles before a failure is acted on: a retry must not start a system whose
+    // first start is still under way.
+    const launched = await Promise.allSettled(topology.systems.map((s) => launch(s.id, opts.fromBeginning?.includes(s.id) ?? false)));
+    const failed = launched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     if (opts.layout === 'hub') {
       let sinkTopologyFile = topologyFile;
       if (universe.systems.length > topology.systems.length) {

@@ -8,8 +8,8 @@
 // first heartbeat after registration or fencing (BrokerHeartbeat, then UnfenceBroker) and a lease
 // expiry (FenceBroker). A newly active controller starts every unfenced broker's lease afresh, so no
 // broker is fenced for heartbeats that went to the previous controller.
-import { electLeaders, fenceExpiredBrokers, liveBrokerIds, planCreatePartitions, planCreateTopic, preferredLeaderChanges, type ApplyResult, type ChangePartition, type MetadataCommand, type MetadataState } from '../metadata/index.ts';
-import { ControllerError, type AlterPartitionRequest, type ArgsOf, type ControllerOp, type CreateTopicRequest, type HeartbeatRequest, type RegisterRequest, type ResultOf } from './rpc.ts';
+import { electLeaders, fenceExpiredBrokers, liveBrokerIds, planCreatePartitions, planCreateTopic, preferredLeaderChanges, type ApplyResult, type ChangePartition, type MetadataCommand, type MetadataState, type PlacementOptions, type PlanResult } from '../metadata/index.ts';
+import { ControllerError, type AlterPartitionRequest, type ArgsOf, type ControllerOp, type CreateTopicRequest, type HeartbeatRequest, type OkResult, type RegisterRequest, type ResultOf } from './rpc.ts';
 import { SerialQueue } from './proposals.ts';
 
 /** What operations need from the core (an interface so tests of the decisions could fake it). */
@@ -72,13 +72,7 @@ export class Operations {
         return this.decide(op, deadline, () => this.createTopic(args as CreateTopicRequest, deadline));
       case 'createPartitions': {
         const { name, count } = args as ArgsOf<'createPartitions'>;
-        return this.decide(op, deadline, async () => {
-          const live = liveBrokerIds(this.core.state).length;
-          const plan = planCreatePartitions(this.core.state, name, count, { startIndex: randomInt(live), replicaShift: randomInt(live) });
-          if (!plan.ok) throw new ControllerError(plan.error.code, plan.error.message);
-          await this.commit(plan.command, deadline);
-          return { ok: true };
-        });
+        return this.decide(op, deadline, () => this.commitPlan(planCreatePartitions(this.core.state, name, count, this.randomPlacement()), deadline));
       }
       case 'deleteTopic': {
         const { name } = args as ArgsOf<'deleteTopic'>;
@@ -206,8 +200,17 @@ export class Operations {
     const state = this.core.state;
     const live = liveBrokerIds(state).length;
     const replicationFactor = req.replicationFactor === -1 ? (this.settings.defaultReplicationFactor ?? Math.max(1, Math.min(3, live))) : req.replicationFactor;
-    // Random rotation start and follower shift, as Kafka does, so topics do not all lead on one broker.
-    const plan = planCreateTopic(state, { ...req, replicationFactor }, { startIndex: randomInt(live), replicaShift: randomInt(live) });
+    return this.commitPlan(planCreateTopic(state, { ...req, replicationFactor }, this.randomPlacement()), deadline);
+  }
+
+  /** Random rotation start and follower shift over the live brokers, as Kafka does, so topics do not all lead on one broker. */
+  private randomPlacement(): PlacementOptions {
+    const live = liveBrokerIds(this.core.state).length;
+    return { startIndex: randomInt(live), replicaShift: randomInt(live) };
+  }
+
+  /** Commits a placement plan's record, or refuses with the plan's error. */
+  private async commitPlan(plan: PlanResult<MetadataCommand>, deadline: number): Promise<OkResult> {
     if (!plan.ok) throw new ControllerError(plan.error.code, plan.error.message);
     await this.commit(plan.command, deadline);
     return { ok: true };

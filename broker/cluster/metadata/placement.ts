@@ -62,7 +62,8 @@ export interface CreateTopicRequest {
   readonly configs?: Readonly<Record<string, string>>;
 }
 
-export type PlanResult = { readonly ok: true; readonly command: CreateTopic } | { readonly ok: false; readonly error: MetadataError };
+/** A record for the controller to propose, or why there is none. */
+export type PlanResult<C = CreateTopic> = { readonly ok: true; readonly command: C } | { readonly ok: false; readonly error: MetadataError };
 
 /** The CreateTopic record to propose, placing replicas on the state's live brokers. */
 export function planCreateTopic(state: MetadataState, request: CreateTopicRequest, options: PlacementOptions = {}): PlanResult {
@@ -79,14 +80,12 @@ export function planCreateTopic(state: MetadataState, request: CreateTopicReques
   return { ok: true, command };
 }
 
-export type PlanPartitionsResult = { readonly ok: true; readonly command: CreatePartitions } | { readonly ok: false; readonly error: MetadataError };
-
 /**
  * The CreatePartitions record that grows topic `name` to `count` partitions, placing the new
  * partitions' replicas on the live brokers as for a new topic (same replication factor), with the
  * leader rotation continuing after the existing partitions.
  */
-export function planCreatePartitions(state: MetadataState, name: string, count: number, options: PlacementOptions = {}): PlanPartitionsResult {
+export function planCreatePartitions(state: MetadataState, name: string, count: number, options: PlacementOptions = {}): PlanResult<CreatePartitions> {
   const topic = state.topics.get(name);
   if (!topic) return { ok: false, error: { code: 'UNKNOWN_TOPIC', message: `topic "${name}" does not exist` } };
   const current = topic.partitions.length;

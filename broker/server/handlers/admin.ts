@@ -105,10 +105,14 @@ export async function handleCreatePartitions(req: CreatePartitionsRequest, ctx: 
       if (ctx.cluster) {
         // The controller places the new partitions' replicas, as for CreateTopics.
         if (t.assignments) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignments are not supported in a cluster; give only the new partition count');
+        if (!req.validateOnly) {
+          await ctx.cluster.createPartitions(t.name, t.count); // the controller checks the topic and the count
+          return;
+        }
+        // Validation only: checked against this broker's copy of the metadata.
         const current = ctx.cluster.metadata()?.topics.get(t.name)?.partitions.length;
         if (current === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${t.name}" does not exist`);
         if (t.count <= current) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `topic "${t.name}" has ${current} partitions; the new count must be larger, got ${t.count}`);
-        if (!req.validateOnly) await ctx.cluster.createPartitions(t.name, t.count);
         return;
       }
       if (t.assignments) checkReplication(ctx, 1, t.assignments);

@@ -4,6 +4,7 @@ import { registerClusterCommand } from './cluster-command.ts';
 import { registerSystemCommands } from './system-command.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerReportCommands } from './report-command.ts';
+import { registerValidateCommand } from './validate-command.ts';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ registerClusterCommand(program);
 registerSystemCommands(program);
 registerRunCommand(program);
 registerReportCommands(program);
+registerValidateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

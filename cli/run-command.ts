@@ -1,3 +1,8 @@
+/**
+ * `untangle run FILE`: checks the scenario file completely (its schema and everything it says
+ * against its topology, as `untangle validate` does) before anything starts, then runs its
+ * runners on both layouts and writes the report.
+ */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -20,11 +25,13 @@ export function registerRunCommand(program: Command): void {
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (file: string, opts: RunCommandOptions) => {
       // Loaded here, not at the top: every system process starts through this CLI too, and should
-      // not pay for the runners, autocannon and the chart libraries.
-      const [{ loadScenario }, { newRunId, runScenario }, { createProgress }, { formatHeadlineTable }] = await Promise.all([
-        import('../scenarios/scenario.ts'), import('../scenarios/run.ts'), import('../scenarios/progress.ts'), import('../report/headline.ts'),
-      ]);
+      // not pay for the runners, autocannon and the chart libraries. The complete check of the
+      // scenario and its topology comes first: a bad file is refused before anything loads or starts.
+      const { loadScenario } = await import('../scenarios/scenario.ts');
       const scenario = loadScenario(file, { quick: opts.quick });
+      const [{ newRunId, runScenario }, { createProgress }, { formatHeadlineTable }] = await Promise.all([
+        import('../scenarios/run.ts'), import('../scenarios/progress.ts'), import('../report/headline.ts'),
+      ]);
       const runId = newRunId(scenario);
       const outDir = path.resolve(opts.out ?? path.join('results', runId));
       if (existsSync(path.join(outDir, 'report.json'))) throw new Error(`${outDir} already holds a report; choose another --out`);

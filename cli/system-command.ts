@@ -1,7 +1,13 @@
+/**
+ * The `system` and `lake-sink` commands: one process of a landscape, as the landscape runner
+ * (systems/runtime/landscape.ts) starts it: which system and which instance of it, its port, and
+ * in the legacy layout every peer instance's address (--peers); it prints one ready line.
+ */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadTopology } from '../systems/topology/index.ts';
 import { runSystem } from '../systems/runtime/system.ts';
+import { instanceName } from '../systems/runtime/options.ts';
 import { startLegacyWiring } from '../systems/runtime/legacy-system.ts';
 import { startHubWiring } from '../systems/runtime/hub-system.ts';
 import { runLakeSink } from '../systems/runtime/lake-sink-process.ts';
@@ -9,15 +15,33 @@ import { parseBrokerList } from '../infra/kafka.ts';
 import { intOption } from './options.ts';
 import { closeOnSignal } from './lifecycle.ts';
 
-/** --peers B=http://127.0.0.1:4001,C=http://127.0.0.1:4002 */
-function parsePeers(value: string): Record<string, string> {
-  const peers: Record<string, string> = {};
-  for (const part of value.split(',').filter(Boolean)) {
-    const m = /^([A-Z][A-Z0-9]*)=(https?:\/\/\S+)$/.exec(part.trim());
-    if (!m) throw new InvalidArgumentError(`expected SYSTEM=URL pairs separated by commas, got "${part}"`);
-    peers[m[1]] = m[2];
+/** A system id as the topology allows it: a letter, then letters, digits, '_' or '-', 32 at most. */
+const SYSTEM_ID = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+/** Instances of one system in --peers, at most (the topology allows 16). */
+const PEER_URLS_MAX = 64;
+
+/**
+ * --peers B=http://127.0.0.1:4001,C=http://127.0.0.1:4002|http://127.0.0.1:4003: every system's
+ * base URL, or its instances' URLs in instance order separated by '|'.
+ */
+export function parsePeers(value: string): Record<string, string[]> {
+  const peers: Record<string, string[]> = {};
+  for (const part of value.split(',').filter((p) => p.trim().length > 0)) {
+    const m = /^([^=]+)=(.+)$/.exec(part.trim());
+    if (!m || !SYSTEM_ID.test(m[1])) throw new InvalidArgumentError(`expected SYSTEM=URL[|URL...] pairs separated by commas, with SYSTEM a letter then letters, digits, '_' or '-'; got "${part.slice(0, 200)}"`);
+    const urls = m[2].split('|');
+    const bad = urls.find((u) => !/^https?:\/\/[^\s|,]+$/.test(u));
+    if (bad !== undefined) throw new InvalidArgumentError(`system ${m[1]}: "${bad.slice(0, 200)}" is not an http(s) URL`);
+    if (urls.length > PEER_URLS_MAX) throw new InvalidArgumentError(`system ${m[1]}: ${urls.length} URLs exceed the limit of ${PEER_URLS_MAX}`);
+    if (m[1] in peers) throw new InvalidArgumentError(`system ${m[1]} is listed twice in --peers`);
+    peers[m[1]] = urls;
   }
   return peers;
+}
+
+function systemIdOption(value: string): string {
+  if (!SYSTEM_ID.test(value)) throw new InvalidArgumentError(`expected a system id (a letter, then up to 31 letters, digits, '_' or '-'), got "${value.slice(0, 64)}"`);
+  return value;
 }
 
 function runIdOption(value: string): string {
@@ -43,23 +67,31 @@ const stderrLogger = (prefix: string) => (line: string): void => void process.st
 export function registerSystemCommands(program: Command): void {
   program
     .command('system')
-    .description('Run one sample system (A-I) of a topology, wired point-to-point (legacy) or through the hub')
+    .description('Run one system of a topology (one instance of it), wired point-to-point (legacy) or through the hub')
     .requiredOption('--topology <file>', 'topology YAML file, e.g. scenarios/topologies/shop.yaml')
-    .requiredOption('--id <system>', 'the system to run, e.g. A')
+    .requiredOption('--id <system>', 'the system to run, e.g. A', systemIdOption)
+    .option('--instance <n>', 'which instance of the system this process is (1 to 16)', intOption(1, 16), 1)
     .requiredOption('--layout <layout>', 'legacy or hub', layoutOption)
     .requiredOption('--work-dir <dir>', 'the landscape\'s shared folder (inboxes, lake, state)')
     .option('--port <port>', 'HTTP port of this system (0 = any free port)', intOption(0, 65535), 0)
-    .option('--peers <list>', 'legacy: other systems\' base URLs, SYSTEM=URL,...', parsePeers, {})
+    .option('--peers <list>', 'legacy: the systems\' base URLs, SYSTEM=URL[|URL of instance 2...],...', parsePeers, {})
     .option('--amqp-url <url>', 'legacy: RabbitMQ URL (default: AMQP_URL or amqp://guest:guest@127.0.0.1:5672)')
     .option('--kafka-brokers <list>', 'hub: bootstrap brokers host:port,... (default: KAFKA_BROKERS)', brokersOption)
     .option('--run-id <id>', 'names this run\'s queues and topics', runIdOption)
+    .option('--seed <n>', 'the run\'s seed: scheduled sources make their records from it', intOption(0, 2 ** 32 - 1), 0)
     .option('--from-beginning', 'hub: a new consumer group starts at the first offset (a late joiner backfills history)', false)
-    .action(async (o: { topology: string; id: string; layout: 'legacy' | 'hub'; workDir: string; port: number; peers: Record<string, string>; amqpUrl?: string; kafkaBrokers?: string[]; fromBeginning: boolean; runId?: string }) => {
-      const logger = stderrLogger(`system ${o.id}`);
+    .action(async (o: { topology: string; id: string; instance: number; layout: 'legacy' | 'hub'; workDir: string; port: number; peers: Record<string, string[]>; amqpUrl?: string; kafkaBrokers?: string[]; fromBeginning: boolean; runId?: string; seed: number }) => {
+      const topology = loadTopology(o.topology, { derived: true }); // a landscape's derived file: loose ends of dropped systems are fine
+      const spec = topology.systems.find((s) => s.id === o.id);
+      if (!spec) throw new InvalidArgumentError(`system ${o.id} is not in ${o.topology} (systems: ${topology.systems.map((s) => s.id).join(', ')})`);
+      if (o.instance > spec.instances) throw new InvalidArgumentError(`system ${o.id} has ${spec.instances} instance(s); there is no instance ${o.instance}`);
+      const name = instanceName(spec, o.instance);
+      const logger = stderrLogger(`system ${name}`);
       const running = await runSystem(
         {
-          topology: loadTopology(o.topology),
+          topology,
           systemId: o.id,
+          instance: o.instance,
           layout: o.layout,
           workDir: o.workDir,
           port: o.port,
@@ -68,11 +100,12 @@ export function registerSystemCommands(program: Command): void {
           kafkaBrokers: o.kafkaBrokers ?? (process.env.KAFKA_BROKERS ? parseBrokerList(process.env.KAFKA_BROKERS) : undefined),
           fromBeginning: o.fromBeginning,
           runId: o.runId,
+          seed: o.seed,
           logger,
         },
         o.layout === 'legacy' ? startLegacyWiring : startHubWiring,
       );
-      process.stdout.write(`untangle system ready id=${o.id} layout=${o.layout} url=${running.url} pid=${process.pid}\n`);
+      process.stdout.write(`untangle system ready id=${name} layout=${o.layout} url=${running.url} pid=${process.pid}\n`);
       closeOnSignal(() => running.close(), logger);
     });
 
@@ -88,7 +121,7 @@ export function registerSystemCommands(program: Command): void {
       const logger = stderrLogger('lake-sink');
       const brokers = o.kafkaBrokers ?? (process.env.KAFKA_BROKERS ? parseBrokerList(process.env.KAFKA_BROKERS) : null);
       if (!brokers) throw new InvalidArgumentError('the lake sink needs --kafka-brokers or KAFKA_BROKERS');
-      const running = await runLakeSink({ topology: loadTopology(o.topology), workDir: o.workDir, port: o.port, kafkaBrokers: brokers, runId: o.runId, logger });
+      const running = await runLakeSink({ topology: loadTopology(o.topology, { derived: true }), workDir: o.workDir, port: o.port, kafkaBrokers: brokers, runId: o.runId, logger });
       process.stdout.write(`untangle system ready id=lake-sink layout=hub url=${running.url} pid=${process.pid}\n`);
       closeOnSignal(() => running.close(), logger);
     });

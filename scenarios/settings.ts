@@ -2,29 +2,49 @@
  * Each runner's settings as a scenario file gives them (zod schemas, so a scenario file is checked
  * before anything starts and every problem is reported at its line). Defaults are what
  * `npm run compare` uses on a 2-core machine; a scenario's `quick:` block overrides them for --quick.
+ * Defaults that depend on the landscape (the systems onboarding adds, how far the connections sweep
+ * goes) are filled in from the topology by scenario.ts: no system id is written here.
  */
 import { z } from 'zod';
 import { failuresLayoutNameSchema } from '../report/model.ts';
+import { RESERVED_SYSTEM_ID_PATTERN, RESERVED_SYSTEM_IDS, SYSTEM_ID_PATTERN } from '../systems/topology/schema.ts';
 
 const positiveInt = z.number().int().positive();
 const seconds = z.number().positive().max(3600);
 const rate = z.number().positive().max(10_000);
-/** A system's id (A, B, ...): upper case, where the integration's components (rabbitmq, broker, ...) are not. */
-export const SYSTEM_ID = /^[A-Z][A-Z0-9]*$/;
-const systemId = z.string().regex(SYSTEM_ID, 'a system id such as A');
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+const NOT_RESERVED = `(?!(?:${RESERVED_SYSTEM_IDS.map(escapeRegExp).join('|')})$)(?!${RESERVED_SYSTEM_ID_PATTERN.source.replace(/^\^/, '')})`;
+/**
+ * A system's id as topologies allow it (A, C2, core-banking), never one of the names of the
+ * integration's own components (rabbitmq, broker, broker-2, quorum-leader, lake-sink, ...), which
+ * systems may not take: so a name in a list that mixes both is told apart by this pattern alone.
+ */
+export const SYSTEM_ID = new RegExp(`^${NOT_RESERVED}${SYSTEM_ID_PATTERN.source.replace(/^\^/, '')}`);
+const systemId = z.string().regex(SYSTEM_ID, 'a system id: a letter, then letters, digits, "_" or "-" (A, C2, core-banking)');
+
+/** The integration's own components the failures runner can kill besides systems; `broker-<n>` names one broker of hub-cluster. */
+export const FAILURE_COMPONENT_NAMES = ['rabbitmq', 'broker', 'quorum-leader', 'lake-sink'] as const;
+export const CLUSTER_BROKER_NAME = /^broker-\d+$/;
+
+/** Is `name` one of the integration's component names (not a system)? */
+export function isComponentName(name: string): boolean {
+  return (FAILURE_COMPONENT_NAMES as readonly string[]).includes(name) || CLUSTER_BROKER_NAME.test(name);
+}
 
 export const layoutsSchema = z.array(z.enum(['legacy', 'hub'])).min(1).max(2);
 
 export const connectionsSettingsSchema = z.strictObject({
   /** Sweep n over the first n systems of the run's systems, from `from` to `to` (both included). */
   from: positiveInt.min(2).default(3),
-  to: positiveInt.max(64).default(9),
+  /** Default: every system of the run (filled in by scenario.ts from the topology). */
+  to: positiveInt.max(64).optional(),
   /** Light load while sampling, orders/s. */
   loadOrdersPerS: rate.default(5),
   /** Load time before the sample is taken (connection pools fill, consumers join). */
   steadyS: seconds.default(4),
 });
-export type ConnectionsSettings = z.infer<typeof connectionsSettingsSchema>;
+/** As the runner gets them: `to` always set. */
+export type ConnectionsSettings = Omit<z.infer<typeof connectionsSettingsSchema>, 'to'> & { to: number };
 
 export const failureComponentsSchema = z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]);
 
@@ -72,8 +92,8 @@ export type ThroughputSettings = z.infer<typeof throughputSettingsSchema>;
 export const onboardingSettingsSchema = z.strictObject({
   /** Systems running before the change; default all but `add`. */
   initial: z.array(systemId).min(1).optional(),
-  /** Systems added to the running landscape. */
-  add: z.array(systemId).min(1).default(['G', 'H', 'I']),
+  /** Systems added to the running landscape; default the topology's systems with joinsLate: true (filled in by scenario.ts). */
+  add: z.array(systemId).min(1).optional(),
   loadOrdersPerS: rate.default(10),
   /** Load before the change (history the newcomers may or may not receive). */
   beforeS: seconds.default(5),
@@ -81,4 +101,5 @@ export const onboardingSettingsSchema = z.strictObject({
   afterS: seconds.default(5),
   settleS: seconds.default(60),
 });
-export type OnboardingSettings = z.infer<typeof onboardingSettingsSchema>;
+/** As the runner gets them: `add` always set. */
+export type OnboardingSettings = Omit<z.infer<typeof onboardingSettingsSchema>, 'add'> & { add: string[] };

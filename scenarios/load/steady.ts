@@ -1,5 +1,5 @@
 /**
- * Open-loop steady load on the ingress: orders are posted at a fixed rate whatever the landscape
+ * Open-loop steady load on the ingress: events are posted at a fixed rate whatever the landscape
  * does (a slow or failing ingress does not slow the arrivals down, as real customers would not),
  * with a bound on requests in flight. Every request is recorded (when it was sent, when it ended,
  * accepted or not), so a runner can cut the timeline into windows: before a fault, during it, after.
@@ -7,13 +7,12 @@
  * autocannon drives the throughput runner (closed loop, to find saturation); this driver is for the
  * runners that need a known, steady arrival rate while something else happens.
  */
-import type { Order } from '../../systems/domain/records.ts';
-import { PATHS } from '../../systems/runtime/options.ts';
+import { ingressPath, type IngressEvent } from './ingress-feed.ts';
 
 export interface SteadyLoadOptions {
   ingressUrl: string;
-  /** Orders to post, in this order; the load stops early when they run out. */
-  orders: readonly Order[];
+  /** Ingress events to post, in this order; the load stops early when they run out. */
+  events: readonly IngressEvent[];
   ratePerS: number;
   /** Per-request timeout (default 5 s). */
   timeoutMs?: number;
@@ -23,7 +22,9 @@ export interface SteadyLoadOptions {
 
 export interface RequestRecord {
   index: number;
-  orderId: string;
+  /** The event's kind and its record's identity. */
+  kind: string;
+  id: string;
   sentAtMs: number;
   endedAtMs: number;
   accepted: boolean;
@@ -64,8 +65,8 @@ export class SteadyLoad {
     const firstIndex = this.next;
     this.timer = setInterval(() => {
       const due = Math.floor(((Date.now() - this.startedAtMs) / 1000) * this.opts.ratePerS) + firstIndex;
-      while (this.next < due && this.next < this.opts.orders.length && this.records.length < REQUEST_RECORDS_MAX) this.send(this.next++);
-      if (this.next >= this.opts.orders.length || this.records.length >= REQUEST_RECORDS_MAX) this.pause();
+      while (this.next < due && this.next < this.opts.events.length && this.records.length < REQUEST_RECORDS_MAX) this.send(this.next++);
+      if (this.next >= this.opts.events.length || this.records.length >= REQUEST_RECORDS_MAX) this.pause();
     }, TICK_MS);
   }
 
@@ -85,9 +86,9 @@ export class SteadyLoad {
     return this.records.filter((r) => r.sentAtMs >= fromMs && r.sentAtMs < toMs);
   }
 
-  /** The orders the ingress accepted (2xx), optionally only those sent in [fromMs, toMs). */
-  acceptedOrders(fromMs = 0, toMs = Number.POSITIVE_INFINITY): Order[] {
-    return this.records.filter((r) => r.accepted && r.sentAtMs >= fromMs && r.sentAtMs < toMs).map((r) => this.opts.orders[r.index]);
+  /** The events the ingress accepted (2xx), optionally only those sent in [fromMs, toMs). */
+  acceptedEvents(fromMs = 0, toMs = Number.POSITIVE_INFINITY): IngressEvent[] {
+    return this.records.filter((r) => r.accepted && r.sentAtMs >= fromMs && r.sentAtMs < toMs).map((r) => this.opts.events[r.index]);
   }
 
   /** Accepted and failed requests per bucket, by the time they were sent. */
@@ -108,20 +109,20 @@ export class SteadyLoad {
   }
 
   private send(index: number): void {
-    const order = this.opts.orders[index];
+    const event = this.opts.events[index];
     const sentAtMs = Date.now();
     const finish = (accepted: boolean, outcome: string): void => {
-      this.records.push({ index, orderId: order.orderId, sentAtMs, endedAtMs: Date.now(), accepted, outcome });
+      this.records.push({ index, kind: event.kind, id: event.id, sentAtMs, endedAtMs: Date.now(), accepted, outcome });
     };
     if (this.inFlight >= this.inFlightMax) {
       finish(false, 'overload');
       return;
     }
     this.inFlight++;
-    fetch(`${this.opts.ingressUrl}${PATHS.orders}`, {
+    fetch(`${this.opts.ingressUrl}${ingressPath(event)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(order),
+      body: JSON.stringify(event.record),
       signal: AbortSignal.timeout(this.timeoutMs),
     })
       .then(async (res) => {

@@ -12,7 +12,7 @@ import type { ConnectionsSettings } from '../settings.ts';
 import { BROKER_PROCESS, noteForReport, RABBITMQ_PROCESS, throwIfAborted, type RunnerContext } from './context.ts';
 import { sleep, startRunnerLandscape } from './landscape.ts';
 import { SteadyLoad } from '../load/steady.ts';
-import { generateOrders } from '../../systems/orders/index.ts';
+import { ingressEvents } from '../load/ingress-feed.ts';
 import { connectionMatrix, isLoopback, pidsListeningOn, tcpConnections } from '../../systems/process/os-stats.ts';
 import { adaptersPerSystem, hubLayout, legacyLinks, loadTopology, protocolsAndFormats, restrictTo, type Topology } from '../../systems/topology/index.ts';
 import type { ResolvedHub } from '../../infra/kafka.ts';
@@ -161,7 +161,7 @@ async function measurePoint(ctx: RunnerContext, settings: ConnectionsSettings, l
   const rl = await startRunnerLandscape(ctx, { layout, name: `conn-${layout}-n${n}`, systems });
   try {
     const count = Math.ceil(settings.loadOrdersPerS * (settings.steadyS + 2)) + 1;
-    const load = new SteadyLoad({ ingressUrl: rl.landscape.ingressUrl, orders: generateOrders({ seed: ctx.seed, count }), ratePerS: settings.loadOrdersPerS });
+    const load = new SteadyLoad({ ingressUrl: rl.landscape.ingressUrl, events: ingressEvents(t, ctx.seed, count), ratePerS: settings.loadOrdersPerS });
     load.start();
     let live: LiveConnections;
     try {

@@ -29,7 +29,8 @@ import { sleep } from './landscape.ts';
 import { Supervisor, type ExitEvent } from '../../systems/process/supervisor.ts';
 import { startLandscape, type Landscape } from '../../systems/runtime/landscape.ts';
 import { waitForOutcome } from '../../systems/runtime/run-check.ts';
-import { generateOrders } from '../../systems/orders/index.ts';
+import { ingressEvents } from '../load/ingress-feed.ts';
+import { ingressRootKey } from '../../systems/oracle/index.ts';
 import { loadTopology, restrictTo, type Topology } from '../../systems/topology/index.ts';
 import { formatVerifyReport } from '../../systems/oracle/index.ts';
 import { SteadyLoad } from '../load/steady.ts';
@@ -99,7 +100,7 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     ctx.progress.step(`failures ${layout}: starting systems ${ctx.systems.join(', ')}`, 8);
     // hub-cluster runs the hub's systems, only pointed at every broker of the cluster.
     const landscape = await startLandscape({
-      topologyFile: ctx.topologyFile, layout: layout === 'legacy' ? 'legacy' : 'hub', workDir: join(dir, 'landscape'), systems: ctx.systems, runId, supervisor,
+      topologyFile: ctx.topologyFile, layout: layout === 'legacy' ? 'legacy' : 'hub', workDir: join(dir, 'landscape'), systems: ctx.systems, runId, seed: ctx.seed, supervisor,
       amqpUrl: layout === 'legacy' ? infra.amqpUrl : undefined, kafkaBrokers: infra.kafkaBrokers,
     });
     teardown.push({ label: 'landscape', run: () => landscape.stop() });
@@ -111,8 +112,8 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
 
     // ---- load and warm-up ----
     const plannedS = settings.warmupS + planned.reduce((a, c) => a + downSecondsOf(settings, c.kind) + settings.observeS + (c.kind === 'rabbitmq' ? 30 : 15), 0) + 30;
-    const orders = generateOrders({ seed: ctx.seed, count: Math.ceil(settings.loadOrdersPerS * plannedS * 1.5) + 100 });
-    const load = new SteadyLoad({ ingressUrl: landscape.ingressUrl, orders, ratePerS: settings.loadOrdersPerS });
+    const orders = ingressEvents(landscape.topology, ctx.seed, Math.ceil(settings.loadOrdersPerS * plannedS * 1.5) + 100);
+    const load = new SteadyLoad({ ingressUrl: landscape.ingressUrl, events: orders, ratePerS: settings.loadOrdersPerS });
     const monitor = new StateMonitor(landscape);
     teardown.push({ label: 'load', run: async () => { await load.stop(); await monitor.stop(); } });
 
@@ -183,13 +184,13 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     await monitor.stop();
     if (load.sent >= orders.length) reportNote(`the load ran out of orders (${orders.length}) before the faults were over`);
     ctx.progress.step(`failures ${layout}: waiting for the oracle (at most ${settings.settleS} s)`, settings.settleS);
-    const accepted = load.acceptedOrders();
+    const accepted = load.acceptedEvents();
     // Lost records never arrive: once nothing new has come for two schedule periods, stop waiting.
-    const check = await waitForOutcome(landscape, accepted, settings.settleS * 1000, { quietMs: 2 * lossLookbackMs(landscape.topology) });
+    const check = await waitForOutcome(landscape, accepted, settings.settleS * 1000, { quietMs: 2 * lossLookbackMs(landscape.topology), seed: ctx.seed });
     if (!check.report.ok) note(`oracle after ${check.waitedMs} ms:\n${formatVerifyReport(check.report, 5)}`);
     const losses = attributeLoss(
       check.report, check.expected,
-      load.requests().filter((r) => r.accepted).map((r) => ({ orderId: r.orderId, sentAtMs: r.sentAtMs })),
+      load.requests().filter((r) => r.accepted).map((r) => ({ root: ingressRootKey(r.kind, r.id), sentAtMs: r.sentAtMs })),
       faults.map((f) => ({ component: f.target.name, fromMs: f.killAtMs, toMs: f.observeEndMs })),
       lossLookbackMs(landscape.topology),
     );

@@ -68,6 +68,7 @@ export async function startRunnerLandscape(ctx: RunnerContext, o: StartRunnerLan
       amqpUrl: o.layout === 'legacy' ? ctx.amqpUrl : undefined,
       kafkaBrokers: hub?.brokers,
       runId,
+      seed: ctx.seed,
       supervisor,
     });
   } catch (err) {

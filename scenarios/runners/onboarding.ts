@@ -21,10 +21,10 @@ import type { OnboardingSettings } from '../settings.ts';
 import { noteForReport, throwIfAborted, type RunnerContext } from './context.ts';
 import { sleep, startRunnerLandscape } from './landscape.ts';
 import { SteadyLoad, type RequestRecord } from '../load/steady.ts';
-import { generateOrders } from '../../systems/orders/index.ts';
+import { ingressEvents } from '../load/ingress-feed.ts';
 import { expectedOutcome } from '../../systems/oracle/index.ts';
 import type { Landscape } from '../../systems/runtime/landscape.ts';
-import type { ReceivedState } from '../../systems/runtime/core.ts';
+import { receivedOfSystem } from '../../systems/runtime/run-check.ts';
 import { hubLayout, legacyLinks, loadTopology, restrictTo, type Topology } from '../../systems/topology/index.ts';
 
 type OnboardingLayoutResult = OnboardingResult['layouts'][number];
@@ -82,10 +82,12 @@ export async function runOnboarding(ctx: RunnerContext, settings: OnboardingSett
   // Explicit `initial` systems may be any of the topology (a quick run can add a system from
   // outside its reduced landscape); otherwise the run's systems are the universe.
   const inRun = new Set(settings.initial ? full.systems.map((s) => s.id) : ctx.systems);
-  const add = settings.add.filter((id) => inRun.has(id));
-  const notInRun = settings.add.filter((id) => !inRun.has(id));
+  // By default the landscape's late joiners are added.
+  const toAdd = settings.add ?? full.systems.filter((s) => s.joinsLate).map((s) => s.id);
+  const add = toAdd.filter((id) => inRun.has(id));
+  const notInRun = toAdd.filter((id) => !inRun.has(id));
   if (notInRun.length > 0) noteForReport(ctx, `onboarding: ${notInRun.join(', ')} not among the run's systems (${ctx.systems.join(', ')}), so not added`);
-  if (add.length === 0) throw new Error(`onboarding: none of the systems to add (${settings.add.join(', ')}) is among the run's systems (${ctx.systems.join(', ')})`);
+  if (add.length === 0) throw new Error(`onboarding: none of the systems to add (${toAdd.join(', ') || 'none joins late'}) is among the run's systems (${ctx.systems.join(', ')})`);
   const requested = settings.initial ?? ctx.systems.filter((id) => !add.includes(id));
   const initial = requested.filter((id) => inRun.has(id) && !add.includes(id));
   const dropped = requested.filter((id) => !initial.includes(id));
@@ -125,8 +127,8 @@ async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, l
   const rl = await startRunnerLandscape(ctx, { layout, name: `onb-${layout}`, systems: initial, universe: [...initial, ...add] });
   const ls = rl.landscape;
   try {
-    const orders = generateOrders({ seed: ctx.seed, count: Math.ceil(settings.loadOrdersPerS * (settings.beforeS + settings.afterS + CHANGE_BUDGET_S)) });
-    const load = new SteadyLoad({ ingressUrl: ls.ingressUrl, orders, ratePerS: settings.loadOrdersPerS });
+    const orders = ingressEvents(after, ctx.seed, Math.ceil(settings.loadOrdersPerS * (settings.beforeS + settings.afterS + CHANGE_BUDGET_S)));
+    const load = new SteadyLoad({ ingressUrl: ls.ingressUrl, events: orders, ratePerS: settings.loadOrdersPerS });
     load.start();
     let changeStartMs = 0;
     let change: Awaited<ReturnType<Landscape['addSystems']>>;
@@ -145,13 +147,13 @@ async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, l
     if (load.sent >= orders.length) noteForReport(ctx, `onboarding ${layout}: the load ran out of its ${orders.length} orders before the end (the change took more than ${CHANGE_BUDGET_S} s)`);
 
     // The systems actually restarted: existing ones the supervisor started more than once.
-    const restartedSystems = initial.filter((id) => ls.supervisor.status(id).starts > 1);
+    const restartedSystems = initial.filter((id) => ls.instancesOf(id).some((name) => ls.supervisor.status(name).starts > 1));
     const duringChange = load.between(changeStartMs, Number.POSITIVE_INFINITY);
     const ingressFailed = duringChange.filter((r) => !r.accepted).length;
     const ingressDowntimeMs = longestFailedStretchMs(duringChange, loadStoppedAtMs);
 
-    const history = load.acceptedOrders(0, changeStartMs);
-    const expected = expectedOutcome(history, after.flows, { ingress: plan.ingress });
+    const history = load.acceptedEvents(0, changeStartMs);
+    const expected = expectedOutcome(after, { ingress: history, seed: ctx.seed }, { layout });
     const newcomers = await settleNewcomers(ctx, ls, layout, settings, plan, expected.received, loadStoppedAtMs);
 
     const result: OnboardingLayoutResult = {
@@ -179,15 +181,6 @@ async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, l
   }
 }
 
-/** GET /state of a newcomer: per input kind, the order ids it received. */
-async function receivedOf(ls: Landscape, id: string): Promise<ReceivedState | null> {
-  try {
-    return ((await ls.state(id)) as { received: ReceivedState }).received;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Waits (at most settleS after the load stopped) until every newcomer has its whole history, or
  * what the newcomers received has stopped growing for a quiet period longer than the slowest
@@ -203,7 +196,7 @@ async function settleNewcomers(ctx: RunnerContext, ls: Landscape, layout: Layout
   const unreachable = new Set<string>();
   while (true) {
     const counts = await Promise.all(plan.add.map(async (id) => {
-      const received = await receivedOf(ls, id);
+      const received = await receivedOfSystem(ls, id).catch(() => null);
       if (!received) unreachable.add(id);
       else unreachable.delete(id);
       const want = expectedReceived.get(id) ?? new Map<string, Set<string>>();
@@ -211,8 +204,8 @@ async function settleNewcomers(ctx: RunnerContext, ls: Landscape, layout: Layout
       let historyReceived = 0;
       for (const [kind, ids] of want) {
         historyExpected += ids.size;
-        const got = new Set(received?.[kind]?.orderIds ?? []);
-        for (const orderId of ids) if (got.has(orderId)) historyReceived++;
+        const got = new Set(received?.[kind]?.ids ?? []);
+        for (const id of ids) if (got.has(id)) historyReceived++;
       }
       const receivedInAll = Object.values(received ?? {}).reduce((sum, r) => sum + r.count, 0);
       return { system: id, historyReceived, historyExpected, receivedHistory: historyReceived > 0 && historyReceived === historyExpected, receivedInAll };

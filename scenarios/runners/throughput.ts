@@ -18,14 +18,16 @@
  */
 import type { ThroughputResult, ThroughputStep } from '../../report/model.ts';
 import type { ResolvedHub } from '../../infra/kafka.ts';
-import { driveOrders } from '../../systems/runtime/run-check.ts';
+import { driveEvents } from '../../systems/runtime/run-check.ts';
+import { modelOf } from '../../systems/model/landscape-model.ts';
 import type { Landscape } from '../../systems/runtime/landscape.ts';
 import type { ThroughputSettings } from '../settings.ts';
 import { noteForReport, throwIfAborted, type RunnerContext } from './context.ts';
 import { startRunnerLandscape } from './landscape.ts';
 import { costBetween, findRabbitMq, measuredProcesses, round, sampleCost, type CostSample, type MeasuredProcess } from './throughput/cost.ts';
 import { expectStep, LakeWatcher, percentile, settle, type Settled } from './throughput/effects.ts';
-import { OrderFeed, runLoadStep, type LoadStepResult } from './throughput/load.ts';
+import { runLoadStep, type LoadStepResult } from './throughput/load.ts';
+import { IngressFeed } from '../load/ingress-feed.ts';
 
 type LayoutName = 'legacy' | 'hub';
 type ThroughputLayout = ThroughputResult['layouts'][number];
@@ -65,9 +67,9 @@ async function runLayout(ctx: RunnerContext, settings: ThroughputSettings, layou
   ctx.progress.step(`throughput ${layout}: starting ${ctx.systems.length} systems`, 15);
   const running = await start(ctx, layout);
   const { landscape } = running;
-  const lake = new LakeWatcher(landscape.lakeDir, layout);
-  // The same orders in both layouts: each layout's landscape starts empty.
-  const feed = new OrderFeed(ctx.seed);
+  const lake = new LakeWatcher(landscape.lakeDir, layout, modelOf(landscape.topology).kinds);
+  // The same events in both layouts: each layout's landscape starts empty.
+  const feed = new IngressFeed(landscape.topology, ctx.seed);
   const steps: ThroughputStep[] = [];
   try {
     await warmUp(ctx, settings, layout, running, lake, feed);
@@ -92,18 +94,18 @@ async function runLayout(ctx: RunnerContext, settings: ThroughputSettings, layou
 }
 
 /** A few orders through the whole landscape before measuring; their completion is checked, not counted. */
-async function warmUp(ctx: RunnerContext, settings: ThroughputSettings, layout: LayoutName, running: Running, lake: LakeWatcher, feed: OrderFeed): Promise<void> {
+async function warmUp(ctx: RunnerContext, settings: ThroughputSettings, layout: LayoutName, running: Running, lake: LakeWatcher, feed: IngressFeed): Promise<void> {
   ctx.progress.step(`throughput ${layout}: warming up with ${WARMUP_ORDERS} orders`, 8);
   const orders = feed.take(WARMUP_ORDERS);
   const sentAtMs = Date.now();
-  const drive = await driveOrders(running.landscape.ingressUrl, orders, 2);
+  const drive = await driveEvents(running.landscape.ingressUrl, orders, 2);
   const failed = Object.values(drive.failures).reduce((a, b) => a + b, 0);
   // Only accepted orders are expected; driveOrders does not say which failed, so only go on when none did.
   if (failed > 0) {
     ctx.progress.note(`throughput ${layout}: warm-up: ${failed} of ${orders.length} orders not accepted (${JSON.stringify(drive.failures)})`);
     return;
   }
-  const expectation = expectStep(running.landscape.topology, layout, orders.map((order) => ({ order, sentAtMs })));
+  const expectation = expectStep(running.landscape.topology, layout, orders.map((event) => ({ event, sentAtMs })));
   const settled = await settle({ landscape: running.landscape, lake, expectation, deadlineMs: Date.now() + settings.settleS * 1000, signal: ctx.signal });
   const e = settled.evaluation;
   if (e.complete < e.accepted) {
@@ -112,11 +114,11 @@ async function warmUp(ctx: RunnerContext, settings: ThroughputSettings, layout: 
 }
 
 async function runStep(
-  ctx: RunnerContext, settings: ThroughputSettings, layout: LayoutName, running: Running, lake: LakeWatcher, feed: OrderFeed, connections: number,
+  ctx: RunnerContext, settings: ThroughputSettings, layout: LayoutName, running: Running, lake: LakeWatcher, feed: IngressFeed, connections: number,
 ): Promise<ThroughputStep> {
   const before = sampleCost(running.procs);
   const clientCpu = process.cpuUsage();
-  const load: LoadStepResult = await runLoadStep({ ingressUrl: running.landscape.ingressUrl, connections, durationS: settings.stepS, feed, signal: ctx.signal });
+  const load: LoadStepResult = await runLoadStep({ ingressUrl: running.landscape.ingressUrl, connections, durationS: settings.stepS, feed, topology: running.landscape.topology, signal: ctx.signal });
   const client = process.cpuUsage(clientCpu);
   // autocannon runs in this process, on the same cores as the landscape: not part of the cost, but worth knowing at saturation.
   const clientCpuS = (client.user + client.system) / 1e6;

@@ -8,31 +8,32 @@
  *   xml:  <?xml …?>, <records kind="order" count="N">, one element per line, </records>.
  * A missing closing line ("]", "</records>") or a wrong XML count is reported as a bad entry too:
  * it means the batch was cut short and records may be missing.
+ * The kind is a RecordKind built from the topology's declaration: its fields give the CSV columns
+ * and XML elements (layouts.ts) and its validator checks every record written and read.
  */
-import type { DataKind, RecordOf } from '../domain/records.ts';
+import type { RecordKind } from '../model/kinds.ts';
 import { badLine, errorReason, type BadLine } from './errors.ts';
 import type { DataFormat } from './layouts.ts';
-import { csvHeader, decodeCsv, decodeJson, decodeRecord, encodeRecord } from './record-codecs.ts';
-import { validateRecord } from '../domain/schemas.ts';
+import { csvHeader, decodeCsv, decodeJson, decodeRecord, encodeRecord, type KindRecord } from './record-codecs.ts';
 
 /** Largest batch decodeBatch reads, in bytes. */
 export const BATCH_BYTES_MAX = 256 * 1024 * 1024;
 /** Longest line decodeBatch decodes, in bytes. */
 export const LINE_BYTES_MAX = 1024 * 1024;
 
-export interface DecodedBatch<K extends DataKind> {
-  records: RecordOf<K>[];
+export interface DecodedBatch {
+  records: KindRecord[];
   bad: BadLine[];
 }
 
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
-export function encodeBatch<K extends DataKind>(kind: K, format: DataFormat, records: readonly RecordOf<K>[]): Buffer {
+export function encodeBatch(kind: RecordKind, format: DataFormat, records: readonly KindRecord[]): Buffer {
   const lines = records.map((r) => encodeRecord(kind, format, r));
   let text: string;
   if (format === 'json') text = lines.length === 0 ? '[\n]\n' : `[\n${lines.join(',\n')}\n]\n`;
   else if (format === 'csv') text = [csvHeader(kind), ...lines].join('\n') + '\n';
-  else text = [XML_DECLARATION, `<records kind="${kind}" count="${records.length}">`, ...lines, '</records>'].join('\n') + '\n';
+  else text = [XML_DECLARATION, `<records kind="${kind.id}" count="${records.length}">`, ...lines, '</records>'].join('\n') + '\n';
   return Buffer.from(text, 'utf8');
 }
 
@@ -62,9 +63,9 @@ export function* splitLines(buf: Buffer): Generator<{ line: number; text: string
   }
 }
 
-export function decodeBatch<K extends DataKind>(kind: K, format: DataFormat, input: Buffer | string): DecodedBatch<K> {
+export function decodeBatch(kind: RecordKind, format: DataFormat, input: Buffer | string): DecodedBatch {
   const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  const out: DecodedBatch<K> = { records: [], bad: [] };
+  const out: DecodedBatch = { records: [], bad: [] };
   if (buf.length > BATCH_BYTES_MAX) {
     out.bad.push(badLine(0, buf.subarray(0, 1024).toString('utf8'), `batch of ${buf.length} bytes exceeds ${BATCH_BYTES_MAX}`));
     return out;
@@ -110,7 +111,7 @@ interface LineState {
   elements: number;
 }
 
-function decodeJsonLine<K extends DataKind>(kind: K, text: string, line: number, st: LineState, out: DecodedBatch<K>): void {
+function decodeJsonLine(kind: RecordKind, text: string, line: number, st: LineState, out: DecodedBatch): void {
   const t = text.trim();
   if (st.closed) throw new Error('text after the closing ]');
   if (t === '[') {
@@ -135,7 +136,7 @@ function decodeJsonLine<K extends DataKind>(kind: K, text: string, line: number,
     throw new Error(`not JSON: ${(e as Error).message}`, { cause: e });
   }
   (arr as unknown[]).forEach((value, n) => {
-    const v = validateRecord(kind, value);
+    const v = kind.validate(value);
     if (v.ok) out.records.push(v.record);
     else out.bad.push(badLine(line, JSON.stringify(value) ?? 'undefined', `element ${n}: ${v.reason}`));
   });
@@ -143,7 +144,7 @@ function decodeJsonLine<K extends DataKind>(kind: K, text: string, line: number,
 
 const RECORDS_OPEN = /^<records kind="([^"]*)" count="(\d+)">$/;
 
-function decodeXmlLine<K extends DataKind>(kind: K, text: string, line: number, st: LineState, out: DecodedBatch<K>): void {
+function decodeXmlLine(kind: RecordKind, text: string, line: number, st: LineState, out: DecodedBatch): void {
   const t = text.trim();
   if (st.closed) throw new Error('text after the closing </records>');
   if (t.startsWith('<?xml') && !st.opened) return;
@@ -153,7 +154,7 @@ function decodeXmlLine<K extends DataKind>(kind: K, text: string, line: number, 
     st.opened = true;
     st.headerLine = line;
     st.declaredCount = Number(open[2]);
-    if (open[1] !== kind) throw new Error(`batch of kind "${open[1]}", expected "${kind}"`);
+    if (open[1] !== kind.id) throw new Error(`batch of kind "${open[1]}", expected "${kind.id}"`);
     return;
   }
   if (t === '</records>') {

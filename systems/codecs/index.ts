@@ -1,4 +1,4 @@
-/** The legacy layout's data formats: JSON, XML and CSV for every record kind, single and batched. */
+/** The legacy layout's data formats: JSON, XML and CSV for every declared data kind, single and batched. */
 export * from './layouts.ts';
 export * from './errors.ts';
 export * from './record-codecs.ts';

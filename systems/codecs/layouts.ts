@@ -1,14 +1,18 @@
 /**
- * The fixed shape of every record kind for the text formats: column order (CSV), element names
- * (XML) and field types (to turn text back into numbers). A kind has scalar columns and at most
- * one list column (order items, reservation lines), flattened in CSV as
- *   sku:qty:unitPriceCents|sku:qty:unitPriceCents
- * which is reversible because list fields (SKUs, integers) never contain ':' or '|'.
+ * The shape of a data kind in the text formats, derived from its declared fields (RecordKind) so
+ * that a kind added to the topology YAML has CSV and XML at once: column order (CSV), element names
+ * (XML) and field types (to turn text back into values).
+ *   CSV: the kind's fields in declaration order (padding last when the kind has a payload size);
+ *        a list field is one column, flattened as   sku:qty:unitPriceCents|sku:qty:unitPriceCents
+ *        which is reversible because list elements never contain ':' or '|' (the validator refuses them).
+ *   XML: the record element is the kind id in camelCase (risk-score -> <riskScore>), one child
+ *        element per field, a list field holds one <item> per entry.
+ * Built once per RecordKind and kept.
  */
-import type { DataKind } from '../domain/records.ts';
+import type { RecordKind } from '../model/kinds.ts';
+import { DATA_FORMATS, type DataFormat, type ScalarType } from '../topology/model.ts';
 
-export const DATA_FORMATS = ['json', 'xml', 'csv'] as const;
-export type DataFormat = (typeof DATA_FORMATS)[number];
+export { DATA_FORMATS, type DataFormat };
 
 /** File extension of a batch of each format. */
 export const FORMAT_EXTENSIONS: Readonly<Record<DataFormat, string>> = { json: 'json', xml: 'xml', csv: 'csv' };
@@ -17,7 +21,8 @@ export function isDataFormat(value: unknown): value is DataFormat {
   return typeof value === 'string' && (DATA_FORMATS as readonly string[]).includes(value);
 }
 
-export type FieldType = 'string' | 'int' | 'number';
+/** How a field's text turns back into a value: an enum is text, checked by the validator. */
+export type FieldType = ScalarType;
 
 export interface ScalarColumn {
   readonly name: string;
@@ -38,60 +43,65 @@ export function isListColumn(c: Column): c is ListColumn {
 }
 
 export interface KindLayout {
+  /** The kind id (the XML batch's kind attribute). */
+  readonly kind: string;
   /** The XML element name of one record. */
   readonly element: string;
   readonly columns: readonly Column[];
+  /** The CSV header line: the column names joined by ','. */
+  readonly csvHeader: string;
 }
 
 export const LIST_ENTRY_SEPARATOR = '|';
 export const LIST_FIELD_SEPARATOR = ':';
+/** The XML element of one entry of a list field. */
+export const LIST_ENTRY_ELEMENT = 'item';
 
-const s = (name: string): ScalarColumn => ({ name, type: 'string' });
-const i = (name: string): ScalarColumn => ({ name, type: 'int' });
-const n = (name: string): ScalarColumn => ({ name, type: 'number' });
+/** A kebab-case kind id as an XML element name: risk-score -> riskScore. */
+export function xmlElementOf(kindId: string): string {
+  return kindId.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
 
-export const KIND_LAYOUTS: Readonly<Record<DataKind, KindLayout>> = {
-  order: {
-    element: 'order',
-    columns: [
-      s('orderId'),
-      s('customerId'),
-      i('createdAtMs'),
-      { name: 'items', element: 'item', fields: [s('sku'), i('qty'), i('unitPriceCents')] },
-      i('totalCents'),
-      s('currency'),
-      s('country'),
-      s('email'),
-    ],
-  },
-  payment: { element: 'payment', columns: [s('orderId'), s('paymentId'), i('amountCents'), s('method'), s('status')] },
-  reservation: {
-    element: 'reservation',
-    columns: [s('orderId'), s('reservationId'), s('warehouse'), { name: 'lines', element: 'line', fields: [s('sku'), i('qty')] }],
-  },
-  shipment: {
-    element: 'shipment',
-    columns: [s('orderId'), s('shipmentId'), s('reservationId'), s('carrier'), s('trackingNo'), i('parcels')],
-  },
-  customer: { element: 'customer', columns: [s('orderId'), s('customerId'), s('email'), s('country'), s('segment')] },
-  invoice: { element: 'invoice', columns: [s('orderId'), s('invoiceId'), s('paymentId'), i('amountCents'), i('taxCents')] },
-  insight: { element: 'insight', columns: [s('orderId'), s('source'), s('metric'), n('value')] },
-  notification: { element: 'notification', columns: [s('orderId'), s('trigger'), s('channel'), s('template')] },
-  'risk-score': { element: 'riskScore', columns: [s('orderId'), s('source'), i('score'), s('verdict')] },
-};
+const fieldType = (type: FieldType | 'enum'): FieldType => (type === 'enum' ? 'string' : type);
+
+const layouts = new WeakMap<RecordKind, KindLayout>();
+
+/** The text layout of a kind (built on first use). */
+export function layoutOf(kind: RecordKind): KindLayout {
+  let layout = layouts.get(kind);
+  if (layout) return layout;
+  const columns: Column[] = kind.fieldNames.map((name) => {
+    const spec = kind.typeOf(name);
+    if (!spec) throw new Error(`data kind ${kind.id} has no type for its field ${name}`);
+    if (spec.type !== 'list') return { name, type: fieldType(spec.type) };
+    return { name, element: LIST_ENTRY_ELEMENT, fields: spec.fields.map((f) => ({ name: f.name, type: fieldType(f.spec.type) })) };
+  });
+  layout = { kind: kind.id, element: xmlElementOf(kind.id), columns, csvHeader: columns.map((c) => c.name).join(',') };
+  layouts.set(kind, layout);
+  return layout;
+}
 
 const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
- * Text back to a field value. Numeric text becomes a number; anything else is returned as it is,
- * so the kind's validator reports the field with a precise reason ("expected number, received string").
+ * Text back to a field value of the declared type: numeric text becomes a number (int and number;
+ * the validator refuses a fraction for an int), 'true'/'false' a boolean. Anything else is
+ * returned as it is, so the kind's validator reports the field with a precise reason
+ * ("expected number, received string").
  */
 export function parseScalar(type: FieldType, text: string): unknown {
-  if (type === 'string') return text;
-  return NUMBER_TEXT.test(text) ? Number(text) : text;
+  switch (type) {
+    case 'string':
+      return text;
+    case 'int':
+    case 'number':
+      return NUMBER_TEXT.test(text) ? Number(text) : text;
+    case 'bool':
+      return text === 'true' ? true : text === 'false' ? false : text;
+  }
 }
 
-/** A field value as text: numbers in JavaScript's shortest round-trip form. */
+/** A field value as text: numbers in JavaScript's shortest round-trip form, booleans as true/false. */
 export function formatScalar(value: unknown): string {
-  return typeof value === 'number' ? String(value) : String(value ?? '');
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : String(value ?? '');
 }

@@ -1,17 +1,17 @@
 /**
- * One record to and from text in each format. Encoding validates the record first (so only valid
- * records are ever written); decoding validates what it read. Both throw CodecError with a reason.
+ * One record to and from text in each format, in the layout its kind's declared fields give
+ * (layouts.ts). Encoding validates the record first (so only valid records are ever written);
+ * decoding validates what it read. Both throw CodecError with a reason.
  *   json: the record as a JSON object on one line
  *   xml:  <order><orderId>o-1</orderId>…<items><item><sku>…</sku>…</item></items></order> on one line
- *   csv:  one row in the kind's fixed column order (no header: see csvHeader), lists flattened
+ *   csv:  one row in the kind's column order (no header: see csvHeader), lists flattened
  */
-import type { DataKind, RecordOf } from '../domain/records.ts';
-import { validateRecord } from '../domain/schemas.ts';
+import type { RecordKind } from '../model/kinds.ts';
 import { CodecError } from './errors.ts';
 import {
   formatScalar,
   isListColumn,
-  KIND_LAYOUTS,
+  layoutOf,
   LIST_ENTRY_SEPARATOR,
   LIST_FIELD_SEPARATOR,
   parseScalar,
@@ -21,19 +21,22 @@ import {
 } from './layouts.ts';
 import { formatCsvRow, parseCsvLine, parseXmlElement, type XmlElement } from './text-formats.ts';
 
-function checked<K extends DataKind>(kind: K, value: unknown): RecordOf<K> {
-  const v = validateRecord(kind, value);
+/** A record of some kind: field name to value. */
+export type KindRecord = Record<string, unknown>;
+
+function checked(kind: RecordKind, value: unknown): KindRecord {
+  const v = kind.validate(value);
   if (!v.ok) throw new CodecError(v.reason);
   return v.record;
 }
 
 // ---- JSON -------------------------------------------------------------------------------------
 
-export function encodeJson<K extends DataKind>(kind: K, record: RecordOf<K>): string {
+export function encodeJson(kind: RecordKind, record: KindRecord): string {
   return JSON.stringify(checked(kind, record));
 }
 
-export function decodeJson<K extends DataKind>(kind: K, text: string): RecordOf<K> {
+export function decodeJson(kind: RecordKind, text: string): KindRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -46,13 +49,13 @@ export function decodeJson<K extends DataKind>(kind: K, text: string): RecordOf<
 // ---- CSV --------------------------------------------------------------------------------------
 
 /** The header line of a kind's CSV: its column names in order. */
-export function csvHeader(kind: DataKind): string {
-  return KIND_LAYOUTS[kind].columns.map((c) => c.name).join(',');
+export function csvHeader(kind: RecordKind): string {
+  return layoutOf(kind).csvHeader;
 }
 
-export function encodeCsv<K extends DataKind>(kind: K, record: RecordOf<K>): string {
-  const r = checked(kind, record) as unknown as Record<string, unknown>;
-  const row = KIND_LAYOUTS[kind].columns.map((c) =>
+export function encodeCsv(kind: RecordKind, record: KindRecord): string {
+  const r = checked(kind, record);
+  const row = layoutOf(kind).columns.map((c) =>
     isListColumn(c)
       ? (r[c.name] as Record<string, unknown>[])
           .map((e) => c.fields.map((f) => formatScalar(e[f.name])).join(LIST_FIELD_SEPARATOR))
@@ -62,9 +65,9 @@ export function encodeCsv<K extends DataKind>(kind: K, record: RecordOf<K>): str
   return formatCsvRow(row);
 }
 
-export function decodeCsv<K extends DataKind>(kind: K, line: string): RecordOf<K> {
+export function decodeCsv(kind: RecordKind, line: string): KindRecord {
   const cells = parseCsvLine(line);
-  const columns = KIND_LAYOUTS[kind].columns;
+  const columns = layoutOf(kind).columns;
   if (cells.length !== columns.length) {
     throw new CodecError(`expected ${columns.length} columns (${csvHeader(kind)}), found ${cells.length}`);
   }
@@ -96,9 +99,9 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => XML_ESCAPES[ch]);
 }
 
-export function encodeXml<K extends DataKind>(kind: K, record: RecordOf<K>): string {
-  const r = checked(kind, record) as unknown as Record<string, unknown>;
-  const layout = KIND_LAYOUTS[kind];
+export function encodeXml(kind: RecordKind, record: KindRecord): string {
+  const r = checked(kind, record);
+  const layout = layoutOf(kind);
   const tag = (name: string, inner: string) => `<${name}>${inner}</${name}>`;
   const body = layout.columns
     .map((c) => {
@@ -128,8 +131,8 @@ function xmlText(el: XmlElement, type: FieldType): unknown {
   return parseScalar(type, el.text);
 }
 
-export function decodeXml<K extends DataKind>(kind: K, text: string): RecordOf<K> {
-  const layout = KIND_LAYOUTS[kind];
+export function decodeXml(kind: RecordKind, text: string): KindRecord {
+  const layout = layoutOf(kind);
   const root = parseXmlElement(text);
   if (root.name !== layout.element) throw new CodecError(`expected <${layout.element}>, found <${root.name}>`);
   const fields = childrenByName(root, new Set(layout.columns.map((c) => c.name)));
@@ -154,13 +157,13 @@ export function decodeXml<K extends DataKind>(kind: K, text: string): RecordOf<K
 
 // ---- any format -------------------------------------------------------------------------------
 
-export function encodeRecord<K extends DataKind>(kind: K, format: DataFormat, record: RecordOf<K>): string {
+export function encodeRecord(kind: RecordKind, format: DataFormat, record: KindRecord): string {
   if (format === 'json') return encodeJson(kind, record);
   if (format === 'xml') return encodeXml(kind, record);
   return encodeCsv(kind, record);
 }
 
-export function decodeRecord<K extends DataKind>(kind: K, format: DataFormat, text: string): RecordOf<K> {
+export function decodeRecord(kind: RecordKind, format: DataFormat, text: string): KindRecord {
   if (format === 'json') return decodeJson(kind, text);
   if (format === 'xml') return decodeXml(kind, text);
   return decodeCsv(kind, text);

@@ -4,7 +4,7 @@
  * It forgets the oldest ids beyond `capacity`, so a duplicate older than that window gets through:
  * the oracle still counts it.
  */
-import { isDataKind, recordId, type AnyRecord } from '../domain/index.ts';
+import type { RecordKinds } from '../model/kinds.ts';
 
 export class BoundedDedupe {
   private readonly seen = new Map<string, true>();
@@ -33,13 +33,14 @@ export class BoundedDedupe {
 }
 
 /**
- * The identity of a record for de-duplication: (kind, orderId), refined by the domain's recordId
- * for the kinds that exist several times per order (insight, notification, risk-score per source).
- * undefined when the record has no orderId (then it is never treated as a duplicate).
+ * The identity of a record for de-duplication over the landscape's data kinds: the kind and the
+ * record's identity within it (its kind's identity fields, see RecordKind.idOf). undefined for a
+ * kind the landscape does not declare or a value that is not a record (then it is never treated
+ * as a duplicate).
  */
-export function defaultDedupeId(kind: string, record: unknown): string | undefined {
-  const orderId = (record as { orderId?: unknown } | null)?.orderId;
-  if (typeof orderId !== 'string') return undefined;
-  const id = isDataKind(kind) ? recordId(kind, record as AnyRecord) : orderId;
-  return `${kind}\u0000${id}`;
+export function dedupeIdFor(kinds: RecordKinds): (kind: string, record: unknown) => string | undefined {
+  return (kind, record) => {
+    if (!kinds.has(kind) || record === null || typeof record !== 'object') return undefined;
+    return `${kind}\u0000${kinds.idOf(kind, record)}`;
+  };
 }

@@ -19,7 +19,7 @@ export const HEADER_DLQ_GROUP = 'untangle-dlq-group';
 export interface TopicSpec {
   readonly name: string;
   readonly dataKind: string;
-  /** The record field used as the message key (orderId for every kind but customer). */
+  /** The record field used as the message key: the data kind's declared key (orderId, customerId). */
   readonly key: string;
 }
 

@@ -1,8 +1,8 @@
 /** The hub wiring: every system talks only to the Kafka-style hub; one sink fills the lake. */
 import type { HubLayout } from '../topology/index.ts';
-import { isDataKind, validateRecord } from '../domain/index.ts';
+import type { RecordKinds } from '../model/kinds.ts';
 import { dlqTopicName, type TopicSpec } from './headers.ts';
-import type { HubValidation } from './subscriber.ts';
+import type { HubValidator } from './subscriber.ts';
 
 export * from './headers.ts';
 export * from './kafka-client.ts';
@@ -10,7 +10,7 @@ export * from './publisher.ts';
 export * from './subscriber.ts';
 export * from './lake-sink.ts';
 export * from './lake-offsets.ts';
-export { BoundedDedupe, defaultDedupeId } from './dedupe.ts';
+export { BoundedDedupe, dedupeIdFor } from './dedupe.ts';
 
 export interface SystemHubWiring {
   systemId: string;
@@ -49,9 +49,13 @@ export function allHubTopics(layout: HubLayout): string[] {
   return [...layout.topics.map((t) => t.name), ...layout.systems.map((s) => dlqTopicName(layout.topicPrefix, s.systemId))];
 }
 
-/** A subscriber validator backed by the domain's record schemas. */
-export function validateDomainRecord(kind: string, value: unknown): HubValidation {
-  if (!isDataKind(kind)) return { ok: false, reason: `unknown data kind '${kind}'` };
-  const v = validateRecord(kind, value);
-  return v.ok ? { ok: true, record: v.record } : { ok: false, reason: v.reason };
+/**
+ * A subscriber (or lake sink) validator backed by the landscape's data kinds: a record of an
+ * undeclared kind or one its kind refuses is dead-lettered (or quarantined) with the reason.
+ */
+export function hubValidator(kinds: RecordKinds): HubValidator {
+  return (kind, value) => {
+    const v = kinds.validate(kind, value);
+    return v.ok ? { ok: true, record: v.record } : { ok: false, reason: v.reason };
+  };
 }

@@ -1,8 +1,9 @@
 /**
  * The hub publisher of one system: an idempotent kafkajs producer (acks=all, one request in flight,
  * so the broker de-duplicates client retries and keeps each partition in order), the record's key
- * field (orderId) as message key, so one order's records stay in one partition and in order, the
- * record as JSON value, and the data kind and source system as headers.
+ * field (its kind's declared key, e.g. orderId) as text for the message key, so one order's records
+ * stay in one partition and in order, the record as JSON value, and the data kind and source
+ * system as headers.
  *
  * Concurrent `publish()` calls are batched: they wait in a bounded queue and one sender takes them
  * a batch at a time, so a partition never has two sends in flight (kafkajs's idempotent sequence
@@ -139,8 +140,9 @@ export class HubPublisher {
   private toPending(kind: string, record: object): Omit<Pending, 'resolve' | 'reject'> {
     const topic = this.topicByKind.get(kind);
     if (!topic) throw new Error(`system ${this.options.systemId} has no hub topic for data kind '${kind}'`);
-    const key = (record as Record<string, unknown>)[topic.key] ?? (record as Record<string, unknown>).orderId;
-    if (typeof key !== 'string' || key === '') throw new Error(`a ${kind} record needs a non-empty string '${topic.key}' as its key`);
+    const keyValue = (record as Record<string, unknown>)[topic.key];
+    const key = keyValue === undefined || keyValue === null ? '' : String(keyValue);
+    if (key === '') throw new Error(`a ${kind} record needs a non-empty '${topic.key}' as its key`);
     const value = Buffer.from(JSON.stringify(record), 'utf8');
     return {
       topic: topic.name,

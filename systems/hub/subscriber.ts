@@ -12,7 +12,7 @@
  * Only a failing dead-letter write stops the partition (the batch is re-delivered: nothing lost).
  */
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { BoundedDedupe, defaultDedupeId } from './dedupe.ts';
+import { BoundedDedupe } from './dedupe.ts';
 import { clipHeader, dlqTopicName, headerString, HEADER_DLQ_GROUP, HEADER_DLQ_ORIGIN, HEADER_DLQ_REASON, HEADER_KIND, HEADER_SOURCE, type TopicSpec } from './headers.ts';
 import { ensureTopics, groupConsumer, stderrLogger, type HubLogger } from './kafka-client.ts';
 
@@ -56,8 +56,11 @@ export interface SubscriberOptions {
   handlerAttempts?: number;
   /** Backoff between handler attempts, doubling. Default 100 ms to 2 s. */
   retryBackoffMs?: { initial: number; max: number };
-  /** Skip records whose id was handled already, remembering the last `capacity` ids. */
-  dedupe?: { capacity: number; idOf?: (kind: string, record: unknown) => string | undefined };
+  /**
+   * Skip records whose id was handled already, remembering the last `capacity` ids; `idOf` gives a
+   * record's id (dedupeIdFor(the landscape's RecordKinds)), undefined to never skip it.
+   */
+  dedupe?: { capacity: number; idOf: (kind: string, record: unknown) => string | undefined };
   /** Partitions of a topic that ensureTopics creates when it is missing. Default 6. */
   topicPartitions?: number;
   sessionTimeoutMs?: number;
@@ -161,7 +164,7 @@ export class HubSubscriber {
       await this.deadLetter(topic, partition, m, parsed.reason);
       return { kind: 'done' };
     }
-    const dedupeId = this.dedupe ? (this.options.dedupe?.idOf ?? defaultDedupeId)(kind, parsed.record) : undefined;
+    const dedupeId = this.dedupe ? this.options.dedupe?.idOf(kind, parsed.record) : undefined;
     if (dedupeId !== undefined && this.dedupe?.has(dedupeId)) {
       this.stats.duplicatesSkipped++;
       return { kind: 'done' };

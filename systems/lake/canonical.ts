@@ -1,19 +1,22 @@
 /**
  * Canonical records: the layout-independent form of what is in the lake, so that the same
  * business outcome gives the same canonical set whether it was exported legacy-style (many
- * systems, many formats) or written by the hub's sink.
+ * systems, many formats) or written by the hub's sink. A record carries its kind's id and its
+ * identity within the kind (the kind's identity fields joined by '/', see RecordKind.idOf).
  */
 import { createHash } from 'node:crypto';
-import type { AnyRecord, DataKind } from '../domain/records.ts';
+import type { RecordKind } from '../model/kinds.ts';
 
 export interface CanonicalRecord {
-  kind: DataKind;
-  orderId: string;
-  body: AnyRecord;
+  /** The data kind id (order, risk-score, …). */
+  kind: string;
+  /** The record's identity within its kind. */
+  id: string;
+  body: Record<string, unknown>;
 }
 
-export function toCanonical(kind: DataKind, body: AnyRecord): CanonicalRecord {
-  return { kind, orderId: body.orderId, body };
+export function toCanonical(kind: RecordKind, body: Record<string, unknown>): CanonicalRecord {
+  return { kind: kind.id, id: kind.idOf(body), body };
 }
 
 /** JSON with object keys sorted at every level (arrays keep their order). */

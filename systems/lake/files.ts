@@ -14,8 +14,8 @@ export const HUB_DIR = 'hub';
 export const QUARANTINE_DIR = 'quarantine';
 export const TEMP_SUFFIX = '.tmp';
 
-/** A system id as in the topology: an upper-case letter, then upper-case letters or digits. */
-export const SYSTEM_ID_PATTERN = /^[A-Z][A-Z0-9]{0,15}$/;
+/** A system id as in the topology: a letter, then letters, digits, '_' or '-', at most 32 characters. */
+export const SYSTEM_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 /** A Kafka-legal topic name, or a quarantine source name. */
 export const NAME_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,249}$/;
 

@@ -1,4 +1,5 @@
 /** A summary of what is in a lake folder, for the CLI and for reports: counts per kind, system, format and date. */
+import type { RecordKinds } from '../model/kinds.ts';
 import { quarantineCounts } from './quarantine.ts';
 import { visitLake, type LakeLayout } from './reader.ts';
 
@@ -27,9 +28,9 @@ const bump = (m: Record<string, number>, key: string | undefined) => {
   m[k] = (m[k] ?? 0) + 1;
 };
 
-function summarize(dir: string, layout: LakeLayout): LayoutSummary {
+function summarize(dir: string, layout: LakeLayout, kinds: RecordKinds): LayoutSummary {
   const s: LayoutSummary = { files: 0, records: 0, bad: 0, tempFiles: 0, byKind: {}, bySystem: {}, byFormat: {}, byDate: {} };
-  visitLake(dir, layout, {
+  visitLake(dir, layout, kinds, {
     onFile: () => void s.files++,
     onTempFile: () => void s.tempFiles++,
     onBad: () => void s.bad++,
@@ -44,12 +45,13 @@ function summarize(dir: string, layout: LakeLayout): LayoutSummary {
   return s;
 }
 
-export function inspectLake(dir: string): LakeSummary {
+/** What is in the lake folder `dir`, read with the landscape's data kinds (others count as bad). */
+export function inspectLake(dir: string, kinds: RecordKinds): LakeSummary {
   const bySource = quarantineCounts(dir);
   return {
     dir,
-    legacy: summarize(dir, 'legacy'),
-    hub: summarize(dir, 'hub'),
+    legacy: summarize(dir, 'legacy', kinds),
+    hub: summarize(dir, 'hub', kinds),
     quarantine: { total: Object.values(bySource).reduce((a, b) => a + b, 0), bySource },
   };
 }

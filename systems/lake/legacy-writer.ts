@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeBatch } from '../codecs/batch.ts';
 import { FORMAT_EXTENSIONS, type DataFormat } from '../codecs/layouts.ts';
-import type { DataKind, RecordOf } from '../domain/records.ts';
+import type { RecordKind } from '../model/kinds.ts';
 import { fsyncDir, LEGACY_DIR, listDir, SYSTEM_ID_PATTERN, TEMP_SUFFIX, utcDate, writeFileSynced } from './files.ts';
 
 export const SEQ_DIGITS = 6;
@@ -41,18 +41,18 @@ function nextSeq(dir: string): number {
  * Writes one batch export of `systemId`'s `kind` records in `format`. Returns null (and writes
  * nothing) for an empty batch. Throws CodecError when a record is invalid: nothing is written then.
  */
-export function writeLegacyExport<K extends DataKind>(
+export function writeLegacyExport(
   lakeDir: string,
   systemId: string,
-  kind: K,
+  kind: RecordKind,
   format: DataFormat,
-  records: readonly RecordOf<K>[],
+  records: readonly Record<string, unknown>[],
   opts: LegacyExportOptions = {},
 ): LegacyExportResult | null {
   if (!SYSTEM_ID_PATTERN.test(systemId)) throw new RangeError(`not a system id: ${JSON.stringify(systemId)}`);
   if (records.length === 0) return null;
   const data = encodeBatch(kind, format, records);
-  const dir = path.join(lakeDir, LEGACY_DIR, systemId, kind, utcDate(opts.atMs ?? Date.now()));
+  const dir = path.join(lakeDir, LEGACY_DIR, systemId, kind.id, utcDate(opts.atMs ?? Date.now()));
   fs.mkdirSync(dir, { recursive: true });
   const ext = FORMAT_EXTENSIONS[format];
   const tmp = path.join(dir, `.export-${process.pid}-${Date.now()}${TEMP_SUFFIX}`);

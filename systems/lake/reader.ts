@@ -1,6 +1,7 @@
 /**
  * Reading the lake back, in either layout, into canonical records. Every format is decoded and
- * every record validated; what cannot be read is reported (file, line, reason), never fatal.
+ * every record validated against the landscape's data kinds (RecordKinds); what cannot be read is
+ * reported (file, line, reason), never fatal: a folder of a kind the landscape does not declare too.
  * Temporary files of writers (.…, ….tmp) are skipped: they are not data yet.
  */
 import fs from 'node:fs';
@@ -8,8 +9,7 @@ import path from 'node:path';
 import { decodeBatch, splitLines } from '../codecs/batch.ts';
 import { badLine } from '../codecs/errors.ts';
 import { DATA_FORMATS, FORMAT_EXTENSIONS, type DataFormat } from '../codecs/layouts.ts';
-import { isDataKind, type DataKind } from '../domain/records.ts';
-import { validateRecord } from '../domain/schemas.ts';
+import type { RecordKind, RecordKinds } from '../model/kinds.ts';
 import { toCanonical, type CanonicalRecord } from './canonical.ts';
 import { HUB_DIR, isTempName, LEGACY_DIR, listDir, relativeTo } from './files.ts';
 
@@ -52,7 +52,7 @@ function readBounded(file: string): Buffer | string {
 }
 
 /** Visits every file, record and problem of one layout; nothing is held in memory. */
-export function visitLake(lakeDir: string, layout: LakeLayout, v: LakeVisitor): void {
+export function visitLake(lakeDir: string, layout: LakeLayout, kinds: RecordKinds, v: LakeVisitor): void {
   const root = path.join(lakeDir, layout === 'legacy' ? LEGACY_DIR : HUB_DIR);
   const walk = (dir: string, depth: number, parts: string[]): void => {
     for (const e of listDir(dir)) {
@@ -74,11 +74,11 @@ export function visitLake(lakeDir: string, layout: LakeLayout, v: LakeVisitor): 
         : { file: rel, layout, kind: parts[0], date: parts[1].replace(/^date=/, ''), format: 'jsonl' };
     v.onFile?.(info);
     const bad = (line: number, raw: string, reason: string) => v.onBad({ file: rel, ...badLine(line, raw, reason) }, info);
-    if (!isDataKind(info.kind)) return bad(0, '', `unknown data kind "${info.kind}"`);
+    if (!kinds.has(info.kind)) return bad(0, '', `unknown data kind "${info.kind}"`);
     if (!info.format || (layout === 'hub' && !name.endsWith('.jsonl'))) return bad(0, '', `unknown file type "${name}"`);
     const data = readBounded(full);
     if (typeof data === 'string') return bad(0, '', data);
-    const kind: DataKind = info.kind;
+    const kind = kinds.get(info.kind);
     if (info.format !== 'jsonl') {
       const decoded = decodeBatch(kind, info.format, data);
       for (const r of decoded.records) v.onRecord(toCanonical(kind, r), info);
@@ -92,7 +92,7 @@ export function visitLake(lakeDir: string, layout: LakeLayout, v: LakeVisitor): 
 
 /** JSON lines of one kind; a last line without its newline is still read if it is complete. */
 function decodeJsonLines(
-  kind: DataKind,
+  kind: RecordKind,
   data: Buffer,
   onRecord: (r: CanonicalRecord) => void,
   bad: (line: number, raw: string, reason: string) => void,
@@ -110,7 +110,7 @@ function decodeJsonLines(
       bad(line, text, `not JSON: ${(e as Error).message}`);
       continue;
     }
-    const v = validateRecord(kind, value);
+    const v = kind.validate(value);
     if (v.ok) onRecord(toCanonical(kind, v.record));
     else bad(line, text, v.reason);
   }
@@ -126,9 +126,9 @@ export interface LakeContents {
 }
 
 /** Every record of one layout, canonical, with every problem found. */
-export function readLake(lakeDir: string, layout: LakeLayout): LakeContents {
+export function readLake(lakeDir: string, layout: LakeLayout, kinds: RecordKinds): LakeContents {
   const out: LakeContents = { records: [], bad: [], files: 0, tempFiles: 0 };
-  visitLake(lakeDir, layout, {
+  visitLake(lakeDir, layout, kinds, {
     onFile: () => void out.files++,
     onRecord: (r) => void out.records.push(r),
     onBad: (b) => void out.bad.push(b),

@@ -10,7 +10,7 @@
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
-import { CONTENT_TYPES, decodeAndValidate, defaultCodec, errorText } from './common.ts';
+import { CONTENT_TYPES, decodeAndValidate, errorText } from './common.ts';
 import type { RecordCodec, RecordValidator } from './common.ts';
 import type { AmqpConnector } from './amqp-connection.ts';
 
@@ -50,7 +50,8 @@ interface FlowOptions {
   readonly kind: DataKindId;
   readonly format: DataFormat;
   readonly names?: AmqpFlowNames;
-  readonly codec?: RecordCodec;
+  /** Encodes and decodes the records: codecFor(the landscape's RecordKinds). */
+  readonly codec: RecordCodec;
 }
 
 export interface AmqpPublisherOptions extends FlowOptions {
@@ -106,7 +107,7 @@ export class AmqpPublisher {
     }
     let body: Buffer;
     try {
-      body = (this.options.codec ?? defaultCodec).encodeBatch(this.options.kind, this.options.format, records);
+      body = this.options.codec.encodeBatch(this.options.kind, this.options.format, records);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -256,7 +257,7 @@ export class AmqpConsumer<R = unknown> {
   }
 
   private async deliver(ch: Channel, msg: ConsumeMessage): Promise<void> {
-    const decoded = decodeAndValidate<R>(this.options.codec ?? defaultCodec, this.options.kind, this.options.format, msg.content, this.options.validate);
+    const decoded = decodeAndValidate<R>(this.options.codec, this.options.kind, this.options.format, msg.content, this.options.validate);
     if (decoded.bad.length > 0 || decoded.records.length === 0) {
       this.c.poison++;
       const reason = decoded.bad[0]?.reason ?? `no ${this.options.kind} records in message`;

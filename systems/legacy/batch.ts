@@ -7,7 +7,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
-import { FILE_EXTENSIONS, defaultCodec, errorText } from './common.ts';
+import { FILE_EXTENSIONS, errorText } from './common.ts';
 import type { RecordCodec } from './common.ts';
 import { writeFileAtomic } from './fs-atomic.ts';
 
@@ -37,7 +37,13 @@ export interface BatchWriterOptions {
   readonly fileBytesMax?: number;
   /** Records waiting for the next file, at most; add() refuses beyond it. Default 10000. */
   readonly bufferMax?: number;
-  readonly codec?: RecordCodec;
+  /** Encodes and decodes the records: codecFor(the landscape's RecordKinds). */
+  readonly codec: RecordCodec;
+  /**
+   * Put in every file name: the sending process's instance name (`B.2`), so instances of one sender
+   * never pick the same name (the rename that publishes a file would overwrite the other's).
+   */
+  readonly fileTag?: string;
 }
 
 export interface BatchWriterCounters {
@@ -100,7 +106,7 @@ export class BatchWriter {
   }
 
   private async writeAll(): Promise<number> {
-    const codec = this.options.codec ?? defaultCodec;
+    const codec = this.options.codec;
     const bytesMax = this.options.fileBytesMax ?? 4 * 1024 * 1024;
     let files = 0;
     while (this.buffer.length > 0) {
@@ -139,7 +145,7 @@ export class BatchWriter {
 
   /** The first n buffered records did not encode together: drop (and count) those that fail alone. */
   private dropUnencodable(n: number, cause: unknown): void {
-    const codec = this.options.codec ?? defaultCodec;
+    const codec = this.options.codec;
     const keep = this.buffer.slice(0, n).filter((r) => {
       try {
         codec.encodeBatch(this.options.kind, this.options.format, [r]);
@@ -154,12 +160,13 @@ export class BatchWriter {
     this.buffer.splice(0, n, ...keep);
   }
 
-  /** `<timestamp>-<seq>.<ext>`: names sort in write order; an existing name is never overwritten. */
+  /** `<timestamp>-<seq>[-<tag>].<ext>`: names sort in write order; an existing name is never overwritten. */
   private async nextFileName(): Promise<string> {
     const dir = flowInbox(this.options.inbox, this.options.flowId);
     for (;;) {
       const stamp = new Date().toISOString().replace(/[-:.]/g, '');
-      const name = `${stamp}-${String(++this.seq % 1_000_000).padStart(6, '0')}.${FILE_EXTENSIONS[this.options.format]}`;
+      const tag = this.options.fileTag ? `-${this.options.fileTag.replace(/[^A-Za-z0-9_.-]/g, '_')}` : '';
+      const name = `${stamp}-${String(++this.seq % 1_000_000).padStart(6, '0')}${tag}.${FILE_EXTENSIONS[this.options.format]}`;
       const file = path.join(dir, name);
       try {
         await access(file);

@@ -1,10 +1,11 @@
 /**
- * Shared pieces of the legacy transports: the codec port (JSON/XML/CSV per record kind), content
- * types and file extensions per format, record validation, backoff and small helpers.
+ * Shared pieces of the legacy transports: the codec port (JSON/XML/CSV per record kind, built from
+ * the landscape's data kinds), content types and file extensions per format, record validation,
+ * backoff and small helpers.
  */
 import type { DataFormat, DataKindId } from '../topology/model.ts';
 import { decodeBatch, encodeBatch } from '../codecs/index.ts';
-import type { DataKind } from '../domain/records.ts';
+import type { RecordKinds } from '../model/kinds.ts';
 
 /** One line (or element) of a payload that could not be turned into a record. */
 export interface BadRecord {
@@ -18,17 +19,29 @@ export interface DecodedBatch<R = unknown> {
   readonly bad: BadRecord[];
 }
 
-/** The codec port: systems/codecs by default; injectable so every transport stays format-generic. */
+/**
+ * The codec port: the transports name a kind by its id and stay format-generic; codecFor builds
+ * the one every landscape uses. A test may inject another.
+ */
 export interface RecordCodec {
   encodeBatch(kind: DataKindId, format: DataFormat, records: readonly unknown[]): Buffer;
   decodeBatch(kind: DataKindId, format: DataFormat, buf: Buffer): DecodedBatch;
 }
 
-/** systems/codecs: one record per line, validated on encode (throws) and on decode (bad lines). */
-export const defaultCodec: RecordCodec = {
-  encodeBatch: (kind, format, records) => encodeBatch(kind as DataKind, format, records as never),
-  decodeBatch: (kind, format, buf) => decodeBatch(kind as DataKind, format, buf),
-};
+/**
+ * systems/codecs over the landscape's data kinds: one record per line, validated on encode
+ * (throws) and on decode (bad lines). A kind the landscape does not declare throws on encode and
+ * is one bad entry on decode, so a receiver answers it like any other undecodable payload.
+ */
+export function codecFor(kinds: RecordKinds): RecordCodec {
+  return {
+    encodeBatch: (kind, format, records) => encodeBatch(kinds.get(kind), format, records as readonly Record<string, unknown>[]),
+    decodeBatch: (kind, format, buf) => {
+      if (!kinds.has(kind)) return { records: [], bad: [{ line: 0, raw: clip(buf.toString('utf8')), reason: `unknown data kind "${kind}"` }] };
+      return decodeBatch(kinds.get(kind), format, buf);
+    },
+  };
+}
 
 /**
  * Checks one decoded record. Returns a reason when the record is invalid, undefined when it is fine.

@@ -4,17 +4,23 @@
  * connection errors, 5xx and timeouts. Retries are what legacy integrations do and they cause
  * duplicates at the receiver; that is measured, not hidden. A caller may send an Idempotency-Key
  * (the same on every retry) so a receiver can choose to dedupe.
+ *
+ * A receiver with several instances is given as several base URLs: calls go round robin over them,
+ * and a retry after a connection error, a timeout or a 5xx goes to another instance at once (a
+ * retry to an instance already tried this call waits for the backoff first), within the same
+ * retries. An instance that failed to connect or timed out is passed over for downForMs while
+ * others are up. One Agent serves all of them (its socket limit is per instance).
  */
 import http from 'node:http';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
-import { CONTENT_TYPES, DEFAULT_BACKOFF, backoffDelayMs, decodeAndValidate, defaultCodec, errorText, newLatencyStats,
+import { CONTENT_TYPES, DEFAULT_BACKOFF, backoffDelayMs, decodeAndValidate, errorText, newLatencyStats,
   observeLatency, sleep, snapshotOf } from './common.ts';
 import type { BackoffOptions, DecodedBatch, LatencyStats, RecordCodec, RecordValidator } from './common.ts';
 import { IDEMPOTENCY_KEY_HEADER } from './rest-server.ts';
 
 export interface RestClientOptions {
-  /** http://host:port of the receiver. */
-  readonly baseUrl: string;
+  /** http://host:port of the receiver, or of each of its instances (at most BASE_URLS_MAX). */
+  readonly baseUrl: string | readonly string[];
   /** Per attempt, from sending the request to the last byte of the answer. */
   readonly timeoutMs: number;
   /** Extra attempts after the first one fails with a connection error, a timeout or a 5xx. */
@@ -24,7 +30,10 @@ export interface RestClientOptions {
   readonly backoff?: BackoffOptions;
   /** Larger answers are cut off and fail the attempt. Default 8 MiB. */
   readonly responseBytesMax?: number;
-  readonly codec?: RecordCodec;
+  /** With several base URLs: how long one that failed to connect or timed out is passed over. Default 1000. */
+  readonly downForMs?: number;
+  /** Encodes and decodes the records: codecFor(the landscape's RecordKinds). */
+  readonly codec: RecordCodec;
 }
 
 export interface RestRequest {
@@ -46,7 +55,12 @@ export interface RestResponse {
   readonly body: Buffer;
   /** 1 + retries used. */
   readonly attempts: number;
+  /** The origin (http://host:port) of the instance that answered. */
+  readonly baseUrl: string;
 }
+
+/** Instances of one receiver a client spreads over, at most (the topology allows 16). */
+export const BASE_URLS_MAX = 64;
 
 export type RestFailureReason = 'timeout' | 'connection' | 'status' | 'too-large';
 
@@ -68,21 +82,38 @@ export interface RestClientCounters {
   timeouts: number;
   connectionErrors: number;
   serverErrors: number;
+  /** Retries sent to another instance than the ones already tried in the call (several base URLs only). */
+  failovers: number;
+  /** Attempts per instance origin, failed ones included: how the calls were spread. */
+  attemptsByUrl: Record<string, number>;
   /** Whole-call latency (all attempts and backoff included) of calls that got an answer. */
   latency: LatencyStats;
 }
 
 export class RestClient {
   private readonly agent: http.Agent;
-  private readonly url: URL;
+  private readonly urls: readonly URL[];
+  /** Per instance: passed over until then (performance.now() ms) after a connection error or timeout. */
+  private readonly downUntilMs: number[];
+  /** The instance the next call starts with (round robin). */
+  private nextIndex = 0;
   private readonly codec: RecordCodec;
-  private readonly c: RestClientCounters = { calls: 0, failures: 0, retries: 0, timeouts: 0, connectionErrors: 0, serverErrors: 0, latency: newLatencyStats() };
+  private readonly c: RestClientCounters = {
+    calls: 0, failures: 0, retries: 0, timeouts: 0, connectionErrors: 0, serverErrors: 0, failovers: 0, attemptsByUrl: {}, latency: newLatencyStats(),
+  };
 
   constructor(readonly options: RestClientOptions) {
-    this.url = new URL(options.baseUrl);
-    if (this.url.protocol !== 'http:') throw new RangeError(`RestClient speaks http only, got ${options.baseUrl}`);
+    const given = typeof options.baseUrl === 'string' ? [options.baseUrl] : [...options.baseUrl];
+    if (given.length === 0 || given.length > BASE_URLS_MAX) throw new RangeError(`RestClient needs 1 to ${BASE_URLS_MAX} base URLs, got ${given.length}`);
+    this.urls = given.map((u) => {
+      const url = new URL(u);
+      if (url.protocol !== 'http:') throw new RangeError(`RestClient speaks http only, got ${u}`);
+      return url;
+    });
+    this.downUntilMs = this.urls.map(() => 0);
+    for (const u of this.urls) this.c.attemptsByUrl[u.origin] = 0;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16, maxFreeSockets: options.maxSockets ?? 16 });
-    this.codec = options.codec ?? defaultCodec;
+    this.codec = options.codec;
   }
 
   /** One call with retries. Resolves with any answer below 500; rejects with RestCallError otherwise. */
@@ -90,14 +121,23 @@ export class RestClient {
     this.c.calls++;
     const started = performance.now();
     const attemptsMax = 1 + Math.max(0, this.options.retries);
+    const tried = new Set<number>();
     let last: RestCallError | undefined;
+    let target = -1;
     for (let attempt = 1; attempt <= attemptsMax; attempt++) {
+      target = this.pick(tried, target);
       if (attempt > 1) {
         this.c.retries++;
-        await sleep(backoffDelayMs(attempt - 1, this.options.backoff ?? DEFAULT_BACKOFF));
+        // Another instance is tried at once; the same one again only after the backoff.
+        if (tried.has(target)) await sleep(backoffDelayMs(attempt - 1, this.options.backoff ?? DEFAULT_BACKOFF));
+        else this.c.failovers++;
       }
+      tried.add(target);
+      const url = this.urls[target];
+      this.c.attemptsByUrl[url.origin]++;
       try {
-        const res = await this.attempt(req);
+        const res = await this.attempt(url, req);
+        this.downUntilMs[target] = 0;
         if (res.status >= 500) {
           this.c.serverErrors++;
           last = new RestCallError('status', attempt, res.status, `${req.method} ${req.path} answered ${res.status}: ${res.body.toString('utf8', 0, 200)}`);
@@ -105,11 +145,12 @@ export class RestClient {
         }
         observeLatency(this.c.latency, performance.now() - started);
         if (res.status >= 400) this.c.failures++;
-        return { ...res, attempts: attempt };
+        return { ...res, attempts: attempt, baseUrl: url.origin };
       } catch (e) {
         if (!(e instanceof RestCallError)) { this.c.failures++; throw e; }
         if (e.reason === 'timeout') this.c.timeouts++;
         else if (e.reason === 'connection') this.c.connectionErrors++;
+        if (e.reason === 'timeout' || e.reason === 'connection') this.downUntilMs[target] = performance.now() + (this.options.downForMs ?? 1000);
         last = new RestCallError(e.reason, attempt, undefined, e.message);
         if (e.reason === 'too-large') break;
       }
@@ -144,7 +185,32 @@ export class RestClient {
     this.agent.destroy();
   }
 
-  private attempt(r: RestRequest): Promise<Omit<RestResponse, 'attempts'>> {
+  /**
+   * The instance for an attempt. A call's first attempt goes to the next instance in round robin
+   * order (passing over one that is down while another is up), and moves the rotation on; a retry
+   * (`previous` >= 0) goes to the instance after the previous one, preferring one not tried in
+   * this call and up, then one not tried, then one up, then the same again.
+   */
+  private pick(tried: ReadonlySet<number>, previous: number): number {
+    const n = this.urls.length;
+    if (n === 1) return 0;
+    const nowMs = performance.now();
+    const up = (i: number): boolean => this.downUntilMs[i] <= nowMs;
+    const first = previous < 0;
+    const from = first ? this.nextIndex : (previous + 1) % n;
+    const prefs: ((i: number) => boolean)[] = [(i) => !tried.has(i) && up(i), (i) => !tried.has(i), up, () => true];
+    for (const ok of prefs) {
+      for (let k = 0; k < n; k++) {
+        const i = (from + k) % n;
+        if (!ok(i)) continue;
+        if (first) this.nextIndex = (i + 1) % n;
+        return i;
+      }
+    }
+    return from; // not reached: the last preference accepts any
+  }
+
+  private attempt(url: URL, r: RestRequest): Promise<Omit<RestResponse, 'attempts' | 'baseUrl'>> {
     const timeoutMs = r.timeoutMs ?? this.options.timeoutMs;
     const bytesMax = this.options.responseBytesMax ?? 8 * 1024 * 1024;
     const headers: Record<string, string> = { ...(r.headers ?? {}) };
@@ -162,7 +228,7 @@ export class RestClient {
         reject(new RestCallError(reason, 1, undefined, message));
       };
       const req = http.request({
-        protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port, method: r.method, path: r.path, headers, agent: this.agent,
+        protocol: url.protocol, hostname: url.hostname, port: url.port, method: r.method, path: r.path, headers, agent: this.agent,
       }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -179,8 +245,8 @@ export class RestClient {
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
         });
       });
-      const timer = setTimeout(() => fail('timeout', `${r.method} ${this.url.host}${r.path} timed out after ${timeoutMs} ms`), timeoutMs);
-      req.on('error', (e) => fail('connection', `${r.method} ${this.url.host}${r.path}: ${errorText(e)}`));
+      const timer = setTimeout(() => fail('timeout', `${r.method} ${url.host}${r.path} timed out after ${timeoutMs} ms`), timeoutMs);
+      req.on('error', (e) => fail('connection', `${r.method} ${url.host}${r.path}: ${errorText(e)}`));
       req.end(r.body);
     });
   }

@@ -4,11 +4,16 @@
  * poller resumes where it left off. Failed polls back off; a handler failure leaves the cursor where
  * it was, so the page is fetched again (at-least-once: a crash between handling and saving the
  * cursor redelivers that page).
+ *
+ * Several receiver instances share one cursor file and take turns by a lease (isMyTurn): a poll
+ * happens only on the holder's turn and starts from the cursor as the file has it, since another
+ * instance may have moved it. A sender with several instances has one feed each, so a receiver
+ * runs one poller (and one cursor) per sender instance.
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
-import { CONTENT_TYPES, backoffDelayMs, decodeAndValidate, defaultCodec, errorText } from './common.ts';
+import { CONTENT_TYPES, backoffDelayMs, decodeAndValidate, errorText } from './common.ts';
 import type { BackoffOptions, BadRecord, RecordCodec, RecordValidator } from './common.ts';
 import type { RestClient } from './rest-client.ts';
 import { FEED_HEADERS } from './rest-server.ts';
@@ -38,11 +43,19 @@ export interface RestPollerOptions<R = unknown> {
   readonly validate?: RecordValidator;
   /** Backoff after failed polls; the delay is never shorter than scheduleMs. */
   readonly backoff?: BackoffOptions;
-  readonly codec?: RecordCodec;
+  /** Encodes and decodes the records: codecFor(the landscape's RecordKinds). */
+  readonly codec: RecordCodec;
+  /**
+   * Several receiver instances poll this feed in turn: a poll happens only while this answers true
+   * (typically a FileLease is held), and the cursor is read from cursorFile before each poll.
+   */
+  readonly isMyTurn?: () => boolean;
 }
 
 export interface RestPollerCounters {
   polls: number;
+  /** Scheduled polls left out because it was another instance's turn. */
+  pollsSkipped: number;
   pollFailures: number;
   handlerFailures: number;
   records: number;
@@ -59,7 +72,7 @@ export class RestPoller<R = unknown> {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private failuresInARow = 0;
-  private readonly c: RestPollerCounters = { polls: 0, pollFailures: 0, handlerFailures: 0, records: 0, badRecords: 0, missed: 0, resets: 0, cursor: undefined, lastError: undefined };
+  private readonly c: RestPollerCounters = { polls: 0, pollsSkipped: 0, pollFailures: 0, handlerFailures: 0, records: 0, badRecords: 0, missed: 0, resets: 0, cursor: undefined, lastError: undefined };
 
   constructor(readonly options: RestPollerOptions<R>) {}
 
@@ -93,7 +106,7 @@ export class RestPoller<R = unknown> {
     const page: PollPageInfo = { cursor, missed: Number(headerText(res.headers[FEED_HEADERS.missed]) ?? 0) || 0, reset: headerText(res.headers[FEED_HEADERS.reset]) === 'true' };
     const decoded = res.status === 204 || res.body.length === 0
       ? { records: [] as R[], bad: [] }
-      : decodeAndValidate<R>(this.options.codec ?? defaultCodec, this.options.kind, this.options.format, res.body, this.options.validate);
+      : decodeAndValidate<R>(this.options.codec, this.options.kind, this.options.format, res.body, this.options.validate);
     if (decoded.records.length > 0 || page.reset || page.missed > 0) {
       try {
         await this.options.onRecords(decoded.records, page);
@@ -126,7 +139,15 @@ export class RestPoller<R = unknown> {
     while (this.running) {
       let delayMs = this.options.scheduleMs;
       try {
-        const n = await this.pollOnce();
+        let n = 0;
+        if (!this.options.isMyTurn) {
+          n = await this.pollOnce();
+        } else if (this.options.isMyTurn()) {
+          await this.reloadCursor();
+          n = await this.pollOnce();
+        } else {
+          this.c.pollsSkipped++;
+        }
         this.failuresInARow = 0;
         if (n >= limit) delayMs = 0;
       } catch (e) {
@@ -137,6 +158,12 @@ export class RestPoller<R = unknown> {
       }
       if (this.running && delayMs > 0) await this.pause(delayMs);
     }
+  }
+
+  /** Takes the cursor from its file: another instance may have moved it since our last turn. */
+  private async reloadCursor(): Promise<void> {
+    this.cursor = await loadCursor(this.options.cursorFile);
+    this.c.cursor = this.cursor;
   }
 
   private pause(ms: number): Promise<void> {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
-import { CONTENT_TYPES, clip, decodeAndValidate, defaultCodec, errorText, formatOfContentType } from './common.ts';
+import { CONTENT_TYPES, clip, decodeAndValidate, errorText, formatOfContentType } from './common.ts';
 import type { RecordCodec, RecordValidator } from './common.ts';
 import type { FeedLog } from './feed-log.ts';
 
@@ -23,7 +23,8 @@ export interface RestServerOptions {
   readonly recordsPerBodyMax?: number;
   /** Most records one feed page may return, whatever `limit` asks. Default 1000. */
   readonly feedPageMax?: number;
-  readonly codec?: RecordCodec;
+  /** Encodes and decodes the records: codecFor(the landscape's RecordKinds). */
+  readonly codec: RecordCodec;
   readonly validate?: RecordValidator;
 }
 
@@ -81,11 +82,11 @@ export interface RestListener {
   close(): Promise<void>;
 }
 
-export function createRestApp(opts: RestServerOptions = {}): RestApp {
+export function createRestApp(opts: RestServerOptions): RestApp {
   const bodyBytesMax = opts.bodyBytesMax ?? 1024 * 1024;
   const recordsPerBodyMax = opts.recordsPerBodyMax ?? 1000;
   const feedPageMax = opts.feedPageMax ?? 1000;
-  const codec = opts.codec ?? defaultCodec;
+  const codec = opts.codec;
   const c: RestServerCounters = { requests: 0, badRequests: 0, tooLarge: 0, serverErrors: 0, feedRequests: 0, recordsAccepted: 0, recordsServed: 0 };
   const app = express();
   app.disable('x-powered-by');

@@ -1,97 +1,139 @@
 /**
- * The expected outcome of a run: run the domain handlers along the landscape's data flows, from
- * the orders accepted at the ingress, and collect every record that must exist (per kind) and
- * every record each system must have received (per system and input kind).
+ * The expected outcome of a run: propagate the roots (the ingress events the landscape accepted,
+ * and the ticks its scheduled sources fired) through the landscape's declared rules along its
+ * flows, and collect every record that must exist (per kind) and every record each system must
+ * have received (per system and input kind). The rules are the ones the systems run
+ * (systems/model/), so the oracle cannot drift from the landscape it checks.
  */
-import { accept } from '../domain/storefront.ts';
-import { isDataKind, recordId, type AnyRecord, type DataKind } from '../domain/records.ts';
-import { handle, handlerFor } from '../domain/registry.ts';
+import { modelOf, RecipeError, type LandscapeModel } from '../model/landscape-model.ts';
+import type { Topology } from '../topology/model.ts';
 import { toCanonical, type CanonicalRecord } from '../lake/canonical.ts';
-import { SHOP_FLOWS, SHOP_INGRESS, type OracleFlow } from './flows.ts';
+
+/** A scheduled source that fired ticks 1..ticks (a system says so in its state). */
+export interface SourceTicks {
+  readonly system: string;
+  /** The source's index in the system's sources. */
+  readonly source: number;
+  readonly ticks: number;
+}
+
+export interface OracleRoots {
+  /** What the load sent to the ingress, in order: the kind and the raw record of each event. */
+  readonly ingress?: readonly { kind: string; record: unknown }[];
+  readonly sources?: readonly SourceTicks[];
+  /** The run's seed (source records are made from it). */
+  readonly seed?: number;
+}
 
 export interface ExpectedOutcome {
-  /** Every record the landscape must produce (limited to opts.lakeKinds), in production order. */
+  /** Every record the landscape must produce that reaches the lake, in production order. */
   records: CanonicalRecord[];
-  /** The same, per kind and record id (see recordId: the orderId for one-per-order kinds). */
-  byKind: Map<DataKind, Map<string, CanonicalRecord>>;
+  /** The same, per kind and record id. */
+  byKind: Map<string, Map<string, CanonicalRecord>>;
   /** What each system must have received: system → input kind → record ids. */
   received: Map<string, Map<string, Set<string>>>;
   /** The flows into each system and input kind: system → input kind → flow ids. */
   flowsInto: Map<string, Map<string, string[]>>;
-  /** Orders accepted at the ingress (distinct orderIds). */
+  /** The root each record descends from: `${kind}\u0000${id}` → the root's key (see rootKey). */
+  rootOf: Map<string, string>;
+  /** Ingress events accepted (distinct ids). */
   accepted: number;
-  /** Inputs refused at the ingress, and repeated orderIds (counted once, as a retry would be). */
+  /** Ingress events refused (invalid), and repeated ids (counted once, as a retry would be). */
   rejected: { index: number; reason: string }[];
+  /** Rules that failed on a record (the record is dead-lettered by the system too). */
+  ruleErrors: { system: string; reason: string }[];
 }
 
 export interface ExpectedOptions {
-  /** The system that takes the orders; default 'A'. */
-  ingress?: string;
-  /** Kinds that reach the lake (e.g. only systems with a lake export); default all. */
-  lakeKinds?: readonly DataKind[];
+  /**
+   * The layout whose lake is checked: in the legacy layout only systems with a lake export put
+   * records into the lake; in the hub layout every produced record reaches it. Default hub.
+   */
+  layout?: 'legacy' | 'hub';
 }
 
-/** Throws when a flow names an unknown data kind or a system with no handler for it. */
-export function checkFlows(flows: readonly OracleFlow[]): void {
-  for (const fl of flows) {
-    if (!isDataKind(fl.data)) throw new Error(`flow ${fl.id}: unknown data kind "${fl.data}"`);
-    if (!handlerFor(fl.to, fl.data)) throw new Error(`flow ${fl.id}: system ${fl.to} has no handler for ${fl.data} records`);
-  }
+/** The key of a root: `ingress:<kind>/<id>` or `source:<system>/<index>/<tick>`. */
+export function ingressRootKey(kind: string, id: string): string {
+  return `ingress:${kind}/${id}`;
+}
+export function sourceRootKey(system: string, source: number, tick: number): string {
+  return `source:${system}/${source}/${tick}`;
 }
 
-export function expectedOutcome(
-  orders: readonly unknown[],
-  flows: readonly OracleFlow[] = SHOP_FLOWS,
-  opts: ExpectedOptions = {},
-): ExpectedOutcome {
-  checkFlows(flows);
-  const ingress = opts.ingress ?? SHOP_INGRESS;
-  const lakeKinds = opts.lakeKinds ? new Set<string>(opts.lakeKinds) : null;
-  const out: ExpectedOutcome = { records: [], byKind: new Map(), received: new Map(), flowsInto: new Map(), accepted: 0, rejected: [] };
-  const outgoing = new Map<string, OracleFlow[]>(); // "from/kind" → flows
-  for (const fl of flows) {
-    const key = `${fl.from}/${fl.data}`;
-    outgoing.set(key, [...(outgoing.get(key) ?? []), fl]);
+export const recordKey = (kind: string, id: string): string => `${kind}\u0000${id}`;
+
+const RULE_ERRORS_MAX = 1_000;
+
+export function expectedOutcome(topology: Topology, roots: OracleRoots, opts: ExpectedOptions = {}): ExpectedOutcome {
+  const model: LandscapeModel = modelOf(topology);
+  const ingressSystem = model.ingressSystem?.id;
+  const lakeProducers = new Set(topology.systems.filter((s) => opts.layout !== 'legacy' || s.lakeExport).map((s) => s.id));
+  const out: ExpectedOutcome = { records: [], byKind: new Map(), received: new Map(), flowsInto: new Map(), rootOf: new Map(), accepted: 0, rejected: [], ruleErrors: [] };
+  const outgoing = new Map<string, { to: string; data: string }[]>(); // "from/kind" → flows
+  for (const fl of topology.flows) {
+    const key = `${fl.from}\u0000${fl.data}`;
+    outgoing.set(key, [...(outgoing.get(key) ?? []), { to: fl.to, data: fl.data }]);
     nested(out.flowsInto, fl.to, fl.data, () => [] as string[]).push(fl.id);
     nested(out.received, fl.to, fl.data, () => new Set<string>());
   }
   const handled = new Set<string>(); // producer/kind/id already followed
-  const queue: { kind: DataKind; record: AnyRecord; producer: string }[] = [];
-  const emit = (kind: DataKind, record: AnyRecord, producer: string): void => {
-    const id = recordId(kind, record);
+  const queue: { kind: string; record: Record<string, unknown>; id: string; producer: string }[] = [];
+  let root = '';
+  const emit = (kind: string, record: Record<string, unknown>, producer: string): void => {
+    const k = model.kinds.get(kind);
+    const id = k.idOf(record);
     let ofKind = out.byKind.get(kind);
     if (!ofKind) out.byKind.set(kind, (ofKind = new Map()));
-    if (!ofKind.has(id) && (!lakeKinds || lakeKinds.has(kind))) {
-      const c = toCanonical(kind, record);
+    const rk = recordKey(kind, id);
+    if (!out.rootOf.has(rk)) out.rootOf.set(rk, root);
+    if (!ofKind.has(id) && lakeProducers.has(producer)) {
+      const c = toCanonical(k, record);
       ofKind.set(id, c);
       out.records.push(c);
     }
-    const followed = `${producer}/${kind}/${id}`;
+    const followed = `${producer}\u0000${kind}\u0000${id}`;
     if (handled.has(followed)) return;
     handled.add(followed);
-    queue.push({ kind, record, producer });
+    queue.push({ kind, record, id, producer });
   };
-
-  const seenOrders = new Set<string>();
-  orders.forEach((input, index) => {
-    const r = accept(input);
-    if (!r.ok) return void out.rejected.push({ index, reason: r.error.reason });
-    if (seenOrders.has(r.order.orderId)) {
-      return void out.rejected.push({ index, reason: `repeated orderId ${r.order.orderId}: counted once` });
-    }
-    seenOrders.add(r.order.orderId);
-    out.accepted++;
-    emit('order', r.order, ingress);
-    // Follow this order's cascade to the end before the next order: the queue stays small.
+  // Follow one root's cascade to the end before the next root: the queue stays small.
+  const drain = (): void => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      for (const fl of outgoing.get(`${next.producer}/${next.kind}`) ?? []) {
-        nested(out.received, fl.to, fl.data, () => new Set<string>()).add(recordId(next.kind, next.record));
-        const result = handle(fl.to, next.kind, next.record);
-        if (result) emit(result.kind, result.record, fl.to);
+      for (const fl of outgoing.get(`${next.producer}\u0000${next.kind}`) ?? []) {
+        nested(out.received, fl.to, fl.data, () => new Set<string>()).add(next.id);
+        const rule = model.behaviour(fl.to).rule(next.kind);
+        if (!rule) continue;
+        try {
+          for (const r of rule.apply(next.record)) emit(r.kind, r.record, fl.to);
+        } catch (err) {
+          if (!(err instanceof RecipeError)) throw err;
+          if (out.ruleErrors.length < RULE_ERRORS_MAX) out.ruleErrors.push({ system: fl.to, reason: err.message });
+        }
       }
     }
-  });
+  };
 
+  const seen = new Set<string>();
+  (roots.ingress ?? []).forEach((event, index) => {
+    if (!ingressSystem) throw new Error(`topology ${topology.name} has no ingress system`);
+    const v = model.kinds.validate(event.kind, event.record);
+    if (!v.ok) return void out.rejected.push({ index, reason: v.reason });
+    const id = model.kinds.idOf(event.kind, v.record);
+    const key = recordKey(event.kind, id);
+    if (seen.has(key)) return void out.rejected.push({ index, reason: `repeated ${event.kind} ${id}: counted once` });
+    seen.add(key);
+    out.accepted++;
+    root = ingressRootKey(event.kind, id);
+    emit(event.kind, v.record, ingressSystem);
+    drain();
+  });
+  for (const src of roots.sources ?? []) {
+    for (let tick = 1; tick <= src.ticks; tick++) {
+      root = sourceRootKey(src.system, src.source, tick);
+      for (const r of model.sourceRecords(src.system, src.source, tick, roots.seed ?? 0)) emit(r.kind, r.record, src.system);
+      drain();
+    }
+  }
   return out;
 }
 

@@ -1,4 +1,3 @@
 /** The oracle: what a run must produce, and a check of what it did produce. */
-export * from './flows.ts';
 export * from './expected.ts';
 export * from './verify.ts';

@@ -3,7 +3,6 @@
  * received) with the expected outcome, and says exactly what arrived, what was lost, what was
  * duplicated, what was not expected at all, and what arrived with different content.
  */
-import { recordId } from '../domain/records.ts';
 import { canonicalString, type CanonicalRecord } from '../lake/canonical.ts';
 import type { ExpectedOutcome } from './expected.ts';
 
@@ -54,7 +53,7 @@ export interface VerifyReport {
 
 export interface ActualOutcome {
   lake: readonly CanonicalRecord[];
-  /** system → input kind → ids of the records it received (orderIds for the kinds systems receive). */
+  /** system → input kind → ids of the records it received. */
   received?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
@@ -103,14 +102,14 @@ export function verify(expected: ExpectedOutcome, actual: ActualOutcome): Verify
   for (const r of actual.lake) {
     let m = actualByKind.get(r.kind);
     if (!m) actualByKind.set(r.kind, (m = new Map()));
-    const id = recordId(r.kind, r.body);
+    const id = r.id;
     const copies = m.get(id);
     if (copies) copies.push(canonicalString(r));
     else m.set(id, [canonicalString(r)]);
   }
   const kinds = sorted(new Set([...expected.byKind.keys(), ...actualByKind.keys()])).map((kind): KindReport => {
     const want = new Map<string, string | null>();
-    for (const [id, c] of expected.byKind.get(kind as never) ?? []) want.set(id, canonicalString(c));
+    for (const [id, c] of expected.byKind.get(kind) ?? []) want.set(id, canonicalString(c));
     return { kind, ...compare(want, actualByKind.get(kind) ?? new Map()) };
   });
 

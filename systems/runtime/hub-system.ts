@@ -1,7 +1,7 @@
 import { createKafka, systemClientId } from '../hub/kafka-client.ts';
 import { HubPublisher } from '../hub/publisher.ts';
 import { HubSubscriber } from '../hub/subscriber.ts';
-import { systemHubWiring, validateDomainRecord } from '../hub/index.ts';
+import { hubValidator, systemHubWiring } from '../hub/index.ts';
 import { hubLayout } from '../topology/index.ts';
 import type { SystemCore } from './core.ts';
 import { topicPrefixOf, type SystemRuntimeOptions } from './options.ts';
@@ -33,12 +33,12 @@ export async function startHubWiring(opts: SystemRuntimeOptions, core: SystemCor
       topics: mine.subscribes,
       topicPrefix: mine.topicPrefix,
       fromBeginning: opts.fromBeginning ?? false,
-      validate: validateDomainRecord,
+      validate: hubValidator(core.kinds),
       logger: opts.logger,
       handler: async (message) => {
-        const result = core.process(message.kind, message.record);
+        const result = await core.handle(message.kind, message.record);
         if (!result.ok) throw new Error(result.reason);
-        if (result.output) await emit(result.output.kind, result.output.record);
+        for (const out of result.outputs) await emit(out.kind, out.record);
       },
     });
     await subscriber.start();

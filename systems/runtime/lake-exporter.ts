@@ -1,5 +1,6 @@
+/** A legacy system's own scheduled batch export to the data lake (see LakeExporter). */
 import { writeLegacyExport } from '../lake/index.ts';
-import type { DataKind } from '../domain/index.ts';
+import type { RecordKinds } from '../model/kinds.ts';
 import type { LakeExport } from '../topology/index.ts';
 
 /** Records held for the next export; reaching it triggers an export before the schedule. */
@@ -21,10 +22,14 @@ export class LakeExporter {
     private readonly lakeDir: string,
     private readonly systemId: string,
     private readonly config: LakeExport,
+    /** The landscape's data kinds: each export is encoded in its kind's layout. */
+    private readonly kinds: RecordKinds,
     private readonly logger: (line: string) => void,
   ) {}
 
+  /** Buffers one record for the next export; throws for a kind the landscape does not declare. */
   add(kind: string, record: object): void {
+    if (!this.kinds.has(kind)) throw new Error(`lake export of ${this.systemId}: unknown data kind "${kind}"`);
     let buffer = this.buffers.get(kind);
     if (!buffer) this.buffers.set(kind, (buffer = []));
     buffer.push(record);
@@ -41,7 +46,7 @@ export class LakeExporter {
     for (const [kind, records] of this.buffers) {
       if (records.length === 0) continue;
       try {
-        writeLegacyExport(this.lakeDir, this.systemId, kind as DataKind, this.config.format, records as never[]);
+        writeLegacyExport(this.lakeDir, this.systemId, this.kinds.get(kind), this.config.format, records as Record<string, unknown>[]);
         this.stats.exported += records.length;
         this.stats.files++;
         this.buffered -= records.length;

@@ -1,9 +1,12 @@
+/** The hub layout's lake sink as a process of its own (see runLakeSink). */
 import { join } from 'node:path';
 import { createKafka } from '../hub/kafka-client.ts';
 import { createHubLakeSink } from '../hub/lake-sink.ts';
 import { hubLayout, type Topology } from '../topology/index.ts';
 import { createRestApp } from '../legacy/rest-server.ts';
-import { validateDomainRecord } from '../hub/index.ts';
+import { codecFor } from '../legacy/common.ts';
+import { hubValidator } from '../hub/index.ts';
+import { recordKindsOf } from '../model/kinds.ts';
 import { PATHS, topicPrefixOf } from './options.ts';
 import type { RunningSystem } from './system.ts';
 
@@ -23,17 +26,18 @@ export interface LakeSinkProcessOptions {
 export async function runLakeSink(opts: LakeSinkProcessOptions): Promise<RunningSystem> {
   const layout = hubLayout(opts.topology, { topicPrefix: topicPrefixOf(opts.topology.name, opts.runId) });
   const lakeDir = join(opts.workDir, 'lake');
+  const kinds = recordKindsOf(opts.topology);
   const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId: 'untangle-lake-sink', logger: opts.logger });
   const sink = createHubLakeSink({
     lakeDir,
     kafka,
     groupId: layout.lakeSink.groupId,
     topics: layout.topics.map((t) => ({ name: t.name, dataKind: t.dataKind, key: t.key })),
-    validate: validateDomainRecord,
+    validate: hubValidator(kinds),
     logger: opts.logger,
   });
   await sink.start();
-  const rest = createRestApp();
+  const rest = createRestApp({ codec: codecFor(kinds) });
   rest.app.get(PATHS.state, (_req, res) => void res.json({ systemId: 'lake-sink', layout: 'hub', pid: process.pid, sink: sink.counters() }));
   const listener = await rest.listen(opts.port);
   opts.logger(`lake sink writing ${layout.topics.length} topic(s) to ${lakeDir}; state on ${listener.url}`);

@@ -1,10 +1,15 @@
+/**
+ * A whole landscape of one layout as OS processes: every instance of every system (and the hub's
+ * lake sink), each on a port chosen up front so every legacy system is told where each peer
+ * instance is, started, grown (onboarding), restarted and stopped together under one Supervisor.
+ * Processes are named as the topology names instances: `B` for a system with one, `B.1`, `B.2`...
+ */
 import { freePorts } from '../../broker/cluster/free-ports.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { Supervisor } from '../process/supervisor.ts';
-import { loadTopology, restrictTo, type Topology } from '../topology/index.ts';
+import { instanceNames, loadTopology, restrictTo, serializeTopology, systemOfInstance, type SystemSpec, type Topology } from '../topology/index.ts';
 import { amqpNames, deleteFlowQueues } from '../legacy/amqp.ts';
 import { queuePrefixOf, PATHS, type LayoutName } from './options.ts';
 
@@ -32,6 +37,8 @@ export interface LandscapeOptions {
   amqpUrl?: string;
   kafkaBrokers?: string[];
   runId: string;
+  /** The run's seed, handed to every system (scheduled sources make their records from it). Default 0. */
+  seed?: number;
   /** hub: systems whose new consumer group starts at the first offset. */
   fromBeginning?: string[];
   supervisor?: Supervisor;
@@ -70,28 +77,40 @@ export interface Landscape {
   workDir: string;
   lakeDir: string;
   supervisor: Supervisor;
-  /** Base URL per running component (systems and, in the hub layout, the lake sink). */
+  /**
+   * Base URL per running process, by process name: each system instance (`B`, or `B.1`, `B.2`...)
+   * and, in the hub layout, the lake sink.
+   */
   urls: Record<string, string>;
   ingressUrl: string;
-  /** Starts one more system (the onboarding scenario's late joiners): addSystems([id]) when it is new to the topology. */
+  /** The process names of a system's instances (`B`, or `B.1`, `B.2`...), running or not. */
+  instancesOf(systemId: string): string[];
+  /**
+   * Starts every instance of one more system (the onboarding scenario's late joiners), or of one
+   * that was stopped: addSystems([id]) when it is new to the topology.
+   */
   startSystem(id: string, opts?: { fromBeginning?: boolean }): Promise<void>;
   /**
    * Grows the landscape: writes the topology of the running systems plus `ids` to a new file,
    * starts the newcomers with it, then restarts `opts.restart` with it.
    */
   addSystems(ids: readonly string[], opts?: AddSystemsOptions): Promise<AddSystemsResult>;
-  /** Stops one system cleanly and starts it again with the current topology file; resolves when it is healthy. */
-  restartSystem(id: string): Promise<{ stoppedAtMs: number; healthyAtMs: number }>;
-  /** Live processes by name (systems, the lake sink, and whatever else runs under the supervisor). */
+  /**
+   * Stops a system cleanly, every instance at once, and starts them again with the current topology
+   * file; resolves when all are healthy. Given an instance name (`B.2`), only that instance.
+   */
+  restartSystem(idOrInstance: string): Promise<{ stoppedAtMs: number; healthyAtMs: number }>;
+  /** Live processes by name (system instances, the lake sink, and whatever else runs under the supervisor). */
   pids(): Record<string, number>;
-  state(id: string): Promise<unknown>;
+  /** GET /state of one process, by process name (`B`, `B.2`, the lake sink). */
+  state(name: string): Promise<unknown>;
   stop(): Promise<void>;
 }
 
 /**
- * Starts a whole landscape of one layout as OS processes under a Supervisor: every system of the
- * topology (and the lake sink in the hub layout), each on a port chosen up front so the legacy
- * systems can be told where their peers are.
+ * Starts a whole landscape of one layout as OS processes under a Supervisor: every instance of
+ * every system of the topology (and the lake sink in the hub layout), each on a port chosen up
+ * front so the legacy systems can be told where every instance of their peers is.
  */
 export async function startLandscape(opts: LandscapeOptions): Promise<Landscape> {
   const full = loadTopology(opts.topologyFile);
@@ -104,7 +123,7 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   const universe = universeIds.length === full.systems.length ? full : restrictTo(full, universeIds);
   mkdirSync(join(opts.workDir, 'logs'), { recursive: true });
   let topologyFile = join(opts.workDir, 'topology.yaml');
-  writeFileSync(topologyFile, stringify(topology));
+  writeFileSync(topologyFile, serializeTopology(topology));
   let generation = 1;
   /** Every AMQP flow any topology of this landscape had, for the clean-up. */
   const amqpFlows = new Set<string>();
@@ -113,18 +132,29 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   };
   rememberFlows(topology);
   const supervisor = opts.supervisor ?? new Supervisor();
+  /** The system of the file (every instance count is the file's). */
+  const specOf = (id: string): SystemSpec => {
+    const spec = full.systems.find((s) => s.id === id);
+    if (!spec) throw new Error(`system ${id} is not in ${opts.topologyFile} (systems: ${full.systems.map((s) => s.id).join(', ')})`);
+    return spec;
+  };
+  /** Port per process name: every instance of every system the landscape may grow to. */
   const ports: Record<string, number> = {};
   const pickPorts = async (): Promise<void> => {
-    const picked = await freePorts(universe.systems.length);
-    universe.systems.forEach((s, i) => { ports[s.id] = picked[i]; });
+    const names = universe.systems.flatMap((s) => instanceNames(s));
+    const picked = await freePorts(names.length);
+    names.forEach((name, i) => { ports[name] = picked[i]; });
   };
   await pickPorts();
   const urls: Record<string, string> = {};
+  /** Process names of the system instances started (and not stopped for good). */
   const started = new Set<string>();
   const common = (file: string): string[] => ['--topology', file, '--work-dir', opts.workDir, '--run-id', opts.runId];
   // A function, not a constant: a start that lost a port race picks new ports for everyone.
+  const peersArg = (): string => universe.systems
+    .map((s) => `${s.id}=${instanceNames(s).map((name) => `http://127.0.0.1:${ports[name]}`).join('|')}`).join(',');
   const layoutArgs = (): string[] => opts.layout === 'legacy'
-    ? ['--peers', universe.systems.map((s) => `${s.id}=http://127.0.0.1:${ports[s.id]}`).join(','), ...(opts.amqpUrl ? ['--amqp-url', opts.amqpUrl] : [])]
+    ? ['--peers', peersArg(), ...(opts.amqpUrl ? ['--amqp-url', opts.amqpUrl] : [])]
     : ['--kafka-brokers', (opts.kafkaBrokers ?? []).join(',')];
   if (opts.layout === 'hub' && !opts.kafkaBrokers?.length) throw new Error('the hub layout needs kafkaBrokers');
 
@@ -139,33 +169,51 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
     });
     urls[name] = s.readyMatch[3];
   };
-  const launch = async (id: string, fromBeginning: boolean): Promise<void> => {
-    if (!topology.systems.some((s) => s.id === id)) throw new Error(`system ${id} is not in the landscape's topology (${topology.systems.map((s) => s.id).join(', ')})`);
-    await start(id, ['system', '--id', id, '--layout', opts.layout, '--port', String(ports[id]), ...common(topologyFile), ...layoutArgs(), ...(fromBeginning ? ['--from-beginning'] : [])]);
-    started.add(id);
+  /** Starts instances (process names) of system `id`, all at once; rejects with the first failure once all settled. */
+  const launchInstances = async (id: string, names: readonly string[], fromBeginning: boolean): Promise<void> => {
+    const spec = topology.systems.find((s) => s.id === id);
+    if (!spec) throw new Error(`system ${id} is not in the landscape's topology (${topology.systems.map((s) => s.id).join(', ')})`);
+    const all = instanceNames(spec);
+    const launched = await Promise.allSettled(names.map(async (name) => {
+      const instance = all.indexOf(name) + 1;
+      if (instance < 1) throw new Error(`${name} is not an instance of system ${id} (${all.join(', ')})`);
+      await start(name, ['system', '--id', id, '--instance', String(instance), '--layout', opts.layout, '--port', String(ports[name]),
+        ...common(topologyFile), '--seed', String(opts.seed ?? 0), ...layoutArgs(), ...(fromBeginning ? ['--from-beginning'] : [])]);
+      started.add(name);
+    }));
+    const failed = launched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   };
+  const launch = (id: string, fromBeginning: boolean): Promise<void> => launchInstances(id, instanceNames(specOf(id)), fromBeginning);
 
-  const restartSystem = async (id: string): Promise<{ stoppedAtMs: number; healthyAtMs: number }> => {
-    if (!started.has(id)) throw new Error(`system ${id} was never started, so it cannot be restarted`);
-    await supervisor.stop(id, { timeoutMs: 15_000 });
+  const restartSystem = async (idOrInstance: string): Promise<{ stoppedAtMs: number; healthyAtMs: number }> => {
+    const id = systemOfInstance(idOrInstance);
+    const all = instanceNames(specOf(id));
+    const names = idOrInstance === id ? all : all.filter((n) => n === idOrInstance);
+    if (names.length === 0) throw new Error(`${idOrInstance} is not an instance of system ${id} (${all.join(', ')})`);
+    const notStarted = names.filter((n) => !started.has(n));
+    if (notStarted.length > 0) throw new Error(`${notStarted.join(', ')} ${notStarted.length === 1 ? 'was' : 'were'} never started, so cannot be restarted`);
+    await Promise.all(names.map((n) => supervisor.stop(n, { timeoutMs: 15_000 })));
     const stoppedAtMs = Date.now();
     // A restarted consumer group resumes at its committed offsets, so no --from-beginning here.
-    await launch(id, false);
+    await launchInstances(id, names, false);
     return { stoppedAtMs, healthyAtMs: Date.now() };
   };
+  /** A system counts as running when any of its instances was started. */
+  const isStarted = (id: string): boolean => instanceNames(specOf(id)).some((n) => started.has(n));
 
   const addSystems = async (ids: readonly string[], o: AddSystemsOptions = {}): Promise<AddSystemsResult> => {
     const startedAtMs = Date.now();
-    const outside = ids.filter((id) => !(id in ports));
+    const outside = ids.filter((id) => !universeIds.includes(id));
     if (outside.length > 0) throw new Error(`cannot add ${outside.join(', ')}: not among the systems this landscape may grow to (${universeIds.join(', ')}); pass them in 'universe'`);
-    const already = ids.filter((id) => started.has(id));
+    const already = ids.filter((id) => isStarted(id));
     if (already.length > 0) throw new Error(`cannot add ${already.join(', ')}: already running`);
-    const unknownRestart = (o.restart ?? []).filter((id) => !started.has(id));
+    const unknownRestart = (o.restart ?? []).filter((id) => !universeIds.includes(id) || !isStarted(id));
     if (unknownRestart.length > 0) throw new Error(`cannot restart ${unknownRestart.join(', ')}: not running in this landscape`);
     topology = restrictTo(full, inFileOrder([...topology.systems.map((s) => s.id), ...ids]));
     rememberFlows(topology);
     topologyFile = join(opts.workDir, `topology-${++generation}.yaml`);
-    writeFileSync(topologyFile, stringify(topology));
+    writeFileSync(topologyFile, serializeTopology(topology));
     const newcomersHealthyAtMs: Record<string, number> = {};
     await Promise.all(ids.map(async (id) => {
       await launch(id, o.fromBeginning ?? false);
@@ -179,14 +227,19 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   const startAll = async (): Promise<void> => {
     // Every launch settles before a failure is acted on: a retry must not start a system whose
     // first start is still under way.
-    const launched = await Promise.allSettled(topology.systems.map((s) => launch(s.id, opts.fromBeginning?.includes(s.id) ?? false)));
+    // The systems that start with the landscape start their new consumer groups at the first
+    // offset (auto.offset.reset=earliest): their topics are new and empty, so nothing is replayed,
+    // and a member killed before its group committed on some partition re-reads that partition
+    // after its restart instead of skipping what arrived while it was down (Kafka's default,
+    // latest, loses those records).
+    const launched = await Promise.allSettled(topology.systems.map((s) => launch(s.id, true)));
     const failed = launched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     if (opts.layout === 'hub') {
       let sinkTopologyFile = topologyFile;
       if (universe.systems.length > topology.systems.length) {
         sinkTopologyFile = join(opts.workDir, 'topology-lake-sink.yaml');
-        writeFileSync(sinkTopologyFile, stringify(universe));
+        writeFileSync(sinkTopologyFile, serializeTopology(universe));
       }
       await start(LAKE_SINK, ['lake-sink', '--port', '0', ...common(sinkTopologyFile), ...layoutArgs()]);
     }
@@ -220,11 +273,19 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
     lakeDir: join(opts.workDir, 'lake'),
     supervisor,
     urls,
-    ingressUrl: `http://127.0.0.1:${ports[ingress.id]}`,
+    // The ingress has one instance (validation refuses more), so its process name is its id.
+    ingressUrl: `http://127.0.0.1:${ports[instanceNames(ingress)[0]]}`,
+    instancesOf: (systemId: string) => instanceNames(specOf(systemId)),
     async startSystem(id: string, o: { fromBeginning?: boolean } = {}) {
       const fromBeginning = o.fromBeginning || (opts.fromBeginning?.includes(id) ?? false);
-      if (topology.systems.some((s) => s.id === id)) await launch(id, fromBeginning);
-      else await addSystems([id], { fromBeginning });
+      if (!topology.systems.some((s) => s.id === id)) {
+        await addSystems([id], { fromBeginning });
+        return;
+      }
+      const running = new Set(supervisor.names().filter((n) => supervisor.pid(n) !== null));
+      const missing = instanceNames(specOf(id)).filter((n) => !running.has(n));
+      if (missing.length === 0) throw new Error(`system ${id} is already running`);
+      await launchInstances(id, missing, fromBeginning);
     },
     addSystems,
     restartSystem,
@@ -236,9 +297,16 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
       }
       return out;
     },
-    async state(id: string) {
-      const res = await fetch(`${urls[id]}${PATHS.state}`);
-      if (!res.ok) throw new Error(`${id}: GET /state answered ${res.status}`);
+    async state(name: string) {
+      const url = urls[name];
+      if (!url) {
+        const several = full.systems.find((s) => s.id === name && s.instances > 1);
+        throw new Error(several
+          ? `system ${name} runs as ${instanceNames(several).join(', ')}: ask one of them`
+          : `no process ${name} in this landscape (${Object.keys(urls).join(', ')})`);
+      }
+      const res = await fetch(`${url}${PATHS.state}`);
+      if (!res.ok) throw new Error(`${name}: GET /state answered ${res.status}`);
       return res.json();
     },
     async stop() {

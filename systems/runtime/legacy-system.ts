@@ -1,3 +1,7 @@
+/**
+ * The legacy layout's wiring of one system instance: its flows, each in its own transport and
+ * format (REST, RabbitMQ, batch files), built from the topology, and its own lake export.
+ */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Flow } from '../topology/index.ts';
@@ -11,17 +15,20 @@ import {
   batchPickerForFlow,
   batchWriterForFlow,
   restClientForFlow,
-  restPollerForFlow,
+  restPollersForFlow,
 } from '../legacy/flow-wiring.ts';
+import { FileLease, tickLease } from '../process/lease.ts';
+import { instanceNames } from '../topology/index.ts';
 import type { SystemCore } from './core.ts';
-import { PATHS, queuePrefixOf, type SystemRuntimeOptions } from './options.ts';
+import { PATHS, instanceName, instanceStateDir, leaseFileOf, queuePrefixOf, sharedStateDir, type SystemRuntimeOptions } from './options.ts';
 import { amqpNames } from '../legacy/amqp.ts';
-import { recordProblem } from './system.ts';
 import { LakeExporter } from './lake-exporter.ts';
 import type { Wiring } from './wiring.ts';
 
 /** Records a rest-poll feed keeps for its pollers; older ones are evicted (and counted as missed). */
 const FEED_CAPACITY = 200_000;
+/** A rest-poll receiver with several instances: how long the polling instance's lease outlives it, at least. */
+const POLL_LEASE_TTL_MS_MIN = 3_000;
 
 type Send = (records: object[]) => Promise<void>;
 interface Part {
@@ -35,34 +42,47 @@ interface Part {
  * consumers, batch pickers. Outgoing: synchronous REST calls (made one after another, as the
  * calling code of a legacy system does), feed entries, confirmed AMQP publishes and batch files.
  * Besides, the system exports its own records to the lake in its own format on its own schedule.
+ *
+ * This is one instance of the system. With several: rest-sync callers spread over every instance
+ * of the receiver (--peers lists them all), each instance serves its own rest-poll feed and a
+ * receiver polls every instance's feed, one receiver instance at a time (a lease per flow, cursors
+ * in the system's shared folder); AMQP consumers of all instances compete on the flow's one queue;
+ * batch pickers of all instances claim files from the system's one inbox. Each instance has its
+ * own port, state folder and lake export.
  */
 export async function startLegacyWiring(opts: SystemRuntimeOptions, core: SystemCore, rest: RestApp): Promise<Wiring> {
   const t = opts.topology;
   const id = opts.systemId;
   const spec = t.systems.find((s) => s.id === id)!;
+  const me = instanceName(spec, opts.instance ?? 1);
+  const several = spec.instances > 1;
   const inboxOf = (systemId: string): string => join(opts.workDir, 'inbox', systemId);
-  const stateDir = join(opts.workDir, 'state', id);
+  const stateDir = instanceStateDir(opts.workDir, me);
+  const sharedDir = sharedStateDir(opts.workDir, id);
   mkdirSync(stateDir, { recursive: true });
+  mkdirSync(sharedDir, { recursive: true });
   mkdirSync(inboxOf(id), { recursive: true });
   const counters = new LegacyCounterRegistry().restServer(rest);
   const incoming = t.flows.filter((f) => f.to === id);
   const outgoing = t.flows.filter((f) => f.from === id);
-  const peer = (systemId: string, flow: Flow): string => {
-    const url = opts.peers[systemId];
-    if (!url) throw new Error(`system ${id}: flow ${flow.id} needs the address of system ${systemId} (--peers ${systemId}=URL)`);
-    return url;
+  /** Every instance's base URL of a peer system, in instance order. */
+  const peer = (systemId: string, flow: Flow): string[] => {
+    const urls = opts.peers[systemId];
+    if (!urls || urls.length === 0) throw new Error(`system ${me}: flow ${flow.id} needs the address of system ${systemId} (--peers ${systemId}=URL|URL...)`);
+    return urls;
   };
 
   let connector: AmqpConnector | null = null;
   if ([...incoming, ...outgoing].some((f) => f.legacy.transport === 'amqp')) {
     if (!opts.amqpUrl) throw new Error(`system ${id}: its AMQP flows need a RabbitMQ URL (--amqp-url)`);
-    connector = new AmqpConnector({ url: opts.amqpUrl, name: `untangle-system-${id}` });
+    connector = new AmqpConnector({ url: opts.amqpUrl, name: `untangle-system-${me}` });
     counters.amqpConnector(connector);
     connector.start();
     await connector.waitConnected(15_000);
   }
 
-  const lake = spec.lakeExport ? new LakeExporter(join(opts.workDir, 'lake'), id, spec.lakeExport, opts.logger) : null;
+  const recordProblem = core.kinds.problem;
+  const lake = spec.lakeExport ? new LakeExporter(join(opts.workDir, 'lake'), id, spec.lakeExport, core.kinds, opts.logger) : null;
   const sends = new Map<string, { flow: Flow; send: Send }[]>();
   const parts: Part[] = [];
   const feeds = new Map<string, FeedLog<object>>();
@@ -91,14 +111,14 @@ export async function startLegacyWiring(opts: SystemRuntimeOptions, core: System
         break;
       }
       case 'amqp': {
-        const publisher = amqpPublisherForFlow(flow, connector!, { names: amqpNames(flow.id, queuePrefixOf(opts.runId)) });
+        const publisher = amqpPublisherForFlow(t, flow, connector!, { names: amqpNames(flow.id, queuePrefixOf(opts.runId)) });
         counters.amqpPublisher(flow.id, publisher);
         send = (records) => publisher.publish(records);
         parts.push({ start: () => publisher.start(), stop: () => publisher.close() });
         break;
       }
       case 'batch': {
-        const writer = batchWriterForFlow(flow, inboxOf(flow.to));
+        const writer = batchWriterForFlow(t, flow, inboxOf(flow.to), { fileTag: me });
         counters.batchWriter(flow.id, writer);
         send = async (records) => {
           const accepted = writer.add(...records);
@@ -123,9 +143,9 @@ export async function startLegacyWiring(opts: SystemRuntimeOptions, core: System
 
   const receive = async (kind: string, records: unknown[]): Promise<void> => {
     for (const record of records) {
-      const result = core.process(kind, record);
+      const result = await core.handle(kind, record);
       if (!result.ok) throw new Error(result.reason);
-      if (result.output) await emit(result.output.kind, result.output.record);
+      for (const out of result.outputs) await emit(out.kind, out.record);
     }
   };
 
@@ -135,9 +155,29 @@ export async function startLegacyWiring(opts: SystemRuntimeOptions, core: System
         rest.acceptRecords(PATHS.flowIn(flow.id), flow.data, async (records) => receive(flow.data, records));
         break;
       case 'rest-poll': {
-        const poller = restPollerForFlow<object>(t, flow, { baseUrl: peer(flow.from, flow), stateDir, validate: recordProblem, onRecords: (records) => receive(flow.data, records) });
-        counters.restPoller(flow.id, poller);
-        parts.push({ start: () => poller.start(), stop: () => poller.stop() });
+        // One poller per sender instance (each has its own feed); with several receiver instances,
+        // the one holding the flow's lease polls, from cursors any of them can continue.
+        const urls = peer(flow.from, flow);
+        const names = instanceNames({ id: flow.from, instances: urls.length });
+        let isMyTurn: (() => boolean) | undefined;
+        if (several) {
+          const ttlMs = Math.max(POLL_LEASE_TTL_MS_MIN, 3 * (flow.legacy.scheduleMs ?? 1000));
+          const lease = new FileLease({ file: leaseFileOf(opts.workDir, id, `poll-${flow.id}`), owner: me, ttlMs });
+          let ticker: ReturnType<typeof tickLease> | null = null;
+          parts.push({
+            start: () => { ticker = tickLease(lease, { onChange: (held) => opts.logger(`${held ? 'polls' : 'no longer polls'} flow ${flow.id}`), onError: (e) => opts.logger(`flow ${flow.id} lease: ${e.message}`) }); },
+            stop: async () => { ticker?.stop(); },
+          });
+          isMyTurn = () => lease.held;
+        }
+        const pollers = restPollersForFlow<object>(t, flow, {
+          senders: urls.map((baseUrl, i) => ({ name: names[i], baseUrl })),
+          cursorDir: sharedDir, isMyTurn, validate: recordProblem, onRecords: (records) => receive(flow.data, records),
+        });
+        pollers.forEach((poller, i) => {
+          counters.restPoller(pollers.length === 1 ? flow.id : `${flow.id}@${names[i]}`, poller);
+          parts.push({ start: () => poller.start(), stop: () => poller.stop() });
+        });
         break;
       }
       case 'amqp': {
@@ -147,7 +187,8 @@ export async function startLegacyWiring(opts: SystemRuntimeOptions, core: System
         break;
       }
       case 'batch': {
-        const picker = batchPickerForFlow<object>(flow, inboxOf(id), { validate: recordProblem, onRecords: (records) => receive(flow.data, records) });
+        // Every instance scans the system's one inbox; with several, each claims a file before reading it.
+        const picker = batchPickerForFlow<object>(t, flow, inboxOf(id), { ...(several ? { owner: me } : {}), validate: recordProblem, onRecords: (records) => receive(flow.data, records) });
         counters.batchPicker(flow.id, picker);
         parts.push({ start: () => picker.start(), stop: () => picker.stop() });
         break;

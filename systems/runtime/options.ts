@@ -1,4 +1,10 @@
-import type { Topology } from '../topology/index.ts';
+/**
+ * What one system process is started with (SystemRuntimeOptions), where its files live, and the
+ * small naming rules every layout shares: queue and topic prefixes of a run, the HTTP paths, the
+ * name of an instance and its folders.
+ */
+import { join } from 'node:path';
+import type { SystemSpec, Topology } from '../topology/index.ts';
 
 export type LayoutName = 'legacy' | 'hub';
 
@@ -7,12 +13,23 @@ export interface SystemRuntimeOptions {
   topology: Topology;
   systemId: string;
   layout: LayoutName;
-  /** Shared by the whole landscape: batch inboxes (inbox/), the data lake (lake/), per-system state (state/). */
+  /**
+   * Which of the system's instances this process is, from 1 (see instanceName). Several instances
+   * share the system's inbox, queues, consumer group and shared folder; each has its own port and state folder.
+   */
+  instance: number;
+  /**
+   * Shared by the whole landscape: batch inboxes (inbox/<system>/), the data lake (lake/), state per
+   * instance (state/<instance name>/) and what a system's instances share (shared/<system>/).
+   */
   workDir: string;
-  /** This system's HTTP port (health, state, REST flows, feeds, and for the ingress POST /orders). 0 = any. */
+  /** This instance's HTTP port (health, state, REST flows, feeds, and for the ingress POST /ingress/<kind>). 0 = any. */
   port: number;
-  /** Base URLs of the other systems (legacy rest-sync calls and rest-poll feeds). */
-  peers: Record<string, string>;
+  /**
+   * Base URLs of the systems, every instance of each in instance order (legacy rest-sync calls are
+   * spread over them; rest-poll polls each one's feed).
+   */
+  peers: Record<string, string[]>;
   /** legacy: the RabbitMQ URL. */
   amqpUrl?: string;
   /** hub: the Kafka bootstrap brokers. */
@@ -21,6 +38,8 @@ export interface SystemRuntimeOptions {
   fromBeginning?: boolean;
   /** Names this run's queues and topics, so runs on a shared RabbitMQ or Kafka never see each other's data. */
   runId?: string;
+  /** The run's seed: scheduled sources make their records from it (as the load makes the ingress events). */
+  seed?: number;
   logger: (line: string) => void;
 }
 
@@ -38,8 +57,39 @@ export function queuePrefixOf(runId?: string): string {
 export const PATHS = {
   health: '/health',
   state: '/state',
-  /** The ingress system takes orders here (one JSON order per request). */
-  orders: '/orders',
+  /** The ingress system takes records of each ingress kind here (JSON, XML or CSV). */
+  ingress: (kind: string) => `/ingress/${kind}`,
   /** legacy rest-sync flows: POST /in/<flowId>. */
   flowIn: (flowId: string) => `/in/${flowId}`,
 } as const;
+
+/** The process name of instance `instance` (from 1) of a system: `B` when it has one, `B.2` otherwise. */
+export function instanceName(spec: Pick<SystemSpec, 'id' | 'instances'>, instance: number): string {
+  if (!Number.isInteger(instance) || instance < 1 || instance > Math.max(1, spec.instances)) {
+    throw new RangeError(`system ${spec.id} has ${spec.instances} instance(s); there is no instance ${instance}`);
+  }
+  return spec.instances <= 1 ? spec.id : `${spec.id}.${instance}`;
+}
+
+/** An instance's own folder: `<workDir>/state/<instance name>/` (its journal, what it alone keeps). */
+export function instanceStateDir(workDir: string, instanceNameOrId: string): string {
+  return join(workDir, 'state', instanceNameOrId);
+}
+
+/**
+ * What all instances of a system share: `<workDir>/shared/<system id>/` (rest-poll cursors any
+ * instance can continue, lease files). The same folder when the system has one instance.
+ */
+export function sharedStateDir(workDir: string, systemId: string): string {
+  return join(workDir, 'shared', systemId);
+}
+
+/**
+ * The lease file for something only one instance of a system may do at a time (`purpose`: e.g.
+ * `source` for its scheduled sources, `poll-<flowId>` for a rest-poll receiver), for FileLease
+ * (systems/process/lease.ts) with the instance name as owner.
+ */
+export function leaseFileOf(workDir: string, systemId: string, purpose: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(purpose)) throw new RangeError(`a lease purpose is [A-Za-z0-9._-], got ${JSON.stringify(purpose)}`);
+  return join(sharedStateDir(workDir, systemId), `${purpose}.lease`);
+}

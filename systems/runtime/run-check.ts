@@ -1,7 +1,15 @@
+/**
+ * Driving a running landscape and checking it against the oracle: post ingress events, read what
+ * every system (every instance) says it received, wait until the lake and the systems hold the
+ * expected outcome of the events and of the scheduled sources' ticks, then verify.
+ */
 import { readLake } from '../lake/index.ts';
-import { expectedOutcome, verify, type ExpectedOutcome, type VerifyReport } from '../oracle/index.ts';
+import { modelOf } from '../model/landscape-model.ts';
+import { expectedOutcome, verify, type ExpectedOutcome, type SourceTicks, type VerifyReport } from '../oracle/index.ts';
 import type { Landscape } from './landscape.ts';
 import type { ReceivedState } from './core.ts';
+import { PATHS } from './options.ts';
+import type { SourceProgress } from './sources.ts';
 
 export interface DriveResult {
   sent: number;
@@ -10,17 +18,17 @@ export interface DriveResult {
   elapsedMs: number;
 }
 
-/** Posts each order to the ingress with `concurrency` requests in flight (keep-alive connections). */
-export async function driveOrders(ingressUrl: string, orders: readonly object[], concurrency = 16): Promise<DriveResult> {
+/** Posts each ingress event to the ingress with `concurrency` requests in flight (keep-alive connections). */
+export async function driveEvents(ingressUrl: string, events: readonly { kind: string; record: unknown }[], concurrency = 16): Promise<DriveResult> {
   const failures: Record<string, number> = {};
   const started = Date.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.max(1, concurrency) }, async () => {
-      while (next < orders.length) {
-        const order = orders[next++];
+      while (next < events.length) {
+        const event = events[next++];
         try {
-          const res = await fetch(`${ingressUrl}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+          const res = await fetch(`${ingressUrl}${PATHS.ingress(event.kind)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event.record) });
           await res.arrayBuffer();
           if (res.status >= 300) failures[String(res.status)] = (failures[String(res.status)] ?? 0) + 1;
         } catch {
@@ -29,20 +37,71 @@ export async function driveOrders(ingressUrl: string, orders: readonly object[],
       }
     }),
   );
-  return { sent: orders.length, failures, elapsedMs: Date.now() - started };
+  return { sent: events.length, failures, elapsedMs: Date.now() - started };
+}
+
+interface SystemState {
+  received: ReceivedState;
+  sources?: SourceProgress[];
+}
+
+/** The GET /state of every running instance of a system; instances that do not answer are left out. */
+async function statesOf(landscape: Landscape, systemId: string): Promise<SystemState[]> {
+  const out: SystemState[] = [];
+  for (const name of landscape.instancesOf(systemId)) {
+    if (!landscape.urls[name]) continue;
+    try {
+      out.push((await landscape.state(name)) as SystemState);
+    } catch {
+      // A killed instance answers nothing; what it journalled is read again once it restarts.
+    }
+  }
+  return out;
+}
+
+/** What all instances of a system say they received, merged (null when none answered). */
+export async function receivedOfSystem(landscape: Landscape, systemId: string): Promise<ReceivedState | null> {
+  const states = await statesOf(landscape, systemId);
+  if (states.length === 0) return null;
+  const merged: ReceivedState = {};
+  for (const s of states) {
+    for (const [kind, r] of Object.entries(s.received)) {
+      const m = (merged[kind] ??= { count: 0, ids: [], atMs: [], truncated: false });
+      m.count += r.count;
+      m.ids.push(...r.ids);
+      m.atMs!.push(...(r.atMs ?? r.ids.map(() => Number.NaN)));
+      m.truncated ||= r.truncated;
+    }
+  }
+  return merged;
 }
 
 /**
- * What every running system says it received over its flows (GET /state), in the oracle's shape.
- * The ingress's own intake (orders from outside) is no flow and is checked through the lake.
+ * What every running system says it received over its flows (GET /state of each instance), in
+ * the oracle's shape. The ingress's own intake (events from outside) is no flow and is checked
+ * through the lake.
  */
 export async function collectReceived(landscape: Landscape): Promise<Map<string, Map<string, string[]>>> {
   const out = new Map<string, Map<string, string[]>>();
   for (const s of landscape.topology.systems) {
-    if (!landscape.urls[s.id]) continue;
     const viaFlows = new Set(landscape.topology.flows.filter((f) => f.to === s.id).map((f) => f.data));
-    const state = (await landscape.state(s.id)) as { received: ReceivedState };
-    out.set(s.id, new Map(Object.entries(state.received).filter(([kind]) => viaFlows.has(kind)).map(([kind, r]) => [kind, r.orderIds])));
+    const received = await receivedOfSystem(landscape, s.id);
+    if (!received) continue;
+    out.set(s.id, new Map(Object.entries(received).filter(([kind]) => viaFlows.has(kind)).map(([kind, r]) => [kind, r.ids])));
+  }
+  return out;
+}
+
+/** The ticks every scheduled source of the landscape has started, from the systems' states. */
+export async function collectSourceTicks(landscape: Landscape): Promise<SourceTicks[]> {
+  const out: SourceTicks[] = [];
+  for (const s of landscape.topology.systems) {
+    if (s.sources.length === 0) continue;
+    const ticks = new Map<number, number>();
+    for (const state of await statesOf(landscape, s.id)) {
+      for (const p of state.sources ?? []) ticks.set(p.source, Math.max(ticks.get(p.source) ?? 0, p.ticks));
+    }
+    for (const [source, n] of ticks) out.push({ system: s.id, source, ticks: n });
   }
   return out;
 }
@@ -61,24 +120,28 @@ export interface WaitOptions {
    * lost, not late. Default: wait the whole timeout.
    */
   quietMs?: number;
+  /** The run's seed (the sources' records are made from it); default 0. */
+  seed?: number;
 }
 
 /**
- * Waits until the lake and every system hold the expected outcome of `orders` (every expected
- * record present: duplicates do not make it wait), or the lake stood still for `quietMs`, or the time
- * is up; then checks the lake and what every system received against the oracle. Batch and export
- * schedules make the legacy layout settle in seconds, not milliseconds, so this polls.
+ * Waits until the lake and every system hold the expected outcome of `events` and of the source
+ * ticks the systems report (every expected record present: duplicates do not make it wait), or
+ * the lake stood still for `quietMs`, or the time is up; then checks the lake and what every
+ * system received against the oracle. Batch and export schedules make the legacy layout settle in
+ * seconds, not milliseconds, so this polls.
  */
-export async function waitForOutcome(landscape: Landscape, orders: readonly object[], timeoutMs: number, opts: WaitOptions | number = {}): Promise<OutcomeCheck> {
-  const { pollMs = 1000, quietMs = Number.POSITIVE_INFINITY } = typeof opts === 'number' ? { pollMs: opts } : opts;
-  const expected = expectedOutcome(orders, landscape.topology.flows, { ingress: landscape.topology.systems.find((s) => s.role === 'ingress')?.id });
+export async function waitForOutcome(landscape: Landscape, events: readonly { kind: string; record: unknown }[], timeoutMs: number, opts: WaitOptions | number = {}): Promise<OutcomeCheck> {
+  const { pollMs = 1000, quietMs = Number.POSITIVE_INFINITY, seed = 0 } = typeof opts === 'number' ? { pollMs: opts } : opts;
+  const kinds = modelOf(landscape.topology).kinds;
   const started = Date.now();
   // Progress is judged on the lake: every record ends up there, so when the lake has stood still
   // for quietMs nothing is moving any more.
   let lakeSeen = -1;
   let lakeSeenAtMs = started;
   while (true) {
-    const lake = readLake(landscape.lakeDir, landscape.layout);
+    const expected = expectedOutcome(landscape.topology, { ingress: events, sources: await collectSourceTicks(landscape), seed }, { layout: landscape.layout });
+    const lake = readLake(landscape.lakeDir, landscape.layout, kinds);
     const lakeOnly = verify(expected, { lake: lake.records });
     const now = Date.now();
     if (lakeOnly.totals.lake.present !== lakeSeen) [lakeSeen, lakeSeenAtMs] = [lakeOnly.totals.lake.present, now];

@@ -1,9 +1,12 @@
 import { join } from 'node:path';
 import { createRestApp, HttpError } from '../legacy/rest-server.ts';
-import { isDataKind, validateRecord } from '../domain/index.ts';
+import { codecFor } from '../legacy/common.ts';
+import { instanceNames } from '../topology/index.ts';
 import { SystemCore } from './core.ts';
 import { PATHS, type SystemRuntimeOptions } from './options.ts';
+import { SourceRunner } from './sources.ts';
 import type { StartWiring, Wiring } from './wiring.ts';
+import { modelOf } from '../model/landscape-model.ts';
 
 export interface RunningSystem {
   url: string;
@@ -11,62 +14,74 @@ export interface RunningSystem {
   close(): Promise<void>;
 }
 
-/** The validator every transport uses: the domain's schema for the record's kind. */
-export function recordProblem(kind: string, record: unknown): string | undefined {
-  if (!isDataKind(kind)) return `unknown data kind "${kind}"`;
-  const v = validateRecord(kind, record);
-  return v.ok ? undefined : v.reason;
-}
-
 /**
- * One system as an OS process: its domain core, one HTTP server (health, state, and for the
- * ingress system POST /orders), and the wiring of its layout. The same code runs every system;
- * what differs is the topology entry and the layout.
+ * One system (one instance of it) as an OS process: its core, one HTTP server (health, state, and
+ * for the ingress system POST /ingress/<kind>), its scheduled sources, and the wiring of its
+ * layout. The same code runs every system of every landscape; what differs is the topology entry
+ * and the layout.
  */
 export async function runSystem(opts: SystemRuntimeOptions, startWiring: StartWiring): Promise<RunningSystem> {
   const spec = opts.topology.systems.find((s) => s.id === opts.systemId);
   if (!spec) throw new Error(`system ${opts.systemId} is not in topology ${opts.topology.name} (systems: ${opts.topology.systems.map((s) => s.id).join(', ')})`);
-  const core = new SystemCore(spec, Date.now, join(opts.workDir, 'state', spec.id, 'received.journal'));
-  const rest = createRestApp({ validate: recordProblem });
+  const instance = opts.instance;
+  const name = instanceNames(spec)[instance - 1];
+  if (!name) throw new Error(`system ${spec.id} has ${spec.instances} instance(s), not ${instance}`);
+  const model = modelOf(opts.topology);
+  const core = new SystemCore(spec, opts.topology, Date.now, join(opts.workDir, 'state', name, 'received.journal'));
+  const rest = createRestApp({ validate: model.kinds.problem, codec: codecFor(model.kinds) });
   let wiring: Wiring | null = null;
+  const sources = new SourceRunner({
+    model, systemId: spec.id, workDir: opts.workDir, owner: name, seed: opts.seed ?? 0, logger: opts.logger,
+    emit: async (kind, record) => {
+      if (!wiring) throw new Error('starting');
+      await wiring.emit(kind, record);
+      core.produced(kind);
+    },
+  });
 
   rest.app.get(PATHS.state, (_req, res) => {
     res.json({
       systemId: spec.id,
+      instance: name,
       layout: opts.layout,
       pid: process.pid,
       received: core.receivedState(),
       produced: Object.fromEntries(core.producedByKind),
       rejected: core.rejected,
+      ruleFailures: core.ruleFailures,
+      sources: sources.progress(),
       wiring: wiring?.counters() ?? null,
       rest: rest.counters(),
     });
   });
 
-  if (spec.role === 'ingress') {
-    rest.acceptRecords(PATHS.orders, 'order', async (records) => {
+  for (const g of spec.ingress) {
+    rest.acceptRecords(PATHS.ingress(g.kind), g.kind, async (records) => {
       if (!wiring) throw new HttpError(503, 'starting');
       for (const record of records) {
-        const result = core.process('order', record);
+        const result = core.accept(g.kind, record);
         if (!result.ok) throw new HttpError(400, result.reason);
-        if (!result.output) continue;
-        try {
-          await wiring.emit(result.output.kind, result.output.record);
-        } catch (err) {
-          throw new HttpError(502, `order ${(record as { orderId: string }).orderId} accepted but not passed on: ${(err as Error).message}`);
+        for (const out of result.outputs) {
+          try {
+            await wiring.emit(out.kind, out.record);
+          } catch (err) {
+            throw new HttpError(502, `${g.kind} ${model.kinds.idOf(g.kind, out.record)} accepted but not passed on: ${(err as Error).message}`);
+          }
         }
       }
-      return { status: 201, kind: 'order', records };
+      return { status: 201, kind: g.kind, records };
     });
   }
 
   wiring = await startWiring(opts, core, rest);
   const listener = await rest.listen(opts.port);
-  opts.logger(`system ${spec.id} (${spec.name}) serving ${opts.layout} layout on ${listener.url}`);
+  sources.start();
+  opts.logger(`system ${name} (${spec.name}) serving ${opts.layout} layout on ${listener.url}`);
   return {
     url: listener.url,
     port: listener.port,
     async close() {
+      sources.stop();
       await listener.close();
       await wiring?.close();
     },

@@ -1,4 +1,8 @@
-/** Problems found in a topology, and the error that carries all of them at once. */
+/**
+ * Problems found in a topology or scenario file, and the error that carries them at once: every
+ * problem as file:line:col and a plain sentence, the first PROBLEMS_SHOWN_MAX of them in file order
+ * and then how many more, so a badly broken file gives a readable answer rather than a wall of text.
+ */
 
 export type PathSegment = string | number;
 
@@ -8,6 +12,11 @@ export interface Problem {
   /** Point at the key of the last path segment (e.g. an unknown key) rather than its value. */
   readonly at?: 'key' | 'value';
   readonly message: string;
+  /**
+   * Problems in another file this one stands for (a scenario's invalid topology file), already
+   * located there; listed right after this problem.
+   */
+  readonly details?: readonly TopologyIssue[];
 }
 
 /** A problem located in a file; line and col are 1-based. */
@@ -24,17 +33,42 @@ export function formatIssue(issue: TopologyIssue): string {
   return `${issue.file}:${issue.line}:${issue.col}: ${where}${issue.message}`;
 }
 
-/** A YAML file that failed its checks; the message lists every problem, one a line. */
+/** Problems listed one a line; beyond this many, one line says how many more there are. */
+export const PROBLEMS_SHOWN_MAX = 50;
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The lines that list problems: each as file:line:col, then "… and N more problems" when some were left out. */
+export function formatIssueLines(issues: readonly TopologyIssue[], omitted = 0): string[] {
+  const lines = issues.map(formatIssue);
+  if (omitted > 0) lines.push(`… and ${plural(omitted, 'more problem')}`);
+  return lines;
+}
+
+/**
+ * A YAML file that failed its checks; the message lists its problems, one a line. Only the first
+ * PROBLEMS_SHOWN_MAX (in the order given: file order) are kept in `issues`; `omitted` counts the rest.
+ */
 export class YamlFileError extends Error {
   readonly file: string;
+  /** The problems shown, at most PROBLEMS_SHOWN_MAX. */
   readonly issues: readonly TopologyIssue[];
+  /** How many problems were found beyond those in `issues`. */
+  readonly omitted: number;
 
   constructor(what: string, file: string, issues: readonly TopologyIssue[]) {
-    const n = issues.length;
-    super(`invalid ${what} ${file} (${n} problem${n === 1 ? '' : 's'}):\n${issues.map(formatIssue).join('\n')}`);
+    const shown = issues.slice(0, PROBLEMS_SHOWN_MAX);
+    const omitted = issues.length - shown.length;
+    super(`invalid ${what} ${file} (${plural(issues.length, 'problem')}):\n${formatIssueLines(shown, omitted).join('\n')}`);
     this.name = 'YamlFileError';
     this.file = file;
-    this.issues = issues;
+    this.issues = shown;
+    this.omitted = omitted;
+  }
+
+  /** Every problem line: the shown problems, then "… and N more problems" when some were left out. */
+  get lines(): string[] {
+    return formatIssueLines(this.issues, this.omitted);
   }
 }
 

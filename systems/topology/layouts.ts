@@ -103,7 +103,8 @@ export function topicName(prefix: string, kind: DataKindId): string {
 
 export function hubLayout(t: Topology, opts: { topicPrefix?: string } = {}): HubLayout {
   const prefix = opts.topicPrefix ?? `${t.name}.`;
-  const topics: HubTopic[] = t.dataKinds.map((k) => ({
+  // One topic per kind some system of this landscape produces (a sub-landscape may drop a kind's makers).
+  const topics: HubTopic[] = t.dataKinds.filter((k) => t.systems.some((s) => s.produces.includes(k.id))).map((k) => ({
     name: topicName(prefix, k.id),
     dataKind: k.id,
     key: k.key,

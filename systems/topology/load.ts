@@ -1,11 +1,17 @@
-/** Loading a topology file: YAML syntax, then schema and cross-reference checks, all reported at once. */
-import { TopologyError } from './errors.ts';
+/**
+ * Loading a topology file: YAML syntax, then the schema, the cross-reference checks and the
+ * compilation of every expression (systems/model/), all reported at once as file:line:col.
+ */
+import { LandscapeModel } from '../model/landscape-model.ts';
+import { TopologyError, type Problem } from './errors.ts';
 import type { Topology } from './model.ts';
-import { topologySchema } from './schema.ts';
+import { normalizeTopology } from './normalize.ts';
+import { topologyFileSchema, type TopologyFile } from './schema.ts';
 import { checkSemantics } from './semantics.ts';
+import { recognizeTopology } from './recognize.ts';
 import { loadYamlFile, parseYamlFile, type YamlFileKind } from './yaml-file.ts';
 
-/** Bigger files are refused before parsing; a landscape description is a few kilobytes. */
+/** Bigger files are refused before parsing; a landscape description is some tens of kilobytes. */
 export const TOPOLOGY_FILE_BYTES_MAX = 1024 * 1024;
 
 function deepFreeze<T>(value: T): T {
@@ -16,19 +22,34 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const TOPOLOGY_FILE: YamlFileKind<Topology> = {
-  schema: topologySchema,
-  extraProblems: checkSemantics,
-  error: (file, issues) => new TopologyError(file, issues),
-  bytesMax: TOPOLOGY_FILE_BYTES_MAX,
-};
+export interface TopologyLoadOptions {
+  /** A sub-landscape derived by restrictTo: loose ends left by dropped systems are not problems. */
+  derived?: boolean;
+}
+
+/** The expressions' problems, when the file has the right shape (else the schema speaks first). */
+function compileProblems(raw: unknown): Problem[] {
+  const parsed = topologyFileSchema.safeParse(raw);
+  if (!parsed.success) return [];
+  return new LandscapeModel(normalizeTopology(parsed.data)).problems;
+}
+
+function topologyFileKind(opts: TopologyLoadOptions): YamlFileKind<TopologyFile> {
+  return {
+    schema: topologyFileSchema,
+    recognize: recognizeTopology,
+    extraProblems: (raw) => [...checkSemantics(raw, opts), ...compileProblems(raw)],
+    error: (file, issues) => new TopologyError(file, issues),
+    bytesMax: TOPOLOGY_FILE_BYTES_MAX,
+  };
+}
 
 /** Parses and validates topology text; `fileName` is only used in messages. Throws TopologyError. */
-export function parseTopology(text: string, fileName: string): Topology {
-  return deepFreeze(parseYamlFile(text, fileName, TOPOLOGY_FILE));
+export function parseTopology(text: string, fileName: string, opts: TopologyLoadOptions = {}): Topology {
+  return deepFreeze(normalizeTopology(parseYamlFile(text, fileName, topologyFileKind(opts))));
 }
 
 /** Reads and validates a topology file (synchronously). Throws TopologyError listing every problem. */
-export function loadTopology(file: string): Topology {
-  return deepFreeze(loadYamlFile(file, TOPOLOGY_FILE));
+export function loadTopology(file: string, opts: TopologyLoadOptions = {}): Topology {
+  return deepFreeze(normalizeTopology(loadYamlFile(file, topologyFileKind(opts))));
 }

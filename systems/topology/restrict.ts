@@ -1,13 +1,14 @@
 /**
- * Sub-landscapes: the connections scenario sweeps n = 3..9 using the first n systems of a file.
- * Flows touching a dropped system are dropped, then flows relaying data whose origin was dropped,
- * then data kinds nobody has any more; the result is validated like a file.
+ * Sub-landscapes: the connections scenario sweeps n = 3..9 using the first n systems of a file,
+ * quick runs and onboarding run part of a landscape. Flows touching a dropped system are dropped;
+ * the systems keep their rules (a rule for a kind nobody sends any more simply never runs). The
+ * result is validated like a file, without the completeness checks a derived landscape cannot meet.
  */
 import { stringify } from 'yaml';
 import { TopologyError } from './errors.ts';
 import { parseTopology } from './load.ts';
 import type { SystemId, Topology } from './model.ts';
-import { dataProvenance } from './semantics.ts';
+import { topologyToFile } from './normalize.ts';
 
 export function restrictTo(t: Topology, systemIds: readonly SystemId[]): Topology {
   const label = `${t.name} restricted to ${systemIds.join(', ')}`;
@@ -20,21 +21,20 @@ export function restrictTo(t: Topology, systemIds: readonly SystemId[]): Topolog
     throw new TopologyError(label, [{ file: label, line: 1, col: 1, path: '', message }]);
   }
   const keep = new Set(systemIds);
-  const systems = t.systems.filter((s) => keep.has(s.id));
-  const touching = t.flows.filter((f) => keep.has(f.from) && keep.has(f.to));
-  const has = dataProvenance(new Map(systems.map((s) => [s.id, s.produces])), touching);
-  const flows = touching.filter((f) => has.get(f.from)?.has(f.data));
-  const used = new Set(systems.flatMap((s) => s.produces));
   const restricted: Topology = {
     ...t,
-    dataKinds: t.dataKinds.filter((k) => used.has(k.id)),
-    systems,
-    flows,
+    systems: t.systems.filter((s) => keep.has(s.id)),
+    flows: t.flows.filter((f) => keep.has(f.from) && keep.has(f.to)),
   };
-  return parseTopology(stringify(restricted), `<${label}>`);
+  return parseTopology(serializeTopology(restricted), `<${label}>`, { derived: true });
 }
 
 /** The sub-landscape of the first n systems in file order. */
 export function restrictToFirst(t: Topology, n: number): Topology {
   return restrictTo(t, t.systems.slice(0, n).map((s) => s.id));
+}
+
+/** A topology as topology-file YAML (what system processes are started with). */
+export function serializeTopology(t: Topology): string {
+  return stringify(topologyToFile(t), { lineWidth: 0 });
 }

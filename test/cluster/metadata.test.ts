@@ -5,7 +5,7 @@ import {
   encodeCommand, fenceExpiredBrokers, isrChanges, minInsyncReplicas, NO_LEADER, planCreatePartitions, planCreateTopic, preferredLeaderChanges, serializeSnapshot,
   type ChangePartition, type CreateTopic, type MetadataCommand, type MetadataErrorCode, type MetadataState, type PartitionState,
 } from '../../broker/cluster/metadata/index.ts';
-import { intBetween, mulberry32, type Prng } from '../../systems/orders/prng.ts';
+import { intBetween, mulberry32, type Prng } from '../helpers/prng.ts';
 
 const SESSION_MS = 1_000;
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HARD_STATE_FILE, RAFT_LOG_FILE, SNAPSHOT_FILE, type FileRaftStorage } from '../../broker/cluster/raft/file-storage.ts';
 import { MemoryRaftStorage } from '../../broker/cluster/raft/storage.ts';
 import { RaftNode } from '../../broker/cluster/raft/node.ts';
-import { mulberry32 } from '../../systems/orders/prng.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 import type { NodeId, RaftMessage, RaftSnapshot } from '../../broker/cluster/raft/types.ts';
 import { all, cleanup, cmd, logSize, noop, openStorage, reopen, tempDir, type Cmd, type Entry } from './raft-file-fixtures.ts';
 

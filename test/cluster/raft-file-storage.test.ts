@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c } from '@node-rs/crc32';
 import { HARD_STATE_FILE, RAFT_LOG_FILE } from '../../broker/cluster/raft/file-storage.ts';
 import { RaftNode } from '../../broker/cluster/raft/node.ts';
-import { mulberry32 } from '../../systems/orders/prng.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 import type { LogEntry, NodeId, RaftMessage, Ready } from '../../broker/cluster/raft/types.ts';
 import { all, cleanup, cmd, logSize, noop, openStorage, reopen, tempDir, type Entry } from './raft-file-fixtures.ts';
 

@@ -1,7 +1,7 @@
 // Focused tests of RaftNode, driven by hand-built messages.
 import { describe, expect, it } from 'vitest';
 import { RaftNode } from '../../broker/cluster/raft/node.ts';
-import { mulberry32 } from '../../systems/orders/prng.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 import { MemoryRaftStorage } from '../../broker/cluster/raft/storage.ts';
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshot, NodeId, RaftConfig, RaftMessage, Ready, RequestVote } from '../../broker/cluster/raft/types.ts';
 

@@ -4,7 +4,7 @@
 // checked as the run goes; any violation throws an Error whose message starts with the seed so the
 // run can be replayed.
 import { RaftNode } from '../../broker/cluster/raft/node.ts';
-import { mulberry32 } from '../../systems/orders/prng.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 import { MemoryRaftStorage } from '../../broker/cluster/raft/storage.ts';
 import type { NodeId, RaftMessage, Ready } from '../../broker/cluster/raft/types.ts';
 import { RaftInvariants, type Cmd } from './raft-invariants.ts';

@@ -74,7 +74,7 @@ describe('hub-cluster: which components, and what the cluster names', () => {
   });
 
   it('measures the longest ingress gap by answer time, the whole span when nothing was accepted', () => {
-    const r = (endedAtMs: number, accepted = true): RequestRecord => ({ index: 0, orderId: 'o', sentAtMs: endedAtMs - 10, endedAtMs, accepted, outcome: accepted ? '202' : 'timeout' });
+    const r = (endedAtMs: number, accepted = true): RequestRecord => ({ index: 0, kind: 'order', id: 'o', sentAtMs: endedAtMs - 10, endedAtMs, accepted, outcome: accepted ? '202' : 'timeout' });
     expect(longestIngressGapMs([r(1100), r(1200), r(4500), r(4600), r(3000, false)], 1000, 5000)).toBe(3300);
     expect(longestIngressGapMs([r(3000, false)], 1000, 5000)).toBe(4000);
   });

@@ -14,8 +14,9 @@ import type { RunnerContext } from '../../scenarios/runners/context.ts';
 import { failuresSettingsSchema } from '../../scenarios/settings.ts';
 import { failuresResultSchema, type FailureMeasurement, type FailuresResult } from '../../report/model.ts';
 import { findRabbitmqServer, startRabbitNode, type RabbitNode } from '../../infra/rabbitmq-node.ts';
-import { expectedOutcome, verify } from '../../systems/oracle/index.ts';
-import { generateOrders } from '../../systems/orders/index.ts';
+import { expectedOutcome, ingressRootKey, verify } from '../../systems/oracle/index.ts';
+import { ingressEvents } from '../../scenarios/load/ingress-feed.ts';
+import { loadTopology, restrictTo } from '../../systems/topology/index.ts';
 import { requirePeer, RABBITMQ_URL } from '../helpers/peers.ts';
 
 // The failures runner for real on systems A-D of the shop (A calls B and C over REST; C and D talk
@@ -189,7 +190,7 @@ describe('failures rules', () => {
   });
 
   it('reads counters from GET /state', () => {
-    expect(receivedTotal({ received: { order: { count: 3, orderIds: [] }, shipment: { count: 2, orderIds: [] } } })).toBe(5);
+    expect(receivedTotal({ received: { order: { count: 3, ids: [] }, shipment: { count: 2, ids: [] } } })).toBe(5);
     expect(receivedTotal({ sink: { written: 7, skippedAlreadyInLake: 1, rejected: 0 } })).toBe(8);
     expect(errorTotal({
       wiring: { rest: { clients: { x: { calls: 9, failures: 2, retries: 1, latency: { failures: 100 } } } }, totals: { restFailures: 50 } },
@@ -212,7 +213,7 @@ describe('failures rules', () => {
     const requests = (acceptedFromMs: number, acceptedUntilMs = Number.POSITIVE_INFINITY): RequestRecord[] => Array.from({ length: 40 }, (_, i) => {
       const at = i * 100;
       const accepted = at >= acceptedFromMs && at < acceptedUntilMs;
-      return { index: i, orderId: `o${i}`, sentAtMs: at, endedAtMs: at + 5, accepted, outcome: accepted ? '201' : 'timeout' };
+      return { index: i, kind: 'order', id: `o${i}`, sentAtMs: at, endedAtMs: at + 5, accepted, outcome: accepted ? '201' : 'timeout' };
     });
     const load = (rs: RequestRecord[]) => ({ between: (from: number, to: number) => rs.filter((r) => r.sentAtMs >= from && r.sentAtMs < to) }) as unknown as SteadyLoad;
     const monitor = (counts: Record<string, number[]>) => ({
@@ -265,13 +266,14 @@ describe('failures rules', () => {
   });
 
   it('charges lost and duplicated records to the window their order was sent in', () => {
-    const orders = generateOrders({ seed: 7, count: 4 });
-    const flows = [{ id: 'a-b-payment', from: 'A', to: 'B', data: 'order' }];
-    const expected = expectedOutcome(orders, flows, { ingress: 'A' });
-    const lake = expected.records.filter((r) => r.kind !== 'order' || r.orderId !== orders[1].orderId);
+    const ab = restrictTo(loadTopology(TOPOLOGY), ['A', 'B']);
+    const events = ingressEvents(ab, 7, 4);
+    const orders = events.map((e) => e.record as { orderId: string });
+    const expected = expectedOutcome(ab, { ingress: events });
+    const lake = expected.records.filter((r) => r.kind !== 'order' || r.id !== orders[1].orderId);
     const received = new Map([['B', new Map([['order', [orders[0].orderId, orders[1].orderId, orders[2].orderId, orders[2].orderId, orders[3].orderId]]])]]);
     const report = verify(expected, { lake, received });
-    const sent = orders.map((o, i) => ({ orderId: o.orderId, sentAtMs: i * 1000 }));
+    const sent = orders.map((o, i) => ({ root: ingressRootKey('order', o.orderId), sentAtMs: i * 1000 }));
     const losses = attributeLoss(report, expected, sent, [{ component: 'B', fromMs: 1000, toMs: 3000 }]);
     expect(losses.get('B')).toMatchObject({ ordersAccepted: 2, recordsLost: 1, ordersLost: 1, recordsDuplicated: 1 });
     expect(losses.get(OUTSIDE)).toMatchObject({ ordersAccepted: 2, recordsLost: 0, recordsDuplicated: 0 });

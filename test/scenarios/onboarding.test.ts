@@ -35,7 +35,7 @@ describe('onboarding: what has to change, from the topology', () => {
   });
 
   it('measures the longest stretch of failed requests by send time', () => {
-    const r = (index: number, sentAtMs: number, accepted: boolean): RequestRecord => ({ index, orderId: `o${index}`, sentAtMs, endedAtMs: sentAtMs + 5, accepted, outcome: accepted ? '201' : 'connection' });
+    const r = (index: number, sentAtMs: number, accepted: boolean): RequestRecord => ({ index, kind: 'order', id: `o${index}`, sentAtMs, endedAtMs: sentAtMs + 5, accepted, outcome: accepted ? '201' : 'connection' });
     expect(longestFailedStretchMs([], 1000)).toBe(0);
     expect(longestFailedStretchMs([r(0, 0, true), r(1, 100, false), r(2, 200, false), r(3, 300, true), r(4, 400, false), r(5, 500, true)], 1000)).toBe(200);
     expect(longestFailedStretchMs([r(1, 100, true), r(0, 0, false), r(2, 900, false)], 1000)).toBe(100);

@@ -2,9 +2,10 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateOrders } from '../../systems/orders/index.ts';
+import { ingressEvents } from '../../scenarios/load/ingress-feed.ts';
+import { modelOf } from '../../systems/model/landscape-model.ts';
 import { writeLegacyExport, type CanonicalRecord } from '../../systems/lake/index.ts';
-import { expectedOutcome } from '../../systems/oracle/index.ts';
+import { expectedOutcome, ingressRootKey, recordKey } from '../../systems/oracle/index.ts';
 import type { ReceivedState } from '../../systems/runtime/core.ts';
 import { loadTopology, restrictTo } from '../../systems/topology/index.ts';
 import { evaluateStep, expectStep, LakeWatcher, percentile, receivedOf, type LakeRead } from '../../scenarios/runners/throughput/effects.ts';
@@ -15,38 +16,42 @@ import { costBetween, type CostSample } from '../../scenarios/runners/throughput
 // effect's arrival minus the send time, and process costs are deltas that notice restarts.
 
 const topology = restrictTo(loadTopology('scenarios/topologies/shop.yaml'), ['A', 'B', 'C', 'D']);
-const orders = generateOrders({ seed: 5, count: 4 });
-const all = expectedOutcome(orders, topology.flows, { ingress: 'A' });
+const kinds = modelOf(topology).kinds;
+const events = ingressEvents(topology, 5, 4);
+const orders = events.map((e) => e.record as { orderId: string });
+const all = expectedOutcome(topology, { ingress: events });
 const dir = mkdtempSync(path.join(tmpdir(), 'untangle-tput-parts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every system's received state for all four orders; arrival at base + 10 * order index. */
-function statesFor(base: number, skip?: { system: string; kind: string; orderId: string }): Map<string, ReceivedState> {
-  const states = new Map<string, ReceivedState>();
+function statesFor(base: number, skip?: { system: string; kind: string; orderId: string }): Map<string, ReceivedState[]> {
+  const states = new Map<string, ReceivedState[]>();
   for (const [system, kinds] of all.received) {
     const st: ReceivedState = {};
     for (const [kind, ids] of kinds) {
       const list = [...ids].filter((id) => !(skip && skip.system === system && skip.kind === kind && skip.orderId === id));
-      st[kind] = { count: list.length, orderIds: list, atMs: list.map((id) => base + 10 * orders.findIndex((o) => o.orderId === id)), truncated: false };
+      st[kind] = { count: list.length, ids: list, atMs: list.map((id) => base + 10 * orders.findIndex((o) => o.orderId === id)), truncated: false };
     }
     // What the ingress remembers of its own intake is no flow: it must be ignored.
-    st.unrelated = { count: 1, orderIds: [orders[0].orderId], atMs: [1e15], truncated: false };
-    states.set(system, st);
+    st.unrelated = { count: 1, ids: [orders[0].orderId], atMs: [1e15], truncated: false };
+    states.set(system, [st]);
   }
   return states;
 }
 
 describe('a step oracle over its own orders', () => {
-  const step = orders.slice(0, 2).map((order, i) => ({ order, sentAtMs: 1_000 + i }));
-  const ids = new Set(step.map((s) => s.order.orderId));
+  const step = events.slice(0, 2).map((event, i) => ({ event, sentAtMs: 1_000 + i }));
   const exp = expectStep(topology, 'hub', step);
+  const ids = exp.keys;
   const lakeOf = (records: readonly CanonicalRecord[], fileMs: (r: CanonicalRecord) => number): LakeRead =>
-    ({ records: records.filter((r) => ids.has(r.orderId)).map((record) => ({ record, fileMs: fileMs(record) })), badLines: 0 });
+    ({ records: records.filter((r) => ids.has(recordKey(r.kind, r.id))).map((record) => ({ record, fileMs: fileMs(record) })), badLines: 0 });
+  const root = (i: number) => ingressRootKey('order', orders[i].orderId);
 
   it('expects, per order, its lake records and its receipts', () => {
     expect(exp.sentAtMs.size).toBe(2);
-    expect(exp.lakeKeys.get(orders[0].orderId)!.length).toBeGreaterThanOrEqual(4); // order, payment, reservation, shipment
-    expect(exp.receiverKeys.get(orders[0].orderId)!.sort()).toEqual(['B\u0000order', 'C\u0000order', 'C\u0000shipment', 'D\u0000reservation']);
+    expect(exp.lakeKeys.get(root(0))!.length).toBe(4); // order, payment, reservation, shipment
+    const o = orders[0].orderId;
+    expect(exp.receiverKeys.get(root(0))!.sort()).toEqual([`B\u0000order\u0000${o}`, `C\u0000order\u0000${o}`, `C\u0000shipment\u0000${o}`, `D\u0000reservation\u0000${o}`]);
   });
 
   it('is complete when every effect of its orders is there, whatever else the landscape holds', () => {
@@ -71,7 +76,7 @@ describe('a step oracle over its own orders', () => {
     const e1 = evaluateStep(exp, lakeOf(all.records, () => 2_000), { ...missing, bytes: new Map() });
     expect(e1).toMatchObject({ complete: 1, completionRate: 0.5, missingReceived: 1, missingLake: 0 });
 
-    const altered = all.records.map((r) => (r.kind === 'payment' && r.orderId === orders[0].orderId ? { ...r, body: { ...r.body, amountCents: 1 } as never } : r));
+    const altered = all.records.map((r) => (r.kind === 'payment' && r.id === orders[0].orderId ? { ...r, body: { ...r.body, amountCents: 1 } } : r));
     const e2 = evaluateStep(exp, lakeOf(altered, () => 2_000), { ...receivedOf(topology, statesFor(2_500), ids), bytes: new Map() });
     expect(e2).toMatchObject({ complete: 1, missingLake: 1 });
     expect(e2.report?.totals.lake.mismatched).toBe(1);
@@ -79,7 +84,7 @@ describe('a step oracle over its own orders', () => {
 
   it('a receipt without a time proves delivery but gives no latency', () => {
     const states = statesFor(2_500);
-    for (const st of states.values()) for (const k of Object.keys(st)) delete st[k].atMs;
+    for (const [st] of states.values()) for (const k of Object.keys(st)) delete st[k].atMs;
     const e = evaluateStep(exp, lakeOf(all.records, () => 2_000), { ...receivedOf(topology, states, ids), bytes: new Map() });
     expect(e).toMatchObject({ complete: 2, completionRate: 1 });
     expect(e.e2eMs).toEqual([]);
@@ -87,19 +92,19 @@ describe('a step oracle over its own orders', () => {
 });
 
 describe('LakeWatcher', () => {
-  it('reads only the given orders, each with the mtime of its file', () => {
-    writeLegacyExport(dir, 'A', 'order', 'json', orders.slice(0, 3));
-    writeLegacyExport(dir, 'A', 'order', 'json', orders.slice(3));
-    const watcher = new LakeWatcher(dir, 'legacy');
-    const ids = new Set([orders[0].orderId, orders[3].orderId]);
+  it('reads only the given records, each with the mtime of its file', () => {
+    writeLegacyExport(dir, 'A', kinds.get('order'), 'json', events.slice(0, 3).map((e) => e.record));
+    writeLegacyExport(dir, 'A', kinds.get('order'), 'json', events.slice(3).map((e) => e.record));
+    const watcher = new LakeWatcher(dir, 'legacy', kinds);
+    const ids = new Set([recordKey('order', orders[0].orderId), recordKey('order', orders[3].orderId)]);
     const read = watcher.read(ids);
-    expect(read.records.map((r) => r.record.orderId).sort()).toEqual([...ids].sort());
+    expect(read.records.map((r) => r.record.id).sort()).toEqual([orders[0].orderId, orders[3].orderId].sort());
     const folder = path.join(dir, 'legacy', 'A', 'order');
     const [date] = readdirSync(folder);
     const files = readdirSync(path.join(folder, date)).sort();
     const mtime = (f: string) => statSync(path.join(folder, date, f)).mtimeMs;
-    expect(read.records.find((r) => r.record.orderId === orders[0].orderId)!.fileMs).toBe(mtime(files[0]));
-    expect(read.records.find((r) => r.record.orderId === orders[3].orderId)!.fileMs).toBe(mtime(files[1]));
+    expect(read.records.find((r) => r.record.id === orders[0].orderId)!.fileMs).toBe(mtime(files[0]));
+    expect(read.records.find((r) => r.record.id === orders[3].orderId)!.fileMs).toBe(mtime(files[1]));
     expect(watcher.read(ids)).toBe(read); // nothing new in the lake: no second read
   });
 });

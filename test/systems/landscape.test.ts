@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { startLandscape, type Landscape } from '../../systems/runtime/landscape.ts';
-import { driveOrders, waitForOutcome } from '../../systems/runtime/run-check.ts';
+import { driveEvents, waitForOutcome } from '../../systems/runtime/run-check.ts';
 import { queuePrefixOf, topicPrefixOf } from '../../systems/runtime/options.ts';
-import { generateOrders } from '../../systems/orders/index.ts';
+import { ingressEvents } from '../../scenarios/load/ingress-feed.ts';
+import { modelOf } from '../../systems/model/landscape-model.ts';
+import { loadTopology } from '../../systems/topology/index.ts';
 import { canonicalSet, readLake, quarantineCounts } from '../../systems/lake/index.ts';
 import { formatVerifyReport } from '../../systems/oracle/index.ts';
 import { amqpNames } from '../../systems/legacy/amqp.ts';
@@ -22,7 +24,7 @@ import { peerChecks, requirePeer, RABBITMQ_URL } from '../helpers/peers.ts';
 // in the test's own process carries the hub wiring in test/systems/hub/.)
 
 const TOPOLOGY = 'scenarios/topologies/shop.yaml';
-const ORDERS = generateOrders({ seed: 42, count: 2000 });
+const ORDERS = ingressEvents(loadTopology(TOPOLOGY), 42, 2000);
 const SETTLE_MS = 150_000;
 const RUN_TIMEOUT_MS = 300_000;
 const digests: Record<string, string> = {};
@@ -33,7 +35,7 @@ function workDir(name: string): string {
 }
 
 async function runOrders(ls: Landscape, label: string): Promise<void> {
-  const drive = await driveOrders(ls.ingressUrl, ORDERS, 8);
+  const drive = await driveEvents(ls.ingressUrl, ORDERS, 8);
   console.log(`${label}: ${ORDERS.length} orders sent in ${drive.elapsedMs} ms`);
   expect(drive.failures, `${label}: ingress answers other than 2xx`).toEqual({});
   const check = await waitForOutcome(ls, ORDERS, SETTLE_MS);
@@ -42,7 +44,7 @@ async function runOrders(ls: Landscape, label: string): Promise<void> {
   expect(check.report.totals.lake).toMatchObject({ lost: 0, duplicated: 0, unexpected: 0, mismatched: 0 });
   expect(check.report.totals.received).toMatchObject({ lost: 0, duplicated: 0 });
   expect(check.lakeBadLines).toBe(0);
-  digests[label] = canonicalSet(readLake(ls.lakeDir, ls.layout).records).sha256;
+  digests[label] = canonicalSet(readLake(ls.lakeDir, ls.layout, modelOf(ls.topology).kinds).records).sha256;
 }
 
 /** The parts of GET /state these tests read. */
@@ -69,7 +71,7 @@ describe.runIf(hasRabbit)('legacy layout: REST, RabbitMQ and batch files', () =>
   });
 
   it('refuses a malformed order with 400 and a reason', async () => {
-    const res = await fetch(`${ls.ingressUrl}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderId: 'x', items: [{ sku: 'a', qty: -1 }] }) });
+    const res = await fetch(`${ls.ingressUrl}/ingress/order`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderId: 'x', items: [{ sku: 'a', qty: -1 }] }) });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { reason: string };
     expect(body.reason).toMatch(/customerId|qty|items/);

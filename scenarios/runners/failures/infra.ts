@@ -100,7 +100,13 @@ function supervised(supervisor: Supervisor, landscape: Landscape, name: string, 
 export async function startLayoutInfra(ctx: RunnerContext, settings: FailuresSettings, layout: FailuresLayoutName, o: InfraOptions): Promise<LayoutInfra> {
   const note = (line: string): void => ctx.progress.note(`failures ${layout}: ${line}`);
   const reportNote = (line: string): void => noteForReport(ctx, `failures ${layout}: ${line}`);
-  const plain = (c: PlannedComponent, landscape: Landscape): FaultTarget => supervised(o.supervisor, landscape, c.name, c.kind);
+  // A system of several instances loses one of them (the first): what an instance failure costs
+  // when the others go on (a whole system's outage is the one-instance case).
+  const plain = (c: PlannedComponent, landscape: Landscape): FaultTarget => {
+    const instances = c.kind === 'system' ? landscape.instancesOf(c.name) : [c.name];
+    const target = supervised(o.supervisor, landscape, c.name, c.kind, instances[0], c.name);
+    return instances.length > 1 ? { ...target, remark: `${c.name} runs ${instances.length} instances: kill -9 of ${instances[0]} only, the others kept running` } : target;
+  };
 
   if (layout === 'legacy') {
     let amqpUrl = ctx.amqpUrl;

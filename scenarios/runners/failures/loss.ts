@@ -1,12 +1,12 @@
 /**
  * Attributing the oracle's findings to the faults: every lost or duplicated record (in the lake or
- * at a receiving system) belongs to the order it came from, and an order belongs to the fault
- * whose window it was sent in. A window reaches back `lookbackMs` before the kill: what a process
+ * at a receiving system) belongs to the ingress event it came from (the oracle's rootOf), and an
+ * event belongs to the fault whose window it was sent in. A window reaches back `lookbackMs` before the kill: what a process
  * held in memory when it died (a batch not yet written, an export not yet flushed) came from
  * orders sent up to one schedule period earlier. Where a look-back overlaps the previous fault's
  * window, the later fault takes the order: its kill is what destroyed the buffered state.
  */
-import type { ExpectedOutcome, VerifyReport } from '../../../systems/oracle/index.ts';
+import { recordKey, type ExpectedOutcome, type VerifyReport } from '../../../systems/oracle/index.ts';
 
 export interface FaultWindow {
   component: string;
@@ -25,16 +25,6 @@ export interface WindowLoss {
   ordersLost: number;
 }
 
-/**
- * The order a record id belongs to. Record ids are the orderId, or `<orderId>/<source>` for the
- * kinds that exist several times per order (systems/domain/records.ts recordId); what systems
- * report as received is the orderId.
- */
-export function orderIdOf(recordId: string): string {
-  const slash = recordId.indexOf('/');
-  return slash < 0 ? recordId : recordId.slice(0, slash);
-}
-
 export const OUTSIDE = '(outside any fault window)';
 
 /**
@@ -45,7 +35,8 @@ export const OUTSIDE = '(outside any fault window)';
 export function attributeLoss(
   report: VerifyReport,
   expected: ExpectedOutcome,
-  accepted: readonly { orderId: string; sentAtMs: number }[],
+  /** Accepted ingress events by root key (oracle ingressRootKey) and send time. */
+  accepted: readonly { root: string; sentAtMs: number }[],
   windows: readonly FaultWindow[],
   lookbackMs = 0,
 ): Map<string, WindowLoss> {
@@ -58,30 +49,36 @@ export function attributeLoss(
     const w = windows.find((x) => a.sentAtMs >= x.fromMs - lookbackMs && a.sentAtMs < x.fromMs)
       ?? windows.find((x) => a.sentAtMs >= x.fromMs && a.sentAtMs < x.toMs);
     const name = w ? w.component : OUTSIDE;
-    if (windowOf.has(a.orderId)) continue;
-    windowOf.set(a.orderId, name);
+    if (windowOf.has(a.root)) continue;
+    windowOf.set(a.root, name);
     out.get(name)!.ordersAccepted++;
   }
-  const bucketOf = (recordId: string): WindowLoss | undefined => {
-    const name = windowOf.get(orderIdOf(recordId));
+  const rootOf = (kind: string, id: string): string | undefined => expected.rootOf.get(recordKey(kind, id));
+  const bucketOf = (kind: string, id: string): WindowLoss | undefined => {
+    const root = rootOf(kind, id);
+    const name = root === undefined ? undefined : windowOf.get(root);
     return name === undefined ? undefined : out.get(name);
   };
-  for (const byId of expected.byKind.values()) for (const id of byId.keys()) { const b = bucketOf(id); if (b) b.recordsExpected++; }
-  for (const byKind of expected.received.values()) for (const ids of byKind.values()) for (const id of ids) { const b = bucketOf(id); if (b) b.recordsExpected++; }
+  for (const [kind, byId] of expected.byKind) for (const id of byId.keys()) { const b = bucketOf(kind, id); if (b) b.recordsExpected++; }
+  for (const byKind of expected.received.values()) for (const [kind, ids] of byKind) for (const id of ids) { const b = bucketOf(kind, id); if (b) b.recordsExpected++; }
 
   const lostOrders = new Map<WindowLoss, Set<string>>();
-  const lost = (id: string): void => {
-    const b = bucketOf(id);
+  const lost = (kind: string, id: string): void => {
+    const b = bucketOf(kind, id);
     if (!b) return;
     b.recordsLost++;
     let set = lostOrders.get(b);
     if (!set) lostOrders.set(b, (set = new Set()));
-    set.add(orderIdOf(id));
+    set.add(rootOf(kind, id)!);
   };
-  const duplicated = (id: string): void => { const b = bucketOf(id); if (b) b.recordsDuplicated++; };
-  for (const d of [...report.kinds, ...report.receivers]) {
-    d.lost.forEach(lost);
-    d.duplicated.forEach((x) => duplicated(x.id));
+  const duplicated = (kind: string, id: string): void => { const b = bucketOf(kind, id); if (b) b.recordsDuplicated++; };
+  for (const d of report.kinds) {
+    d.lost.forEach((id) => lost(d.kind, id));
+    d.duplicated.forEach((x) => duplicated(d.kind, x.id));
+  }
+  for (const d of report.receivers) {
+    d.lost.forEach((id) => lost(d.inputKind, id));
+    d.duplicated.forEach((x) => duplicated(d.inputKind, x.id));
   }
   for (const [b, set] of lostOrders) b.ordersLost = set.size;
   return out;

@@ -1,9 +1,9 @@
 /**
- * Did a step's accepted orders have all their effects, and when did the last one arrive?
+ * Did a step's accepted ingress events have all their effects, and when did the last one arrive?
  *
- * The oracle (expectedOutcome) is run over the step's accepted orders only; what the landscape
- * shows is filtered to those orders' ids first, so the records of earlier steps (and of orders
- * whose answer never came) neither count as unexpected nor as present. An order is complete when
+ * The oracle (expectedOutcome) is run over the step's accepted events only; what the landscape
+ * shows is filtered to the records they cause first, so the records of earlier steps (and of events
+ * whose answer never came) neither count as unexpected nor as present. An event is complete when
  * every record the oracle expects for it is in the lake with the expected content, and every
  * system the oracle names received it. Its end-to-end latency is the arrival of its last effect
  * minus its send time: a lake record arrives with the lake file that holds it (the file's mtime:
@@ -12,69 +12,62 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { DataKind, Order } from '../../../systems/domain/records.ts';
-import { recordId } from '../../../systems/domain/records.ts';
+import type { IngressEvent } from '../../load/ingress-feed.ts';
 import { canonicalString, HUB_DIR, isTempName, LEGACY_DIR, visitLake, type CanonicalRecord } from '../../../systems/lake/index.ts';
-import { expectedOutcome, verify, type ExpectedOutcome, type VerifyReport } from '../../../systems/oracle/index.ts';
+import { expectedOutcome, ingressRootKey, recordKey, verify, type ExpectedOutcome, type VerifyReport } from '../../../systems/oracle/index.ts';
 import type { ReceivedState } from '../../../systems/runtime/core.ts';
 import type { Landscape } from '../../../systems/runtime/landscape.ts';
-import { PATHS } from '../../../systems/runtime/options.ts';
 import type { Topology } from '../../../systems/topology/index.ts';
+import type { RecordKinds } from '../../../systems/model/kinds.ts';
 
 const SEP = '\u0000';
 
 export interface StepExpectation {
   expected: ExpectedOutcome;
-  /** The step's accepted orders, by id, with their send times. */
+  /** The step's accepted events, by root key, with their send times. */
   sentAtMs: Map<string, number>;
-  /** Per order: the lake records it must produce (kind SEP recordId) and the receivers it must reach (system SEP kind). */
+  /** Per root: the lake records it must produce (kind SEP id) and the receipts it must cause (system SEP kind SEP id). */
   lakeKeys: Map<string, string[]>;
   receiverKeys: Map<string, string[]>;
-  /** kind SEP recordId -> the canonical string the lake must hold. */
+  /** kind SEP id -> the canonical string the lake must hold. */
   lakeWant: Map<string, string>;
+  /** kind SEP id of every record the step causes: what the lake and the systems are filtered to. */
+  keys: Set<string>;
 }
 
-/** Kinds that reach the lake: in the legacy layout only what systems with a lake export produce; the hub's sink takes every topic. */
-function lakeKindsOf(topology: Topology, layout: 'legacy' | 'hub'): DataKind[] | undefined {
-  if (layout === 'hub') return undefined;
-  return topology.systems.filter((s) => s.lakeExport).flatMap((s) => s.produces) as DataKind[];
-}
-
-export function expectStep(topology: Topology, layout: 'legacy' | 'hub', accepted: readonly { order: Order; sentAtMs: number }[]): StepExpectation {
-  const ingress = topology.systems.find((s) => s.role === 'ingress')?.id;
-  const expected = expectedOutcome(accepted.map((a) => a.order), topology.flows, { ingress, lakeKinds: lakeKindsOf(topology, layout) });
-  const sentAtMs = new Map(accepted.map((a) => [a.order.orderId, a.sentAtMs]));
+export function expectStep(topology: Topology, layout: 'legacy' | 'hub', accepted: readonly { event: IngressEvent; sentAtMs: number }[]): StepExpectation {
+  const expected = expectedOutcome(topology, { ingress: accepted.map((a) => a.event) }, { layout });
+  const sentAtMs = new Map(accepted.map((a) => [ingressRootKey(a.event.kind, a.event.id), a.sentAtMs]));
   const lakeKeys = new Map<string, string[]>();
   const receiverKeys = new Map<string, string[]>();
   const lakeWant = new Map<string, string>();
-  const push = (m: Map<string, string[]>, orderId: string, key: string) => {
-    const list = m.get(orderId);
+  const push = (m: Map<string, string[]>, root: string | undefined, key: string) => {
+    if (root === undefined) return;
+    const list = m.get(root);
     if (list) list.push(key);
-    else m.set(orderId, [key]);
+    else m.set(root, [key]);
   };
   for (const r of expected.records) {
-    const key = `${r.kind}${SEP}${recordId(r.kind, r.body)}`;
+    const key = recordKey(r.kind, r.id);
     lakeWant.set(key, canonicalString(r));
-    push(lakeKeys, r.orderId, key);
+    push(lakeKeys, expected.rootOf.get(key), key);
   }
-  // Systems remember the orderId of what they receive; for the kinds systems receive the
-  // oracle's record id is that orderId.
   for (const [system, kinds] of expected.received) {
-    for (const [kind, ids] of kinds) for (const id of ids) push(receiverKeys, id, `${system}${SEP}${kind}`);
+    for (const [kind, ids] of kinds) for (const id of ids) push(receiverKeys, expected.rootOf.get(recordKey(kind, id)), `${system}${SEP}${kind}${SEP}${id}`);
   }
-  return { expected, sentAtMs, lakeKeys, receiverKeys, lakeWant };
+  return { expected, sentAtMs, lakeKeys, receiverKeys, lakeWant, keys: new Set(expected.rootOf.keys()) };
 }
 
 // ---- reading what arrived -------------------------------------------------------------------
 
 export interface LakeRead {
-  /** Every lake record of the step's orders, with the mtime of its file. */
+  /** Every lake record of the step's events, with the mtime of its file. */
   records: { record: CanonicalRecord; fileMs: number }[];
   badLines: number;
 }
 
 /**
- * Reads the lake for a set of order ids. Lake files never change once visible, so a read is
+ * Reads the lake for a set of record keys (kind SEP id). Lake files never change once visible, so a read is
  * skipped (the last one reused) while the list of files is unchanged, and reads are spaced out
  * so that decoding a large lake never takes more than about a third of one core from the machine.
  */
@@ -85,7 +78,7 @@ export class LakeWatcher {
   private lastIds: ReadonlySet<string> | null = null;
   private nextReadAtMs = 0;
 
-  constructor(private readonly lakeDir: string, private readonly layout: 'legacy' | 'hub') {}
+  constructor(private readonly lakeDir: string, private readonly layout: 'legacy' | 'hub', private readonly kinds: RecordKinds) {}
 
   read(ids: ReadonlySet<string>, force = false): LakeRead {
     const signature = this.fileList();
@@ -93,9 +86,9 @@ export class LakeWatcher {
     if (this.last && this.lastIds === ids && !force && (fresh || Date.now() < this.nextReadAtMs)) return this.last;
     const started = Date.now();
     const out: LakeRead = { records: [], badLines: 0 };
-    visitLake(this.lakeDir, this.layout, {
+    visitLake(this.lakeDir, this.layout, this.kinds, {
       onRecord: (record, info) => {
-        if (ids.has(record.orderId)) out.records.push({ record, fileMs: this.mtimeOf(info.file) });
+        if (ids.has(recordKey(record.kind, record.id))) out.records.push({ record, fileMs: this.mtimeOf(info.file) });
       },
       onBad: () => void out.badLines++,
     });
@@ -129,50 +122,56 @@ export class LakeWatcher {
 }
 
 export interface ReceivedRead {
-  /** system -> input kind -> order ids of the step it received (every copy), for the oracle. */
+  /** system -> input kind -> ids of the step's records it received (every copy, every instance), for the oracle. */
   ids: Map<string, Map<string, string[]>>;
-  /** system SEP kind -> order id -> first arrival (NaN when the system did not say when). */
+  /** system SEP kind -> record id -> first arrival (NaN when the system did not say when). */
   firstMs: Map<string, Map<string, number>>;
   /** Bytes of each system's GET /state answer (body and headers), so a caller can discount them. */
   bytes: Map<string, number>;
   truncated: string[];
 }
 
-/** GET /state of every running system, limited to the kinds flows bring it and to the step's orders. */
-export async function readReceived(landscape: Landscape, ids: ReadonlySet<string>): Promise<ReceivedRead> {
-  const states = new Map<string, ReceivedState>();
+/** GET /state of every running system (every instance), limited to the kinds flows bring it and to the step's records. */
+export async function readReceived(landscape: Landscape, keys: ReadonlySet<string>): Promise<ReceivedRead> {
+  const states = new Map<string, ReceivedState[]>();
   const bytes = new Map<string, number>();
-  await Promise.all(landscape.topology.systems.filter((s) => landscape.urls[s.id]).map(async (s) => {
-    const res = await fetch(`${landscape.urls[s.id]}${PATHS.state}`, { signal: AbortSignal.timeout(30_000) });
+  const running = landscape.topology.systems.flatMap((s) => landscape.instancesOf(s.id).filter((name) => landscape.urls[name]).map((name) => ({ system: s.id, name })));
+  await Promise.all(running.map(async ({ system, name }) => {
+    const res = await fetch(`${landscape.urls[name]}/state`, { signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
-    if (!res.ok) throw new Error(`${s.id}: GET /state answered ${res.status}`);
+    if (!res.ok) throw new Error(`${name}: GET /state answered ${res.status}`);
     let headerBytes = `HTTP/1.1 ${res.status} ${res.statusText}\r\n\r\n`.length;
     res.headers.forEach((v, k) => { headerBytes += k.length + v.length + 4; });
-    bytes.set(s.id, Buffer.byteLength(text) + headerBytes);
-    states.set(s.id, (JSON.parse(text) as { received: ReceivedState }).received);
+    bytes.set(name, Buffer.byteLength(text) + headerBytes);
+    states.set(system, [...(states.get(system) ?? []), (JSON.parse(text) as { received: ReceivedState }).received]);
   }));
-  return { ...receivedOf(landscape.topology, states, ids), bytes };
+  return { ...receivedOf(landscape.topology, states, keys), bytes };
 }
 
-/** What each system's `received` state says about the step's orders, for the kinds flows bring it. */
-export function receivedOf(topology: Topology, states: ReadonlyMap<string, ReceivedState>, ids: ReadonlySet<string>): Omit<ReceivedRead, 'bytes'> {
+/** What each system's instances' `received` states say about the step's records, for the kinds flows bring it. */
+export function receivedOf(topology: Topology, states: ReadonlyMap<string, readonly ReceivedState[]>, keys: ReadonlySet<string>): Omit<ReceivedRead, 'bytes'> {
   const out: Omit<ReceivedRead, 'bytes'> = { ids: new Map(), firstMs: new Map(), truncated: [] };
-  for (const [system, received] of states) {
+  for (const [system, instances] of states) {
     const viaFlows = new Set(topology.flows.filter((f) => f.to === system).map((f) => f.data));
     const kinds = new Map<string, string[]>();
-    for (const [kind, r] of Object.entries(received)) {
-      if (!viaFlows.has(kind)) continue;
-      if (r.truncated) out.truncated.push(`${system}/${kind}`);
-      const got: string[] = [];
-      const first = new Map<string, number>();
-      r.orderIds.forEach((id, i) => {
-        if (!ids.has(id)) return;
-        got.push(id);
-        // A system without arrival times (older than `atMs`) still proves receipt, not its time.
-        if (!first.has(id)) first.set(id, r.atMs?.[i] ?? Number.NaN);
-      });
-      kinds.set(kind, got);
-      out.firstMs.set(`${system}${SEP}${kind}`, first);
+    for (const received of instances) {
+      for (const [kind, r] of Object.entries(received)) {
+        if (!viaFlows.has(kind)) continue;
+        if (r.truncated) out.truncated.push(`${system}/${kind}`);
+        const got = kinds.get(kind) ?? [];
+        kinds.set(kind, got);
+        const fkey = `${system}${SEP}${kind}`;
+        const first = out.firstMs.get(fkey) ?? new Map<string, number>();
+        out.firstMs.set(fkey, first);
+        r.ids.forEach((id, i) => {
+          if (!keys.has(recordKey(kind, id))) return;
+          got.push(id);
+          const at = r.atMs?.[i] ?? Number.NaN;
+          const seen = first.get(id);
+          // A system without arrival times still proves receipt, not its time.
+          if (seen === undefined || at < seen) first.set(id, at);
+        });
+      }
     }
     out.ids.set(system, kinds);
   }
@@ -185,9 +184,9 @@ export interface StepEvaluation {
   accepted: number;
   complete: number;
   completionRate: number;
-  /** End-to-end latency of each complete order, ms. */
+  /** End-to-end latency of each complete event, ms. */
   e2eMs: number[];
-  /** Effects still missing over all orders. */
+  /** Effects still missing over all events. */
   missingLake: number;
   missingReceived: number;
   /** The oracle's report over the step's orders (lake and receivers filtered to them). */
@@ -198,7 +197,7 @@ export interface StepEvaluation {
 function lakeArrivals(exp: StepExpectation, lake: LakeRead): Map<string, number> {
   const first = new Map<string, number>();
   for (const { record, fileMs } of lake.records) {
-    const key = `${record.kind}${SEP}${recordId(record.kind, record.body)}`;
+    const key = recordKey(record.kind, record.id);
     const want = exp.lakeWant.get(key);
     if (want === undefined || canonicalString(record) !== want) continue;
     const seen = first.get(key);
@@ -217,16 +216,17 @@ export function evaluateStep(exp: StepExpectation, lake: LakeRead, received: Rec
   let complete = 0;
   let missingLake = 0;
   let missingReceived = 0;
-  for (const [orderId, sentAt] of exp.sentAtMs) {
+  for (const [root, sentAt] of exp.sentAtMs) {
     let last = sentAt;
     let ok = true;
     let timed = true;
-    for (const key of exp.lakeKeys.get(orderId) ?? []) {
+    for (const key of exp.lakeKeys.get(root) ?? []) {
       const at = lakeFirst.get(key);
       if (at === undefined) { ok = false; missingLake++; } else last = Math.max(last, at);
     }
-    for (const key of exp.receiverKeys.get(orderId) ?? []) {
-      const at = received?.firstMs.get(key)?.get(orderId);
+    for (const key of exp.receiverKeys.get(root) ?? []) {
+      const [system, kind, id] = key.split(SEP);
+      const at = received?.firstMs.get(`${system}${SEP}${kind}`)?.get(id);
       if (at === undefined) { ok = false; missingReceived++; } else if (Number.isNaN(at)) timed = false; else last = Math.max(last, at);
     }
     if (!ok) continue;
@@ -269,9 +269,9 @@ export interface Settled {
   truncated: string[];
 }
 
-/** Polls until every accepted order of the step is complete, or the deadline. */
+/** Polls until every accepted event of the step is complete, or the deadline. */
 export async function settle(o: SettleOptions): Promise<Settled> {
-  const ids = new Set(o.expectation.sentAtMs.keys());
+  const ids = o.expectation.keys;
   const stateBytes = new Map<string, number>();
   const pollMs = o.pollMs ?? 250;
   while (true) {

@@ -1,45 +1,16 @@
 /**
  * One closed-loop load step on the ingress with autocannon: `connections` keep-alive connections,
- * each with one request in flight, for `durationS`. Every request carries the next order of the
+ * each with one request in flight, for `durationS`. Every request carries the next ingress event of the
  * run's seeded stream (never one twice), and every order is recorded: when its request was built
  * and sent, and the status it got (null when no answer came: a timeout, a dropped connection, or
  * still in flight when the step ended — its fate is unknown, so it is never counted as accepted).
  */
 import autocannon from 'autocannon';
-import type { Order } from '../../../systems/domain/records.ts';
-import { orderStream } from '../../../systems/orders/index.ts';
-import { PATHS } from '../../../systems/runtime/options.ts';
-
-/**
- * The orders of a seed, handed out one at a time: the same sequence as generateOrders({ seed,
- * count }) for any count (orderStream is its endless form), so nobody has to guess a count up front.
- */
-export class OrderFeed {
-  private readonly stream: Generator<Order, void, undefined>;
-  private taken = 0;
-
-  constructor(readonly seed: number) {
-    this.stream = orderStream({ seed });
-  }
-
-  next(): Order {
-    const r = this.stream.next();
-    if (r.done) throw new Error('the order stream ended'); // endless without a count
-    this.taken++;
-    return r.value;
-  }
-
-  take(n: number): Order[] {
-    return Array.from({ length: n }, () => this.next());
-  }
-
-  get count(): number {
-    return this.taken;
-  }
-}
+import { echoOf, ingressPath, type IngressFeed, type IngressEvent } from '../../load/ingress-feed.ts';
+import type { Topology } from '../../../systems/topology/index.ts';
 
 export interface SentOrder {
-  order: Order;
+  event: IngressEvent;
   /** When autocannon asked for this request (it is written to the socket right after). */
   sentAtMs: number;
   /** HTTP status of the answer; null when none came. */
@@ -70,7 +41,9 @@ export interface LoadStepOptions {
   ingressUrl: string;
   connections: number;
   durationS: number;
-  feed: OrderFeed;
+  feed: IngressFeed;
+  /** The landscape (what a 2xx answer must echo). */
+  topology: Topology;
   /** Per-request timeout, s (autocannon's default is 10). */
   timeoutS?: number;
   signal?: AbortSignal;
@@ -88,7 +61,7 @@ export async function runLoadStep(opts: LoadStepOptions): Promise<LoadStepResult
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
-        url: `${opts.ingressUrl}${PATHS.orders}`,
+        url: opts.ingressUrl,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         connections: opts.connections,
@@ -100,11 +73,11 @@ export async function runLoadStep(opts: LoadStepOptions): Promise<LoadStepResult
             // Called once per request, right before it is written (autocannon keeps one request in
             // flight per connection with pipelining 1, and resets the context before each call).
             setupRequest: (req, context) => {
-              const order = opts.feed.next();
-              const entry: SentOrder = { order, sentAtMs: Date.now(), status: null, answeredAtMs: null };
+              const event = opts.feed.next();
+              const entry: SentOrder = { event, sentAtMs: Date.now(), status: null, answeredAtMs: null };
               sent.push(entry);
               (context as Slot).current = entry;
-              return { ...req, body: JSON.stringify(order) };
+              return { ...req, path: ingressPath(event), body: JSON.stringify(event.record) };
             },
             // Called with the same context when that request's answer is complete, before the
             // connection's next setupRequest.
@@ -113,7 +86,7 @@ export async function runLoadStep(opts: LoadStepOptions): Promise<LoadStepResult
               if (!entry) return;
               entry.status = status;
               entry.answeredAtMs = Date.now();
-              if (status >= 200 && status < 300 && !body.includes(entry.order.orderId)) misattributed++;
+              if (status >= 200 && status < 300 && !body.includes(echoOf(opts.topology, entry.event))) misattributed++;
             },
           },
         ],

@@ -1,5 +1,6 @@
 // Shared setup of the hub wiring suites: an embedded broker, quiet kafkajs clients, the shop
-// topology's hub layout under a fresh topic prefix per test, and domain-valid sample orders.
+// topology's hub layout under a fresh topic prefix per test, its data kinds, and sample orders and
+// payments valid for them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,10 +8,12 @@ import { logLevel, type Kafka, type KafkaMessage } from 'kafkajs';
 import { startBroker, type RunningBroker } from '../../../broker/index.ts';
 import { hubLayout, loadTopology, type HubLayout } from '../../../systems/topology/index.ts';
 import { createKafka } from '../../../systems/hub/index.ts';
-import type { Order } from '../../../systems/domain/index.ts';
+import { recordKindsOf } from '../../../systems/model/kinds.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 export const SHOP = loadTopology(path.join(REPO_ROOT, 'scenarios/topologies/shop.yaml'));
+/** The shop's data kinds: validators, identities and keys. */
+export const SHOP_KINDS = recordKindsOf(SHOP);
 
 export interface TestBroker {
   broker: RunningBroker;
@@ -51,8 +54,19 @@ export function freshLayout(): HubLayout {
   return hubLayout(SHOP, { topicPrefix: `t${process.pid}x${prefixSeq}.` });
 }
 
-/** A domain-valid order; `n` makes the id and the amounts. */
-export function makeOrder(orderId: string, n: number): Order {
+export interface TestOrder {
+  orderId: string;
+  customerId: string;
+  createdAtMs: number;
+  items: { sku: string; qty: number; unitPriceCents: number }[];
+  totalCents: number;
+  currency: string;
+  country: string;
+  email: string;
+}
+
+/** A valid shop order; `n` makes the id and the amounts. */
+export function makeOrder(orderId: string, n: number): TestOrder {
   const qty = 1 + (n % 3);
   const unitPriceCents = 100 + n;
   return {
@@ -65,6 +79,11 @@ export function makeOrder(orderId: string, n: number): Order {
     country: 'DE',
     email: `c${n % 17}@example.com`,
   };
+}
+
+/** The payment B would publish for `order`: authorized for its total. */
+export function makePayment(order: TestOrder): Record<string, unknown> {
+  return { orderId: order.orderId, paymentId: `pay-${order.orderId}`, amountCents: order.totalCents, method: 'card', status: 'authorized' };
 }
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -8,13 +8,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Consumer, Kafka } from 'kafkajs';
 import {
-  createHubLakeSink, HubLakeSink, HubPublisher, LAKE_SINK_CHECKPOINT, LakeOffsetCheckpoint, systemHubWiring, validateDomainRecord,
+  createHubLakeSink, HubLakeSink, HubPublisher, hubValidator, LAKE_SINK_CHECKPOINT, LakeOffsetCheckpoint, systemHubWiring,
 } from '../../../systems/hub/index.ts';
 import { HubLakeWriter } from '../../../systems/lake/index.ts';
-import { authorize } from '../../../systems/domain/index.ts';
-import { canonicalString, quarantineCounts, readLake } from '../../../systems/lake/index.ts';
+import { canonicalString, quarantineCounts, readLake, toCanonical } from '../../../systems/lake/index.ts';
 import type { HubLayout } from '../../../systems/topology/index.ts';
-import { freshLayout, makeOrder, startTestBroker, testKafka, waitFor, type TestBroker } from './helpers.ts';
+import { freshLayout, makeOrder, makePayment, SHOP_KINDS, startTestBroker, testKafka, waitFor, type TestBroker } from './helpers.ts';
 
 let tb: TestBroker;
 let kafka: Kafka;
@@ -34,7 +33,7 @@ const newLakeDir = () => mkdtemp(path.join(tb.dir, 'lake-'));
 
 function sink(layout: HubLayout, lakeDir: string, k: Kafka = kafka, extra: { flushRecordsMax?: number; sessionTimeoutMs?: number } = {}): HubLakeSink {
   const s = createHubLakeSink({
-    kafka: k, groupId: layout.lakeSink.groupId, topics: layout.topics, lakeDir, validate: validateDomainRecord,
+    kafka: k, groupId: layout.lakeSink.groupId, topics: layout.topics, lakeDir, validate: hubValidator(SHOP_KINDS),
     flushIntervalMs: 200, logger: () => undefined, ...extra,
   });
   cleanups.push(() => s.close());
@@ -49,10 +48,10 @@ async function publishShop(layout: HubLayout, from: number, n: number): Promise<
   const sends: Promise<void>[] = [];
   for (let i = from; i < from + n; i++) {
     const order = makeOrder(`o-${i}`, i);
-    const payment = authorize(order);
+    const payment = makePayment(order);
     sends.push(a.publish('order', order), b.publish('payment', payment));
-    expected.push(canonicalString({ kind: 'order', orderId: order.orderId, body: order }));
-    expected.push(canonicalString({ kind: 'payment', orderId: order.orderId, body: payment }));
+    expected.push(canonicalString(toCanonical(SHOP_KINDS.get('order'), { ...order })));
+    expected.push(canonicalString(toCanonical(SHOP_KINDS.get('payment'), payment)));
   }
   await Promise.all(sends);
   await Promise.all([a.close(), b.close()]);
@@ -60,7 +59,7 @@ async function publishShop(layout: HubLayout, from: number, n: number): Promise<
 }
 
 function lakeLines(lakeDir: string): { lines: string[]; bad: number } {
-  const lake = readLake(lakeDir, 'hub');
+  const lake = readLake(lakeDir, 'hub', SHOP_KINDS);
   return { lines: lake.records.map(canonicalString).sort(), bad: lake.bad.length };
 }
 
@@ -145,7 +144,7 @@ describe('hub lake sink', () => {
 
     // Neither the checkpoint nor the offset commit survive: only the sealed lake parts do.
     const crashing = new HubLakeSink({
-      kafka: withoutCommits(kafka), groupId: layout.lakeSink.groupId, topics: layout.topics, validate: validateDomainRecord,
+      kafka: withoutCommits(kafka), groupId: layout.lakeSink.groupId, topics: layout.topics, validate: hubValidator(SHOP_KINDS),
       writer: new HubLakeWriter({ lakeDir }), checkpoint: { load: () => new LakeOffsetCheckpoint(lakeDir).load(), save: () => undefined },
       flushIntervalMs: 200, logger: () => undefined,
     });

@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import {
   HEADER_DLQ_ORIGIN, HEADER_DLQ_REASON, HEADER_KIND, HEADER_SOURCE, HubPublisher, HubSubscriber, headerString,
-  systemHubWiring, validateDomainRecord, type HubMessage, type SubscriberOptions,
+  dedupeIdFor, hubValidator, systemHubWiring, type HubMessage, type SubscriberOptions,
 } from '../../../systems/hub/index.ts';
-import type { Order } from '../../../systems/domain/index.ts';
 import type { HubLayout } from '../../../systems/topology/index.ts';
-import { freshLayout, makeOrder, readTopic, startTestBroker, testKafka, waitFor, type TestBroker } from './helpers.ts';
+import { freshLayout, makeOrder, readTopic, SHOP_KINDS, startTestBroker, testKafka, waitFor, type TestBroker, type TestOrder as Order } from './helpers.ts';
 
 const BASE_MS = 1_700_000_000_000;
 let tb: TestBroker;
@@ -103,6 +102,16 @@ describe('hub publish/subscribe', () => {
     await expect(a.publish('order', { total: 1 })).rejects.toThrow(/orderId/);
     expect(a.counters().failed).toBe(2);
   });
+
+  test('the message key is the record\'s key field as text, whatever its declared type', async () => {
+    const topic = `${layout.topicPrefix}stock-level`;
+    const wms = new HubPublisher({ kafka, systemId: 'wms', topics: [{ name: topic, dataKind: 'stock-level', key: 'available' }], logger: () => undefined });
+    running.push({ stop: () => wms.close() });
+    await wms.publish('stock-level', { sku: 'CAP-1', warehouse: 'w', available: 3, inStock: true, fillRatio: 0.5 });
+    await expect(wms.publish('stock-level', { sku: 'CAP-1', warehouse: 'w', available: null })).rejects.toThrow(/non-empty 'available'/);
+    const [m] = await readTopic(kafka, topic, 1);
+    expect(m.key?.toString()).toBe('3');
+  });
 });
 
 describe('poison records and failing handlers', () => {
@@ -113,7 +122,7 @@ describe('poison records and failing handlers', () => {
     let flakyCalls = 0;
     const sub = subscriber(layout, 'B', seen, {
       fromBeginning: true,
-      validate: validateDomainRecord,
+      validate: hubValidator(SHOP_KINDS),
       handlerAttempts: 3,
       retryBackoffMs: { initial: 10, max: 50 },
       handler: (m) => {
@@ -126,7 +135,7 @@ describe('poison records and failing handlers', () => {
     await sub.start();
     const raw = kafka.producer();
     await raw.connect();
-    const bad = { ...makeOrder('o-1', 1), totalCents: 1 };
+    const bad = { ...makeOrder('o-1', 1), totalCents: 1.5 };
     // Same key, same partition: the valid records after the poison must still arrive.
     await raw.send({
       topic: w.subscribes[0].name,
@@ -159,7 +168,7 @@ describe('dedupe', () => {
   test('with dedupe on, a record published twice reaches the handler once', async () => {
     const layout = freshLayout();
     const seen: HubMessage[] = [];
-    const sub = subscriber(layout, 'B', seen, { fromBeginning: true, dedupe: { capacity: 1_000 } });
+    const sub = subscriber(layout, 'B', seen, { fromBeginning: true, dedupe: { capacity: 1_000, idOf: dedupeIdFor(SHOP_KINDS) } });
     await sub.start();
     const a = publisher(layout, 'A');
     const orders = [makeOrder('o-1', 1), makeOrder('o-2', 2), makeOrder('o-1', 1), makeOrder('o-3', 3)];

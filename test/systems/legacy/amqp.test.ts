@@ -6,7 +6,7 @@ import amqp from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpConnector, AmqpConsumer, AmqpPublisher, PublishRejectedError, amqpNames, deleteFlowQueues } from '../../../systems/legacy/index.ts';
 import type { AmqpFlowNames } from '../../../systems/legacy/index.ts';
-import { RABBIT_URL, payment, reservation, uniqueId } from './helpers.ts';
+import { CODEC, RABBIT_URL, payment, reservation, uniqueId } from './helpers.ts';
 
 const until = async (cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> => {
   const end = Date.now() + ms;
@@ -74,8 +74,8 @@ describe('AMQP transport', () => {
     const conn = connector();
     const { flowId } = flow(conn, `rt-${format}`);
     const got: unknown[] = [];
-    const consumer = new AmqpConsumer({ connector: conn, flowId, kind, format, prefetch: 10, handler: (records) => { got.push(...records); } });
-    const publisher = new AmqpPublisher({ connector: conn, flowId, kind, format, inFlightMax: 4 });
+    const consumer = new AmqpConsumer({ codec: CODEC, connector: conn, flowId, kind, format, prefetch: 10, handler: (records) => { got.push(...records); } });
+    const publisher = new AmqpPublisher({ codec: CODEC, connector: conn, flowId, kind, format, inFlightMax: 4 });
     publisher.start();
     consumer.start();
     cleanup.push(() => consumer.stop(), () => publisher.close());
@@ -92,13 +92,13 @@ describe('AMQP transport', () => {
     const { flowId, names } = flow(conn, 'poison');
     const got: unknown[] = [];
     const consumer = new AmqpConsumer({
-      connector: conn, flowId, kind: 'payment', format: 'json', prefetch: 5,
+      codec: CODEC, connector: conn, flowId, kind: 'payment', format: 'json', prefetch: 5,
       validate: (_kind, r) => ((r as { amountCents: number }).amountCents > 1_000_000 ? 'amount above the limit' : undefined),
       handler: (records) => { got.push(...records); },
     });
     consumer.start();
     cleanup.push(() => consumer.stop());
-    const publisher = new AmqpPublisher({ connector: conn, flowId, kind: 'payment', format: 'json' });
+    const publisher = new AmqpPublisher({ codec: CODEC, connector: conn, flowId, kind: 'payment', format: 'json' });
     publisher.start();
     cleanup.push(() => publisher.close());
     await publisher.publish([payment(1)]); // declares the queues too
@@ -118,7 +118,7 @@ describe('AMQP transport', () => {
     const { flowId, names } = flow(conn, 'handler');
     const attempts = new Map<string, boolean[]>();
     const consumer = new AmqpConsumer<{ orderId: string }>({
-      connector: conn, flowId, kind: 'payment', format: 'json', prefetch: 1,
+      codec: CODEC, connector: conn, flowId, kind: 'payment', format: 'json', prefetch: 1,
       handler: (records, info) => {
         const id = records[0].orderId;
         attempts.set(id, [...(attempts.get(id) ?? []), info.redelivered]);
@@ -126,7 +126,7 @@ describe('AMQP transport', () => {
         if (id === 'o-t-2') throw new Error('always fails');
       },
     });
-    const publisher = new AmqpPublisher({ connector: conn, flowId, kind: 'payment', format: 'json' });
+    const publisher = new AmqpPublisher({ codec: CODEC, connector: conn, flowId, kind: 'payment', format: 'json' });
     publisher.start();
     consumer.start();
     cleanup.push(() => consumer.stop(), () => publisher.close());
@@ -145,8 +145,8 @@ describe('AMQP transport', () => {
     const conn = connector(`amqp://guest:guest@127.0.0.1:${proxy.port}`);
     const { flowId } = flow(conn, 'reconnect');
     const got: unknown[] = [];
-    const consumer = new AmqpConsumer({ connector: conn, flowId, kind: 'payment', format: 'json', prefetch: 10, handler: (r) => { got.push(...r); } });
-    const publisher = new AmqpPublisher({ connector: conn, flowId, kind: 'payment', format: 'json', bufferMax: 5 });
+    const consumer = new AmqpConsumer({ codec: CODEC, connector: conn, flowId, kind: 'payment', format: 'json', prefetch: 10, handler: (r) => { got.push(...r); } });
+    const publisher = new AmqpPublisher({ codec: CODEC, connector: conn, flowId, kind: 'payment', format: 'json', bufferMax: 5 });
     publisher.start();
     consumer.start();
     cleanup.push(() => consumer.stop(), () => publisher.close());

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchPicker, BatchWriter, defaultCodec, flowInbox, quarantineFile } from '../../../systems/legacy/index.ts';
+import { BatchPicker, BatchWriter, flowInbox, quarantineFile } from '../../../systems/legacy/index.ts';
 import type { BatchFileInfo } from '../../../systems/legacy/index.ts';
-import { order, tempDir } from './helpers.ts';
+import { CODEC, order, tempDir } from './helpers.ts';
 
 describe('batch transport', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -15,7 +15,7 @@ describe('batch transport', () => {
 
   it.each(['csv', 'json', 'xml'] as const)('drops %s files atomically and the picker takes them in order', async (format) => {
     const dir = await inbox();
-    const writer = new BatchWriter({ inbox: dir, flowId: 'a-e-orders', kind: 'order', format, scheduleMs: 60_000, recordsPerFileMax: 4 });
+    const writer = new BatchWriter({ codec: CODEC, inbox: dir, flowId: 'a-e-orders', kind: 'order', format, scheduleMs: 60_000, recordsPerFileMax: 4 });
     expect(writer.add(...Array.from({ length: 10 }, (_, i) => order(i)))).toBe(10);
     expect(await writer.flush()).toBe(3);
     const names = (await readdir(flowInbox(dir, 'a-e-orders'))).sort();
@@ -25,7 +25,7 @@ describe('batch transport', () => {
 
     const got: unknown[] = [];
     const files: string[] = [];
-    const picker = new BatchPicker({ inbox: dir, flowId: 'a-e-orders', kind: 'order', format, scheduleMs: 60_000,
+    const picker = new BatchPicker({ codec: CODEC, inbox: dir, flowId: 'a-e-orders', kind: 'order', format, scheduleMs: 60_000,
       onRecords: (records, f) => { got.push(...records); files.push(f.name); } });
     expect(await picker.scanOnce()).toBe(3);
     expect(files).toEqual(names);
@@ -37,9 +37,9 @@ describe('batch transport', () => {
 
   it('runs on its schedule: writer and picker started, records arrive', async () => {
     const dir = await inbox();
-    const writer = new BatchWriter({ inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 30 });
+    const writer = new BatchWriter({ codec: CODEC, inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 30 });
     const got: unknown[] = [];
-    const picker = new BatchPicker({ inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 30, afterProcessing: 'delete',
+    const picker = new BatchPicker({ codec: CODEC, inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 30, afterProcessing: 'delete',
       onRecords: (r) => { got.push(...r); } });
     writer.start();
     picker.start();
@@ -54,16 +54,16 @@ describe('batch transport', () => {
 
   it('quarantines corrupt lines with line number, text and reason; the other lines are processed', async () => {
     const dir = await inbox();
-    const good = defaultCodec.encodeBatch('order', 'csv', [order(1), order(2), order(3)]).toString('utf8').split('\n');
+    const good = CODEC.encodeBatch('order', 'csv', [order(1), order(2), order(3)]).toString('utf8').split('\n');
     // header, o1, CORRUPT, o2, INVALID, o3
     const corrupt = 'this,is,"not an order';
-    const invalid = good[2].replace('EUR', 'EURO');
+    const invalid = good[2].replace(`,${order(2).createdAtMs},`, ',soon,');
     const text = [good[0], good[1], corrupt, good[2], invalid, good[3], ''].join('\n');
     await mkdir(flowInbox(dir, 'a-e-orders'), { recursive: true });
     await writeFile(path.join(flowInbox(dir, 'a-e-orders'), '20250101T000000000Z-000001.csv'), text);
     await writeFile(path.join(flowInbox(dir, 'a-e-orders'), '.20250101T000000001Z-000002.csv.123.tmp'), 'half written');
     const got: unknown[] = [];
-    const picker = new BatchPicker({ inbox: dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 60_000,
+    const picker = new BatchPicker({ codec: CODEC, inbox: dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 60_000,
       onRecords: (r) => { got.push(...r); } });
     expect(await picker.scanOnce()).toBe(1);
     expect(got).toEqual([order(1), order(2), order(3)]);
@@ -76,12 +76,12 @@ describe('batch transport', () => {
 
   it('keeps a file whose handler fails and retries it on the next scan', async () => {
     const dir = await inbox();
-    const writer = new BatchWriter({ inbox: dir, flowId: 'f', kind: 'order', format: 'json', scheduleMs: 60_000 });
+    const writer = new BatchWriter({ codec: CODEC, inbox: dir, flowId: 'f', kind: 'order', format: 'json', scheduleMs: 60_000 });
     writer.add(order(1));
     await writer.flush();
     let fail = true;
     const got: unknown[] = [];
-    const picker = new BatchPicker({ inbox: dir, flowId: 'f', kind: 'order', format: 'json', scheduleMs: 60_000,
+    const picker = new BatchPicker({ codec: CODEC, inbox: dir, flowId: 'f', kind: 'order', format: 'json', scheduleMs: 60_000,
       onRecords: (r) => { if (fail) throw new Error('CRM database locked'); got.push(...r); } });
     expect(await picker.scanOnce()).toBe(0);
     fail = false;
@@ -92,8 +92,8 @@ describe('batch transport', () => {
 
   it('bounds files: records per file, bytes per file, the writer buffer, and oversized inbox files', async () => {
     const dir = await inbox();
-    const one = defaultCodec.encodeBatch('order', 'csv', [order(1)]).length;
-    const writer = new BatchWriter({ inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 60_000, recordsPerFileMax: 100, fileBytesMax: one * 3, bufferMax: 8 });
+    const one = CODEC.encodeBatch('order', 'csv', [order(1)]).length;
+    const writer = new BatchWriter({ codec: CODEC, inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 60_000, recordsPerFileMax: 100, fileBytesMax: one * 3, bufferMax: 8 });
     expect(writer.add(...Array.from({ length: 10 }, (_, i) => order(i)))).toBe(8);
     await writer.flush();
     const c = writer.counters();
@@ -102,7 +102,7 @@ describe('batch transport', () => {
     for (const n of await readdir(flowInbox(dir, 'f'))) expect((await readFile(path.join(flowInbox(dir, 'f'), n))).length).toBeLessThanOrEqual(one * 3);
     await writeFile(path.join(flowInbox(dir, 'f'), '99999999T999999999Z-000001.csv'), Buffer.alloc(5000, 0x61));
     const got: unknown[] = [];
-    const picker = new BatchPicker({ inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 60_000, fileBytesMax: 4000,
+    const picker = new BatchPicker({ codec: CODEC, inbox: dir, flowId: 'f', kind: 'order', format: 'csv', scheduleMs: 60_000, fileBytesMax: 4000,
       onRecords: (r) => { got.push(...r); } });
     await picker.scanOnce();
     expect(got).toHaveLength(8);
@@ -113,7 +113,7 @@ describe('batch transport', () => {
   it('does not reprocess a file after the picker crashed between journal and move', async () => {
     const dir = await inbox();
     const handled = path.join(dir, 'handled.txt');
-    const writer = new BatchWriter({ inbox: dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 60_000, recordsPerFileMax: 2 });
+    const writer = new BatchWriter({ codec: CODEC, inbox: dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 60_000, recordsPerFileMax: 2 });
     writer.add(order(1), order(2), order(3));
     expect(await writer.flush()).toBe(2);
     const [first, second] = (await readdir(flowInbox(dir, 'a-e-orders'))).sort();
@@ -124,7 +124,7 @@ describe('batch transport', () => {
     expect(await readdir(flowInbox(dir, 'a-e-orders'))).toContain(first); // processed, journaled, not moved
 
     const handedOver: BatchFileInfo[] = [];
-    const picker = new BatchPicker({ inbox: dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 60_000,
+    const picker = new BatchPicker({ codec: CODEC, inbox: dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 60_000,
       onRecords: (_r, f) => { handedOver.push(f); } });
     expect(await picker.scanOnce()).toBe(2);
     expect(handedOver.map((f) => f.name)).toEqual([second]);

@@ -1,15 +1,15 @@
 // LegacyCounterRegistry gathers every transport's counters into one JSON-able snapshot.
 import { describe, expect, it } from 'vitest';
 import { BatchWriter, LegacyCounterRegistry, RestClient, createRestApp } from '../../../systems/legacy/index.ts';
-import { order, tempDir } from './helpers.ts';
+import { CODEC, order, tempDir } from './helpers.ts';
 
 describe('LegacyCounterRegistry', () => {
   it('snapshots counters per flow with totals', async () => {
     const tmp = await tempDir();
-    const app = createRestApp();
+    const app = createRestApp({ codec: CODEC });
     const l = await app.listen(0);
-    const client = new RestClient({ baseUrl: l.url, timeoutMs: 1000, retries: 0 });
-    const writer = new BatchWriter({ inbox: tmp.dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 1000 });
+    const client = new RestClient({ codec: CODEC, baseUrl: l.url, timeoutMs: 1000, retries: 0 });
+    const writer = new BatchWriter({ codec: CODEC, inbox: tmp.dir, flowId: 'a-e-orders', kind: 'order', format: 'csv', scheduleMs: 1000 });
     const reg = new LegacyCounterRegistry().restServer(app).restClient('a-b-payment', client).batchWriter('a-e-orders', writer);
     await client.request({ method: 'GET', path: '/health' });
     writer.add(order(1));

@@ -20,14 +20,14 @@ describe('flow wiring', () => {
     const connector = new AmqpConnector({ url: 'amqp://127.0.0.1:1' }); // never started
     expect(amqpConsumerForFlow(shop, flow('b-i-payments'), connector, { handler: () => undefined }).options.prefetch).toBe(20);
     expect(amqpConsumerForFlow(shop, flow('c-d-pick'), connector, { handler: () => undefined }).options).toMatchObject({ prefetch: 50, format: 'xml', kind: 'reservation' });
-    expect(amqpPublisherForFlow(flow('d-h-shipment'), connector).names.queue).toBe('legacy.d-h-shipment');
-    expect(batchWriterForFlow(flow('a-e-orders'), '/inbox/E').options).toMatchObject({ format: 'csv', scheduleMs: 1000, flowId: 'a-e-orders' });
-    expect(batchPickerForFlow(flow('f-e-invoices'), '/inbox/E', { onRecords: () => undefined }).options).toMatchObject({ kind: 'invoice', scheduleMs: 2000 });
+    expect(amqpPublisherForFlow(shop, flow('d-h-shipment'), connector).names.queue).toBe('legacy.d-h-shipment');
+    expect(batchWriterForFlow(shop, flow('a-e-orders'), '/inbox/E').options).toMatchObject({ format: 'csv', scheduleMs: 1000, flowId: 'a-e-orders' });
+    expect(batchPickerForFlow(shop, flow('f-e-invoices'), '/inbox/E', { onRecords: () => undefined }).options).toMatchObject({ kind: 'invoice', scheduleMs: 2000 });
     for (const c of [score, pay]) c.close();
   });
 
   it('refuses a builder of the wrong transport', () => {
-    expect(() => batchWriterForFlow(flow('a-b-payment'), '/inbox')).toThrow(/travels by rest-sync, not batch/);
+    expect(() => batchWriterForFlow(shop, flow('a-b-payment'), '/inbox')).toThrow(/travels by rest-sync, not batch/);
     expect(() => restClientForFlow(shop, flow('c-d-pick'), 'http://x')).toThrow(/amqp/);
   });
 });

@@ -1,10 +1,11 @@
-// Records and temp folders for the legacy transport tests.
+// Records, the codec and temp folders for the legacy transport tests.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { defaultCodec } from '../../../systems/legacy/index.ts';
+import { codecFor } from '../../../systems/legacy/index.ts';
 import type { DataFormat } from '../../../systems/topology/model.ts';
+import { sampleKinds } from '../codecs/samples.ts';
 
 export const RABBIT_URL = process.env.UNTANGLE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -36,7 +37,10 @@ export async function tempDir(): Promise<{ dir: string; remove(): Promise<void> 
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** The codec the transports are built with: over the shop's data kinds (declared inline in the codec samples). */
+export const CODEC = codecFor(sampleKinds);
+
 /** Encodes with the same codec the transports use. */
 export function encodeTo(kind: string, format: DataFormat, records: unknown[]): Buffer {
-  return defaultCodec.encodeBatch(kind, format, records);
+  return CODEC.encodeBatch(kind, format, records);
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FeedLog, RestClient, RestPoller, createRestApp } from '../../../systems/legacy/index.ts';
 import type { PollPageInfo, RestListener } from '../../../systems/legacy/index.ts';
-import { payment, tempDir } from './helpers.ts';
+import { CODEC, payment, tempDir } from './helpers.ts';
 
 const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
@@ -35,7 +35,7 @@ describe('RestPoller', () => {
   afterEach(async () => { for (const f of cleanup.splice(0).reverse()) await f(); });
 
   async function sender(log: FeedLog): Promise<RestListener> {
-    const app = createRestApp();
+    const app = createRestApp({ codec: CODEC });
     app.serveFeed('payment', log, 'json');
     const l = await app.listen(0);
     cleanup.push(() => l.close());
@@ -43,9 +43,9 @@ describe('RestPoller', () => {
   }
 
   function poller(url: string, cursorFile: string, got: unknown[], pages: PollPageInfo[] = []) {
-    const client = new RestClient({ baseUrl: url, timeoutMs: 1000, retries: 1 });
+    const client = new RestClient({ codec: CODEC, baseUrl: url, timeoutMs: 1000, retries: 1 });
     const p = new RestPoller({
-      client, kind: 'payment', format: 'csv', scheduleMs: 50, limit: 4, cursorFile,
+      codec: CODEC, client, kind: 'payment', format: 'csv', scheduleMs: 50, limit: 4, cursorFile,
       onRecords: (records, page) => { got.push(...records); pages.push(page); },
     });
     cleanup.push(() => client.close());
@@ -97,7 +97,7 @@ describe('RestPoller', () => {
     // the sender comes back on the same port with an empty log: a new epoch
     await l1.close();
     const log2 = new FeedLog({ capacity: 100 });
-    const app = createRestApp();
+    const app = createRestApp({ codec: CODEC });
     app.serveFeed('payment', log2, 'json');
     const l2 = await app.listen(l1.port);
     cleanup.push(() => l2.close());

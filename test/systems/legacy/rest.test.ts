@@ -2,12 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpError, RestCallError, RestClient, createRestApp } from '../../../systems/legacy/index.ts';
 import type { RestListener } from '../../../systems/legacy/index.ts';
-import { encodeTo, order, payment } from './helpers.ts';
+import { CODEC, encodeTo, order, payment } from './helpers.ts';
 
 describe('REST server', () => {
   const received: unknown[][] = [];
   let listener: RestListener;
-  const app = createRestApp({ bodyBytesMax: 4096 });
+  const app = createRestApp({ codec: CODEC, bodyBytesMax: 4096 });
 
   beforeAll(async () => {
     app.acceptRecords('/orders', 'order', (records) => {
@@ -36,7 +36,7 @@ describe('REST server', () => {
 
   it.each([
     ['json', 'application/json', '{"orderId": "o-1", "items": ['],
-    ['json', 'application/json', JSON.stringify({ ...order(1), totalCents: 5 })],
+    ['json', 'application/json', JSON.stringify({ ...order(1), totalCents: 'five' })],
     ['xml', 'application/xml', '<?xml version="1.0"?>\n<records kind="order" count="1">\n<order><orderId>x</order>\n</records>\n'],
     ['csv', 'text/csv', 'orderId,customerId\n"unterminated,quote\n'],
   ])('answers 400 with a reason on a bad %s body', async (_format, contentType, body) => {
@@ -68,7 +68,7 @@ describe('REST client', () => {
   let delayMs = 0;
 
   beforeAll(async () => {
-    const app = createRestApp();
+    const app = createRestApp({ codec: CODEC });
     app.acceptRecords('/orders', 'order', async (records, ctx) => {
       seen.push({ key: ctx.idempotencyKey });
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
@@ -82,7 +82,7 @@ describe('REST client', () => {
   it('retries on 503 with the same idempotency key, then succeeds', async () => {
     seen.length = 0;
     failFirst = 2;
-    const client = new RestClient({ baseUrl: listener.url, timeoutMs: 2000, retries: 2, backoff: { initialMs: 10, maxMs: 50 } });
+    const client = new RestClient({ codec: CODEC, baseUrl: listener.url, timeoutMs: 2000, retries: 2, backoff: { initialMs: 10, maxMs: 50 } });
     const res = await client.postRecords('/orders', 'order', 'json', [order(7)], { idempotencyKey: 'order-o-t-7' });
     expect(res.status).toBe(200);
     expect(res.attempts).toBe(3);
@@ -96,7 +96,7 @@ describe('REST client', () => {
 
   it('gives up after its retries on 503 and counts a failure', async () => {
     failFirst = 5;
-    const client = new RestClient({ baseUrl: listener.url, timeoutMs: 2000, retries: 1, backoff: { initialMs: 10, maxMs: 50 } });
+    const client = new RestClient({ codec: CODEC, baseUrl: listener.url, timeoutMs: 2000, retries: 1, backoff: { initialMs: 10, maxMs: 50 } });
     const err = await client.postRecords('/orders', 'order', 'xml', [order(8)]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RestCallError);
     expect((err as RestCallError).status).toBe(503);
@@ -108,7 +108,7 @@ describe('REST client', () => {
   it('times out each attempt, retries, and the receiver sees the duplicates', async () => {
     seen.length = 0;
     delayMs = 400;
-    const client = new RestClient({ baseUrl: listener.url, timeoutMs: 100, retries: 1, backoff: { initialMs: 10, maxMs: 20 } });
+    const client = new RestClient({ codec: CODEC, baseUrl: listener.url, timeoutMs: 100, retries: 1, backoff: { initialMs: 10, maxMs: 20 } });
     const err = await client.postRecords('/orders', 'order', 'csv', [order(9)]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RestCallError);
     expect((err as RestCallError).reason).toBe('timeout');
@@ -120,10 +120,10 @@ describe('REST client', () => {
   });
 
   it('reports connection errors after retrying', async () => {
-    const dead = createRestApp();
+    const dead = createRestApp({ codec: CODEC });
     const l = await dead.listen(0);
     await l.close();
-    const client = new RestClient({ baseUrl: l.url, timeoutMs: 500, retries: 2, backoff: { initialMs: 5, maxMs: 10 } });
+    const client = new RestClient({ codec: CODEC, baseUrl: l.url, timeoutMs: 500, retries: 2, backoff: { initialMs: 5, maxMs: 10 } });
     const err = await client.request({ method: 'GET', path: '/health' }).catch((e: unknown) => e);
     expect((err as RestCallError).reason).toBe('connection');
     expect(client.counters()).toMatchObject({ calls: 1, failures: 1, retries: 2, connectionErrors: 3 });

@@ -2,27 +2,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Payment } from '../../../systems/domain/index.ts';
+import { ingressEvents } from '../../../scenarios/load/ingress-feed.ts';
 import { canonicalSet, readLake, writeLegacyExport, type CanonicalRecord } from '../../../systems/lake/index.ts';
-import { generateOrders, malformedOrders } from '../../../systems/orders/index.ts';
-import {
-  expectedOutcome,
-  flowsAmong,
-  formatVerifyReport,
-  SHOP_FLOWS,
-  verify,
-} from '../../../systems/oracle/index.ts';
+import { modelOf } from '../../../systems/model/landscape-model.ts';
+import { expectedOutcome, formatVerifyReport, ingressRootKey, recordKey, verify } from '../../../systems/oracle/index.ts';
+import { loadTopology, parseTopology, restrictTo } from '../../../systems/topology/index.ts';
 
 const N = 200;
-const orders = generateOrders({ seed: 2024, count: N });
-const expected = expectedOutcome(orders);
-const count = (kind: string) => expected.byKind.get(kind as never)?.size ?? 0;
-const authorized = [...(expected.byKind.get('payment')?.values() ?? [])].filter((c) => (c.body as Payment).status === 'authorized');
+const shop = loadTopology('scenarios/topologies/shop.yaml');
+const kinds = modelOf(shop).kinds;
+const events = ingressEvents(shop, 2024, N);
+const expected = expectedOutcome(shop, { ingress: events });
+const count = (kind: string) => expected.byKind.get(kind)?.size ?? 0;
+const authorized = [...(expected.byKind.get('payment')?.values() ?? [])].filter((c) => c.body.status === 'authorized');
+const orderId = (n: number) => `o-2024-${String(n).padStart(6, '0')}`;
 
 /** What each system received, as a perfect run would report it. */
 function perfectReceived(): Map<string, Map<string, string[]>> {
   const m = new Map<string, Map<string, string[]>>();
-  for (const [sys, kinds] of expected.received) m.set(sys, new Map([...kinds].map(([k, ids]) => [k, [...ids]])));
+  for (const [sys, ks] of expected.received) m.set(sys, new Map([...ks].map(([k, ids]) => [k, [...ids]])));
   return m;
 }
 
@@ -53,33 +51,68 @@ describe('expectedOutcome', () => {
     expect(expected.flowsInto.get('H')?.get('shipment')).toEqual(['d-h-shipment']);
   });
 
+  it('knows the ingress event every record descends from', () => {
+    const root = ingressRootKey('order', orderId(7));
+    expect(expected.rootOf.get(recordKey('shipment', orderId(7)))).toBe(root);
+    expect(expected.rootOf.get(recordKey('risk-score', `${orderId(7)}/payment`))).toBe(root);
+    expect(expected.rootOf.size).toBe(expected.records.length);
+  });
+
   it('is deterministic', () => {
-    const again = expectedOutcome(generateOrders({ seed: 2024, count: N }));
+    const again = expectedOutcome(shop, { ingress: ingressEvents(shop, 2024, N) });
     expect(canonicalSet(again.records).sha256).toBe(canonicalSet(expected.records).sha256);
   });
 
-  it('a restricted landscape (A–D) expects only what A–D produce', () => {
-    const flows = flowsAmong(SHOP_FLOWS, ['A', 'B', 'C', 'D']);
-    expect(flows.map((f) => f.id)).toEqual(['a-b-payment', 'a-c-stock', 'c-d-pick', 'd-c-shipped']);
-    const small = expectedOutcome(orders, flows);
+  it('a restricted landscape (A–D) expects only what A–D produce; the legacy lake only what systems export', () => {
+    const ad = restrictTo(shop, ['A', 'B', 'C', 'D']);
+    expect(ad.flows.map((f) => f.id)).toEqual(['a-b-payment', 'a-c-stock', 'c-d-pick', 'd-c-shipped']);
+    const small = expectedOutcome(ad, { ingress: events });
     expect([...small.byKind.keys()].sort()).toEqual(['order', 'payment', 'reservation', 'shipment']);
     expect(small.records).toHaveLength(4 * N);
     expect([...small.received.keys()].sort()).toEqual(['B', 'C', 'D']);
-    expect(expectedOutcome(orders, SHOP_FLOWS, { lakeKinds: ['order', 'invoice'] }).records).toHaveLength(N + authorized.length);
+    const noExport = parseTopology(fs.readFileSync('scenarios/topologies/shop.yaml', 'utf8').replace('    lakeExport: { format: json, scheduleMs: 2000 }\n    on:\n      order:\n        emit:\n          - kind: payment', '    on:\n      order:\n        emit:\n          - kind: payment'), 'shop-b-no-export.yaml', { derived: true });
+    expect(expectedOutcome(noExport, { ingress: events }, { layout: 'legacy' }).byKind.get('payment')?.size ?? 0).toBe(0);
+    expect(expectedOutcome(noExport, { ingress: events }, { layout: 'hub' }).byKind.get('payment')?.size).toBe(N);
   });
 
-  it('refuses malformed orders and counts repeated orderIds once', () => {
-    const bad = malformedOrders().map((m) => m.value);
-    const e = expectedOutcome([orders[0], ...bad, orders[1], orders[0]]);
+  it('refuses invalid ingress records and counts repeated ids once', () => {
+    const bad = [{ orderId: 'x' }, null, 'an order', { ...events[0].record, items: [] }].map((record) => ({ kind: 'order', record }));
+    const e = expectedOutcome(shop, { ingress: [events[0], ...bad, events[1], events[0]] });
     expect(e.accepted).toBe(2);
     expect(e.rejected).toHaveLength(bad.length + 1);
-    expect(e.rejected.at(-1)?.reason).toMatch(/repeated orderId/);
+    expect(e.rejected[0].reason).toMatch(/invalid order/);
+    expect(e.rejected.at(-1)?.reason).toMatch(/repeated order/);
     expect(e.byKind.get('order')?.size).toBe(2);
   });
 
-  it('refuses a flow into a system with no handler for its kind', () => {
-    expect(() => expectedOutcome(orders, [{ id: 'x', from: 'A', to: 'D', data: 'order' }])).toThrow(/x: system D has no handler/);
-    expect(() => expectedOutcome(orders, [{ id: 'y', from: 'A', to: 'B', data: 'parcel' }])).toThrow(/unknown data kind/);
+  it('follows the records of scheduled sources, tick by tick', () => {
+    const t = parseTopology(`name: ticks
+dataKinds:
+  - { id: rate, key: code, identity: [code, day], fields: { code: string, day: int, value: number } }
+  - { id: quote, key: code, identity: [code, day], fields: { code: string, day: int, value: number } }
+  - { id: sale, key: id, fields: { id: string } }
+systems:
+  - { id: S, name: shop, role: ingress, ingress: [ { kind: sale, fields: { id: "s-\${n}" } } ], lakeExport: { format: json, scheduleMs: 1000 } }
+  - id: R
+    name: rates
+    sources: [ { kind: rate, everyMs: 1000, records: 2, fields: { code: "\${n == 1 ? 'EUR' : 'USD'}", day: "\${tick}", value: "\${random()}" } } ]
+  - id: Q
+    name: quotes
+    on: { rate: { emit: [ { kind: quote, when: "code == 'EUR'" } ] } }
+    lakeExport: { format: csv, scheduleMs: 1000 }
+flows:
+  - { id: r-q, from: R, to: Q, data: rate, legacy: { transport: amqp, format: json } }
+`, 'ticks.yaml');
+    const e = expectedOutcome(t, { sources: [{ system: 'R', source: 0, ticks: 3 }], seed: 9 });
+    expect([...e.byKind.get('rate')!.keys()]).toEqual(['EUR/1', 'USD/1', 'EUR/2', 'USD/2', 'EUR/3', 'USD/3']);
+    expect([...e.byKind.get('quote')!.keys()]).toEqual(['EUR/1', 'EUR/2', 'EUR/3']);
+    expect(e.received.get('Q')?.get('rate')?.size).toBe(6);
+    expect(e.rootOf.get(recordKey('quote', 'EUR/2'))).toBe('source:R/0/2');
+    // The same seed makes the same records; another seed other values.
+    expect(canonicalSet(expectedOutcome(t, { sources: [{ system: 'R', source: 0, ticks: 3 }], seed: 9 }).records).sha256).toBe(canonicalSet(e.records).sha256);
+    expect(canonicalSet(expectedOutcome(t, { sources: [{ system: 'R', source: 0, ticks: 3 }], seed: 10 }).records).sha256).not.toBe(canonicalSet(e.records).sha256);
+    // The legacy lake holds only what exporting systems made: R exports nothing.
+    expect(expectedOutcome(t, { sources: [{ system: 'R', source: 0, ticks: 3 }], seed: 9 }, { layout: 'legacy' }).byKind.get('rate')?.size ?? 0).toBe(0);
   });
 });
 
@@ -94,20 +127,20 @@ describe('verify', () => {
 
   it('names lost, duplicated, unexpected and changed records exactly', () => {
     const lake: CanonicalRecord[] = expected.records.filter(
-      (c) => !(c.kind === 'shipment' && ['o-2024-000005', 'o-2024-000009'].includes(c.orderId)) && !(c.kind === 'notification' && c.orderId === 'o-2024-000003' && (c.body as { trigger: string }).trigger === 'payment'),
+      (c) => !(c.kind === 'shipment' && ['o-2024-000005', 'o-2024-000009'].includes(c.id)) && !(c.kind === 'notification' && c.id === 'o-2024-000003/payment'),
     );
     const dup = expected.records.find((c) => c.kind === 'invoice')!;
     lake.push(dup, dup);
-    lake.push({ kind: 'order', orderId: 'o-ghost', body: { ...orders[0], orderId: 'o-ghost' } });
-    const i = lake.findIndex((c) => c.kind === 'payment' && c.orderId === 'o-2024-000010');
-    lake[i] = { ...lake[i], body: { ...(lake[i].body as Payment), amountCents: 1 } };
+    lake.push({ kind: 'order', id: 'o-ghost', body: { ...events[0].record, orderId: 'o-ghost' } });
+    const i = lake.findIndex((c) => c.kind === 'payment' && c.id === 'o-2024-000010');
+    lake[i] = { ...lake[i], body: { ...lake[i].body, amountCents: 1 } };
 
     const r = verify(expected, { lake });
     expect(r.ok).toBe(false);
     const k = (kind: string) => r.kinds.find((x) => x.kind === kind)!;
     expect(k('shipment')).toMatchObject({ expected: N, present: N - 2, lost: ['o-2024-000005', 'o-2024-000009'], duplicated: [], unexpected: [] });
     expect(k('notification').lost).toEqual(['o-2024-000003/payment']);
-    expect(k('invoice').duplicated).toEqual([{ id: dup.orderId, count: 3 }]);
+    expect(k('invoice').duplicated).toEqual([{ id: dup.id, count: 3 }]);
     expect(k('order').unexpected).toEqual(['o-ghost']);
     expect(k('payment').mismatched).toEqual(['o-2024-000010']);
     expect(r.totals.lake).toMatchObject({ lost: 3, duplicated: 1, extraCopies: 2, unexpected: 1, mismatched: 1 });
@@ -115,7 +148,7 @@ describe('verify', () => {
     const text = formatVerifyReport(r);
     expect(text).toMatch(/^verification FAILED/);
     expect(text).toContain('lost: o-2024-000005, o-2024-000009');
-    expect(text).toContain(`duplicated: ${dup.orderId}×3`);
+    expect(text).toContain(`duplicated: ${dup.id}×3`);
   });
 
   it('checks what each system received, per flow', () => {
@@ -142,11 +175,11 @@ describe('verify', () => {
       const producers: Record<string, string> = { order: 'A', payment: 'B', reservation: 'C', shipment: 'D', customer: 'E', invoice: 'F', insight: 'G', notification: 'H', 'risk-score': 'I' };
       for (const [kind, byId] of expected.byKind) {
         const records = [...byId.values()].map((c) => c.body).filter((b) => b.orderId !== 'o-2024-000100');
-        writeLegacyExport(lakeDir, producers[kind], kind, kind === 'shipment' ? 'xml' : 'csv', records as never, { atMs: 0 });
+        writeLegacyExport(lakeDir, producers[kind], kinds.get(kind), kind === 'shipment' ? 'xml' : 'csv', records, { atMs: 0 });
       }
-      const r = verify(expected, { lake: readLake(lakeDir, 'legacy').records });
+      const r = verify(expected, { lake: readLake(lakeDir, 'legacy', kinds).records });
       // every kind lost exactly order 100's records
-      expect(r.totals.lake.lost).toBe(13 + (authorized.some((c) => c.orderId === 'o-2024-000100') ? 1 : 0));
+      expect(r.totals.lake.lost).toBe(13 + (authorized.some((c) => c.id === 'o-2024-000100') ? 1 : 0));
       expect(r.kinds.every((k) => k.lost.every((id) => id.startsWith('o-2024-000100')))).toBe(true);
       expect(r.totals.lake.duplicated + r.totals.lake.unexpected + r.totals.lake.mismatched).toBe(0);
     } finally {

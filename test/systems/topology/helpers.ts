@@ -21,12 +21,12 @@ export const issuesOf = (text: string, file = 'inline.yaml'): readonly TopologyI
 /** A small valid landscape; tests splice one mistake into it. */
 export const MINIMAL = `name: mini
 dataKinds:
-  - { id: order, key: orderId }
-  - { id: payment, key: orderId }
+  - { id: order, key: orderId, fields: { orderId: string, total: int } }
+  - { id: payment, key: orderId, fields: { orderId: string, amount: int } }
 systems:
-  - { id: A, name: storefront, role: ingress, costPerMessageUs: 100, produces: [order] }
-  - { id: B, name: payments, costPerMessageUs: 100, produces: [payment] }
-  - { id: C, name: crm, costPerMessageUs: 100 }
+  - { id: A, name: storefront, role: ingress, costPerMessageUs: 100, ingress: [ { kind: order, fields: { orderId: "o-\${n}", total: "\${n * 10}" } } ] }
+  - { id: B, name: payments, costPerMessageUs: 100, on: { order: { emit: [ { kind: payment, fields: { amount: "\${total}" } } ] } } }
+  - { id: C, name: crm, costPerMessageUs: 100, on: { payment: {} } }
 flows:
   - id: a-b
     from: A

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   adaptersPerSystem, hubLayout, legacyLinks, loadTopology, parseTopology, protocolsAndFormats, restrictTo, restrictToFirst,
 } from '../../../systems/topology/index.ts';
-import { SHOP_FILE, topologyError } from './helpers.ts';
+import { MINIMAL, SHOP_FILE, topologyError } from './helpers.ts';
 
 const shop = loadTopology(SHOP_FILE);
 
@@ -75,8 +75,8 @@ describe('restrictTo', () => {
     expect(sub.systems.map((s) => s.id)).toEqual(shop.systems.slice(0, n).map((s) => s.id));
     const ids = new Set(sub.systems.map((s) => s.id));
     for (const f of sub.flows) expect(ids.has(f.from) && ids.has(f.to)).toBe(true);
-    expect(sub.dataKinds).toHaveLength(n);
     const hub = hubLayout(sub);
+    expect(hub.topics).toHaveLength(n);
     expect(hub.links).toHaveLength(n + 1);
     expect(legacyLinks(sub).links.length).toBeGreaterThan(hub.links.length);
     for (const topic of hub.topics) expect(topic.producers.length).toBeGreaterThan(0);
@@ -90,33 +90,16 @@ describe('restrictTo', () => {
     expect(counts).toEqual([[5, 4], [8, 5], [10, 6], [13, 7], [17, 8], [21, 9], [24, 10]]);
   });
 
-  it('drops flows relaying data whose origin was dropped', () => {
-    const t = parseTopology(`name: relay
-dataKinds: [{ id: order, key: orderId }, { id: note, key: orderId }]
-systems:
-  - { id: A, name: a, costPerMessageUs: 1, produces: [order] }
-  - { id: B, name: b, costPerMessageUs: 1, produces: [note] }
-  - { id: C, name: c, costPerMessageUs: 1 }
-flows:
-  - { id: a-b, from: A, to: B, data: order, legacy: { transport: amqp, format: json } }
-  - { id: b-c, from: B, to: C, data: order, legacy: { transport: amqp, format: json } }
-  - { id: b-c-note, from: B, to: C, data: note, legacy: { transport: amqp, format: json } }
-`, 'relay.yaml');
-    const sub = restrictTo(t, ['B', 'C']);
-    expect(sub.flows.map((f) => f.id)).toEqual(['b-c-note']);
-    expect(sub.dataKinds.map((k) => k.id)).toEqual(['note']);
+  it('keeps the systems\' rules and drops the flows of dropped systems; a topic only for what is still made', () => {
+    const sub = restrictTo(shop, ['A', 'C', 'D']);
+    expect(sub.flows.map((f) => f.id)).toEqual(['a-c-stock', 'c-d-pick', 'd-c-shipped']);
+    expect(sub.systems.find((x) => x.id === 'C')!.rules.map((r) => r.input)).toEqual(['order', 'shipment']);
+    expect(hubLayout(sub).topics.map((t) => t.dataKind)).toEqual(['order', 'reservation', 'shipment']);
   });
 
   it('refuses unknown systems and sub-landscapes that are not valid', () => {
     expect(topologyError(() => restrictTo(shop, ['A', 'X'])).message).toMatch(/system "X" not in the topology \(systems: A, B, C/);
-    const t = parseTopology(`name: two
-dataKinds: [{ id: order, key: orderId }]
-systems:
-  - { id: A, name: a, costPerMessageUs: 1, produces: [order] }
-  - { id: B, name: b, costPerMessageUs: 1 }
-flows:
-  - { id: a-b, from: A, to: B, data: order, legacy: { transport: amqp, format: json } }
-`, 'two.yaml');
-    expect(topologyError(() => restrictTo(t, ['B'])).message).toMatch(/system "B" produces nothing and receives nothing/);
+    const t = parseTopology(MINIMAL, 'mini.yaml');
+    expect(topologyError(() => restrictTo(t, ['B', 'C'])).message).toMatch(/no system takes input from outside/);
   });
 });

@@ -12,7 +12,7 @@ describe('loading scenarios/topologies/shop.yaml', () => {
     expect(shop.systems.filter((s) => s.role === 'ingress').map((s) => s.id)).toEqual(['A']);
   });
 
-  it('has one originating system per data kind and modest per-message costs', () => {
+  it('has one originating system per data kind and modest per-message costs, and a rule for every kind a flow brings', () => {
     const origin = Object.fromEntries(shop.dataKinds.map((k) => [k.id, shop.systems.filter((s) => s.produces.includes(k.id)).map((s) => s.id)]));
     expect(origin).toEqual({
       order: ['A'], payment: ['B'], reservation: ['C'], shipment: ['D'], customer: ['E'],
@@ -20,6 +20,8 @@ describe('loading scenarios/topologies/shop.yaml', () => {
     });
     for (const s of shop.systems) expect(s.costPerMessageUs).toBeGreaterThanOrEqual(50);
     for (const s of shop.systems) expect(s.costPerMessageUs).toBeLessThanOrEqual(500);
+    for (const f of shop.flows) expect(shop.systems.find((s) => s.id === f.to)!.rules.map((r) => r.input), f.id).toContain(f.data);
+    expect(shop.systems.find((s) => s.id === 'F')!.rules[0].emit[0].when).toBe("status == 'authorized'");
   });
 
   it('keeps the heterogeneity: every transport and every format, lake exports in mixed formats', () => {
@@ -41,6 +43,7 @@ describe('loading scenarios/topologies/shop.yaml', () => {
 
   it('returns a frozen topology', () => {
     expect(Object.isFrozen(shop.systems[0].produces)).toBe(true);
+    expect(Object.isFrozen(shop.systems[1].rules[0].emit[0].fields)).toBe(true);
     expect(Object.isFrozen(shop.flows[0].legacy)).toBe(true);
   });
 });
@@ -54,9 +57,23 @@ describe('parseTopology', () => {
     expect(t.systems[2].produces).toEqual([]);
   });
 
-  it('accepts a system relaying a data kind it receives from another flow', () => {
-    const relay = `${MINIMAL}  - { id: b-c-orders, from: B, to: C, data: order, legacy: { transport: batch, format: csv, scheduleMs: 500 } }\n`;
-    expect(parseTopology(relay, 'relay.yaml').flows).toHaveLength(3);
+  it('accepts a system relaying a data kind it receives, through a rule that emits it again', () => {
+    const relay = MINIMAL
+      .replace('on: { order: { emit: [ { kind: payment, fields: { amount: "${total}" } } ] } }', 'on: { order: { emit: [ { kind: payment, fields: { amount: "${total}" } }, { kind: order } ] } }')
+      .replace('on: { payment: {} }', 'on: { payment: {}, order: {} }')
+      + '  - { id: b-c-orders, from: B, to: C, data: order, legacy: { transport: batch, format: csv, scheduleMs: 500 } }\n';
+    const t = parseTopology(relay, 'relay.yaml');
+    expect(t.flows).toHaveLength(3);
+    expect(t.systems[1].produces).toEqual(['payment', 'order']);
+  });
+
+  it('derives the role and what a system produces from its ingress, sources and rules', () => {
+    const t = parseTopology(MINIMAL.replace(' role: ingress,', ''), 'mini.yaml');
+    expect(t.systems.map((s) => s.role)).toEqual(['ingress', 'service', 'service']);
+    expect(t.systems[0]).toMatchObject({ instances: 1, produces: ['order'], ingress: [{ kind: 'order', weight: 1 }] });
+    expect(t.systems[1].rules[0]).toMatchObject({ input: 'order', costUs: 100, delayMs: 0 });
+    expect(t.systems[1].rules[0].emit[0].fields).toEqual([{ name: 'amount', value: { expression: 'total' } }]);
+    expect(t.systems[0].ingress[0].fields[0]).toEqual({ name: 'orderId', value: { expression: 'o-${n}', template: true } });
   });
 });
 

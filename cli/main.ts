@@ -1,10 +1,22 @@
+/**
+ * The `untangle` command. Every process of a landscape (each system instance, the lake sink) starts
+ * through it too, dozens at once on a small machine, so each command's module is imported only
+ * when that command runs (or when help lists them all): a system process does not load the
+ * broker, the runners or the report renderers.
+ */
 import { Command } from 'commander';
-import { registerBrokerCommand } from './broker-command.ts';
-import { registerClusterCommand } from './cluster-command.ts';
-import { registerSystemCommands } from './system-command.ts';
-import { registerRunCommand } from './run-command.ts';
-import { registerReportCommands } from './report-command.ts';
-import { registerValidateCommand } from './validate-command.ts';
+
+type Register = (program: Command) => void;
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  broker: async () => (await import('./broker-command.ts')).registerBrokerCommand,
+  cluster: async () => (await import('./cluster-command.ts')).registerClusterCommand,
+  system: async () => (await import('./system-command.ts')).registerSystemCommands,
+  'lake-sink': async () => (await import('./system-command.ts')).registerSystemCommands,
+  run: async () => (await import('./run-command.ts')).registerRunCommand,
+  report: async () => (await import('./report-command.ts')).registerReportCommands,
+  diff: async () => (await import('./report-command.ts')).registerReportCommands,
+  validate: async () => (await import('./validate-command.ts')).registerValidateCommand,
+};
 
 const program = new Command();
 program
@@ -13,12 +25,15 @@ program
   .showHelpAfterError()
   .configureHelp({ sortSubcommands: true });
 
-registerBrokerCommand(program);
-registerClusterCommand(program);
-registerSystemCommands(program);
-registerRunCommand(program);
-registerReportCommands(program);
-registerValidateCommand(program);
+const named = process.argv[2];
+const loaders = named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named]] : [...new Set(Object.values(COMMANDS))];
+const registered = new Set<Register>();
+for (const load of loaders) {
+  const register = await load();
+  if (registered.has(register)) continue;
+  registered.add(register);
+  register(program);
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -6,12 +6,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadTopology } from '../systems/topology/index.ts';
-import { runSystem } from '../systems/runtime/system.ts';
 import { instanceName } from '../systems/runtime/options.ts';
-import { startLegacyWiring } from '../systems/runtime/legacy-system.ts';
-import { startHubWiring } from '../systems/runtime/hub-system.ts';
-import { runLakeSink } from '../systems/runtime/lake-sink-process.ts';
-import { parseBrokerList } from '../infra/kafka.ts';
+import { parseBrokerList } from '../infra/broker-list.ts';
 import { intOption } from './options.ts';
 import { closeOnSignal } from './lifecycle.ts';
 
@@ -87,6 +83,10 @@ export function registerSystemCommands(program: Command): void {
       if (o.instance > spec.instances) throw new InvalidArgumentError(`system ${o.id} has ${spec.instances} instance(s); there is no instance ${o.instance}`);
       const name = instanceName(spec, o.instance);
       const logger = stderrLogger(`system ${name}`);
+      const [{ runSystem }, wiring] = await Promise.all([
+        import('../systems/runtime/system.ts'),
+        o.layout === 'legacy' ? import('../systems/runtime/legacy-system.ts').then((m) => m.startLegacyWiring) : import('../systems/runtime/hub-system.ts').then((m) => m.startHubWiring),
+      ]);
       const running = await runSystem(
         {
           topology,
@@ -103,7 +103,7 @@ export function registerSystemCommands(program: Command): void {
           seed: o.seed,
           logger,
         },
-        o.layout === 'legacy' ? startLegacyWiring : startHubWiring,
+        wiring,
       );
       process.stdout.write(`untangle system ready id=${name} layout=${o.layout} url=${running.url} pid=${process.pid}\n`);
       closeOnSignal(() => running.close(), logger);
@@ -121,6 +121,7 @@ export function registerSystemCommands(program: Command): void {
       const logger = stderrLogger('lake-sink');
       const brokers = o.kafkaBrokers ?? (process.env.KAFKA_BROKERS ? parseBrokerList(process.env.KAFKA_BROKERS) : null);
       if (!brokers) throw new InvalidArgumentError('the lake sink needs --kafka-brokers or KAFKA_BROKERS');
+      const { runLakeSink } = await import('../systems/runtime/lake-sink-process.ts');
       const running = await runLakeSink({ topology: loadTopology(o.topology, { derived: true }), workDir: o.workDir, port: o.port, kafkaBrokers: brokers, runId: o.runId, logger });
       process.stdout.write(`untangle system ready id=lake-sink layout=hub url=${running.url} pid=${process.pid}\n`);
       closeOnSignal(() => running.close(), logger);

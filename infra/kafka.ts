@@ -10,6 +10,9 @@ import { startBroker } from '../broker/index.ts';
 import { Supervisor } from '../systems/process/supervisor.ts';
 import { freePort } from '../broker/cluster/free-ports.ts';
 import { requireContainerRuntime, type Env, type Log } from './docker.ts';
+import { parseBrokerList } from './broker-list.ts';
+
+export { parseBrokerList } from './broker-list.ts';
 
 export type HubMode = 'embedded' | 'process' | 'container';
 export type HubSource = 'env' | HubMode;
@@ -50,18 +53,6 @@ export const DEFAULT_KAFKA_IMAGE = 'confluentinc/cp-kafka:7.7.1';
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BROKER_READY = /^untangle broker ready node=(\d+) listen=(\S+):(\d+) metrics=(\S+) data=(.*)$/;
 
-/** "host:port,host:port" -> ['host:port', ...]; IPv6 hosts in brackets ([::1]:9092). Throws on a bad entry. */
-export function parseBrokerList(s: string): string[] {
-  const entries = s.split(',').map((e) => e.trim());
-  if (entries.every((e) => e === '')) throw new Error('broker list is empty (expected host:port[,host:port...])');
-  return entries.map((entry, i) => {
-    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(entry);
-    if (!m) throw new Error(`broker list entry ${i + 1} "${entry}" is not host:port (e.g. 127.0.0.1:9092, kafka-1.example.com:9092, [::1]:9092)`);
-    const port = Number(m[3]);
-    if (port < 1 || port > 65535) throw new Error(`broker list entry ${i + 1} "${entry}": port ${port} is outside 1..65535`);
-    return entry;
-  });
-}
 
 /** Connects an admin client and asks for the cluster; throws a message naming the addresses. */
 export async function checkKafka(brokers: string[], timeoutMs = 10_000): Promise<{ clusterId: string; brokerCount: number }> {

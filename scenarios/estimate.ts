@@ -7,8 +7,8 @@ import { failuresLayouts, type Scenario } from './scenario.ts';
 import { SYSTEM_ID } from './settings.ts';
 
 /** Starting and stopping one landscape: fixed part plus per system process (tsx start-up on 2 shared cores). */
-function landscapeS(systems: number): number {
-  return 1 + 0.45 * systems;
+function startS(processes: number): number {
+  return 1 + 0.45 * processes;
 }
 
 /** A hub consumer that is killed rejoins its group only after the dead member's session expires. */
@@ -19,8 +19,14 @@ const CLUSTER_START_S = 6;
 /** Waiting for the oracle: the legacy layout's export schedules make it the slow one. */
 const SETTLE_S = { legacy: 20, hub: 5 };
 
-export function estimateSeconds(s: Scenario): number {
-  const systems = s.systems?.length ?? 9;
+/**
+ * `landscape`: the run's systems and their processes (a system of 3 instances is 3); without it
+ * the scenario's `systems`, else 9, one process each.
+ */
+export function estimateSeconds(s: Scenario, landscape?: { systems: number; processes: number }): number {
+  const systems = landscape?.systems ?? s.systems?.length ?? 9;
+  const processes = landscape?.processes ?? systems;
+  const landscapeS = (n: number): number => startS(Math.round((n * processes) / systems));
   const layouts = s.layouts.length;
   let total = 3;
   const c = s.runners.connections;

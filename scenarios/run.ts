@@ -73,10 +73,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   const workDir = path.join(opts.outDir, 'work');
   mkdirSync(workDir, { recursive: true });
   const { progress } = opts;
-  progress.setTotalEstimate(estimateSeconds(scenario));
-
   let topology = loadTopology(scenario.topologyFile);
   if (scenario.systems) topology = restrictTo(topology, scenario.systems);
+  progress.setTotalEstimate(estimateSeconds(scenario, { systems: topology.systems.length, processes: topology.systems.reduce((a, s) => a + s.instances, 0) }));
   const systems = topology.systems.map((s) => s.id);
   const notes: string[] = [];
   const measuredFailures = failuresLayouts(scenario);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { declaredLinkIds, longestFailedStretchMs, reconfiguredSystems } from '../../scenarios/runners/onboarding.ts';
 import type { RequestRecord } from '../../scenarios/load/steady.ts';
-import { loadTopology, restrictTo } from '../../systems/topology/index.ts';
+import { readFileSync } from 'node:fs';
+import { loadTopology, parseTopology, restrictTo } from '../../systems/topology/index.ts';
+import { expectedOutcome } from '../../systems/oracle/index.ts';
+import { ingressEvents } from '../../scenarios/load/ingress-feed.ts';
 
 // The onboarding runner's rules, from the topology. The runner itself runs for real in
 // test/scenarios/compare-quick.test.ts (A-D under load, then I joins: legacy must reconfigure and
@@ -39,5 +42,50 @@ describe('onboarding: what has to change, from the topology', () => {
     expect(longestFailedStretchMs([], 1000)).toBe(0);
     expect(longestFailedStretchMs([r(0, 0, true), r(1, 100, false), r(2, 200, false), r(3, 300, true), r(4, 400, false), r(5, 500, true)], 1000)).toBe(200);
     expect(longestFailedStretchMs([r(1, 100, true), r(0, 0, false), r(2, 900, false)], 1000)).toBe(100);
+  });
+
+  it('a what-if from YAML alone: a loyalty system J added to the shop, its rule, its flow (docs/topology.md)', () => {
+    const text = readFileSync(TOPOLOGY, 'utf8')
+      .replace('\nsystems:\n', `  - id: loyalty-points
+    key: customerId
+    identity: [orderId]
+    fields: { orderId: string, customerId: string, tier: { enum: [silver, gold] }, points: int }
+
+systems:
+`)
+      .replace('\n# from: the sender', `
+  - id: J
+    name: loyalty
+    joinsLate: true
+    costPerMessageUs: 150
+    lakeExport: { format: json, scheduleMs: 5000 }
+    on:
+      order:
+        emit:
+          - kind: loyalty-points
+            when: chance(60, 'member/' + customerId)
+            fields:
+              tier: "\${totalCents >= vipTotalCents ? 'gold' : 'silver'}"
+              points: "\${totalCents / 100 * (tier == 'gold' ? 2 : 1)}"
+
+# from: the sender`)
+      .replace('\ndefaults:', `  - id: a-j-orders
+    from: A
+    to: J
+    data: order
+    legacy: { transport: batch, format: csv, scheduleMs: 2000 }
+
+defaults:`);
+    const withJ = parseTopology(text, 'my-shop.yaml');
+    expect(withJ.systems.at(-1)).toMatchObject({ id: 'J', joinsLate: true, produces: ['loyalty-points'] });
+    const before = restrictTo(withJ, ['A', 'B', 'C', 'D', 'E', 'F']);
+    const after = restrictTo(withJ, ['A', 'B', 'C', 'D', 'E', 'F', 'J']);
+    expect(reconfiguredSystems(before, after, 'legacy')).toEqual(['A']);
+    expect(reconfiguredSystems(before, after, 'hub')).toEqual([]);
+    const events = ingressEvents(after, 42, 500);
+    const points = [...expectedOutcome(after, { ingress: events }).byKind.get('loyalty-points')!.values()];
+    expect(points.length).toBeGreaterThan(250);
+    expect(points.length).toBeLessThan(350);
+    for (const p of points) expect(p.body.points).toBe(Math.trunc(Number(events.find((e) => e.id === p.id)!.record.totalCents) / 100) * (p.body.tier === 'gold' ? 2 : 1));
   });
 });

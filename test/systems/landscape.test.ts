@@ -18,13 +18,13 @@ import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-proces
 import { peerChecks, requirePeer, RABBITMQ_URL } from '../helpers/peers.ts';
 
 // The whole landscape A-I as OS processes, in both layouts, with RabbitMQ and the broker for real
-// (the broker as its own process, found through KAFKA_BROKERS as an external hub would be): 2,000
+// (the broker as its own process, found through KAFKA_BROKERS as an external hub would be): 1,000
 // orders each, the oracle finds nothing lost or duplicated, and the lake holds the same canonical
 // record set in both layouts. Bad input is refused or set aside, and counted. (The broker embedded
 // in the test's own process carries the hub wiring in test/systems/hub/.)
 
 const TOPOLOGY = 'scenarios/topologies/shop.yaml';
-const ORDERS = ingressEvents(loadTopology(TOPOLOGY), 42, 2000);
+const ORDERS = ingressEvents(loadTopology(TOPOLOGY), 42, 1000);
 const SETTLE_MS = 150_000;
 const RUN_TIMEOUT_MS = 300_000;
 const digests: Record<string, string> = {};
@@ -77,7 +77,7 @@ describe.runIf(hasRabbit)('legacy layout: REST, RabbitMQ and batch files', () =>
     expect(body.reason).toMatch(/customerId|qty|items/);
   });
 
-  it('runs 2,000 orders through A-I: nothing lost, nothing duplicated', async () => {
+  it('runs 1,000 orders through A-I: nothing lost, nothing duplicated', async () => {
     await runOrders(ls, 'legacy');
   }, RUN_TIMEOUT_MS);
 
@@ -130,7 +130,7 @@ describe('hub layout: every system through our broker, a separate process found 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs 2,000 orders through A-I: nothing lost, nothing duplicated', async () => {
+  it('runs 1,000 orders through A-I: nothing lost, nothing duplicated', async () => {
     await runOrders(ls, 'hub');
   }, RUN_TIMEOUT_MS);
 

@@ -7,8 +7,16 @@
  * survives every codec unchanged.
  */
 import { z } from 'zod';
+import type { Problem } from '../topology/errors.ts';
 import { PADDING_FIELD, type DataKind, type FieldSpec, type ScalarField, type Topology } from '../topology/model.ts';
-import { hash32, mulberry32 } from './expressions.ts';
+import { CEL_RESERVED, celErrorText, hash32, mulberry32, rootEnvironment } from './expressions.ts';
+import { celTypeOf, constantToCel, fieldToCel } from './values.ts';
+
+/** A kind's check compiled: its text (for the reason) and the function that runs it. */
+interface Check {
+  readonly text: string;
+  readonly run: (ctx: Record<string, unknown>) => unknown;
+}
 
 export const TEXT_CHARS_MAX = 10_000;
 /** Characters a list element's text may not hold: the CSV flattening of lists uses them. */
@@ -72,7 +80,7 @@ export class RecordKind {
   readonly fieldNames: readonly string[];
   private readonly types: ReadonlyMap<string, FieldSpec>;
 
-  constructor(readonly spec: DataKind) {
+  constructor(readonly spec: DataKind, private readonly checks: readonly Check[] = []) {
     this.id = spec.id;
     this.key = spec.key;
     const shape: Record<string, z.ZodType> = Object.fromEntries(spec.fields.map((f) => [f.name, fieldSchema(f.spec)]));
@@ -90,13 +98,30 @@ export class RecordKind {
 
   validate(value: unknown): Validation {
     const result = this.schema.safeParse(value);
-    if (result.success) return { ok: true, record: result.data };
+    if (result.success) return this.checked(result.data);
     const parts = result.error.issues.slice(0, REASON_ISSUES_MAX).map((issue) => {
       const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(record)';
       return `${where}: ${issue.message}`;
     });
     const more = result.error.issues.length > REASON_ISSUES_MAX ? ` (+${result.error.issues.length - REASON_ISSUES_MAX} more)` : '';
     return { ok: false, reason: `invalid ${this.id}: ${parts.join('; ')}${more}` };
+  }
+
+  /** Runs the kind's checks on a record of the right shape. */
+  private checked(record: Record<string, unknown>): Validation {
+    if (this.checks.length === 0) return { ok: true, record };
+    const ctx: Record<string, unknown> = {};
+    for (const name of this.fieldNames) ctx[name] = fieldToCel(this.typeOf(name), record[name]);
+    for (const c of this.checks) {
+      let holds: unknown;
+      try {
+        holds = c.run(ctx);
+      } catch (err) {
+        return { ok: false, reason: `invalid ${this.id}: check ${JSON.stringify(c.text)} could not be evaluated: ${celErrorText(err)}` };
+      }
+      if (holds !== true) return { ok: false, reason: `invalid ${this.id}: check ${JSON.stringify(c.text)} does not hold` };
+    }
+    return { ok: true, record };
   }
 
   /** The identity of a record within its kind: its identity fields joined by '/'. */
@@ -137,8 +162,36 @@ export class RecordKind {
 export class RecordKinds {
   private readonly byId: ReadonlyMap<string, RecordKind>;
 
-  constructor(t: Pick<Topology, 'dataKinds'>) {
-    this.byId = new Map(t.dataKinds.map((k) => [k.id, new RecordKind(k)]));
+  /**
+   * Compiles each kind's checks against its fields and the topology's constants. A check that does
+   * not compile is a problem at its place in the file when `problems` is given, an error otherwise.
+   */
+  constructor(t: Pick<Topology, 'dataKinds'> & { constants?: Topology['constants'] }, problems?: Problem[]) {
+    const root = t.dataKinds.some((k) => (k.checks ?? []).length > 0) ? rootEnvironment('rule', constantToCel(t.constants ?? {}) as Record<string, unknown>, (v) => v) : null;
+    this.byId = new Map(t.dataKinds.map((k, ki) => {
+      const checks: Check[] = [];
+      if (root && k.checks && k.checks.length > 0) {
+        const env = root.clone();
+        for (const f of k.fields) if (!CEL_RESERVED.has(f.name) && !(t.constants && f.name in t.constants)) env.registerVariable(f.name, celTypeOf(f.spec));
+        k.checks.forEach((text, ci) => {
+          const fail = (message: string): void => {
+            if (!problems) throw new Error(`data kind ${k.id}, check ${ci + 1}: ${message}`);
+            problems.push({ path: ['dataKinds', ki, 'checks', ci], message });
+          };
+          let result: { valid: boolean; type?: unknown; error?: unknown };
+          try {
+            result = env.check(text) as typeof result;
+          } catch (err) {
+            return fail(`check ${JSON.stringify(text)} does not parse: ${celErrorText(err)}`);
+          }
+          if (!result.valid) return fail(`check ${JSON.stringify(text)} is wrong: ${celErrorText(result.error)}`);
+          if (String(result.type) !== 'bool' && String(result.type) !== 'dyn') return fail(`check ${JSON.stringify(text)} must give true or false, this gives ${String(result.type)}`);
+          const parsed = env.parse(text) as unknown as (ctx: Record<string, unknown>) => unknown;
+          checks.push({ text, run: (ctx) => parsed(ctx) });
+        });
+      }
+      return [k.id, new RecordKind(k, checks)];
+    }));
   }
 
   has(kind: string): boolean {
@@ -175,8 +228,12 @@ export class RecordKinds {
 
 const cache = new WeakMap<object, RecordKinds>();
 /** The RecordKinds of a topology, built once per topology object. */
-export function recordKindsOf(t: Pick<Topology, 'dataKinds'>): RecordKinds {
+export function recordKindsOf(t: Pick<Topology, 'dataKinds'> & { constants?: Topology['constants'] }, problems?: Problem[]): RecordKinds {
   let k = cache.get(t);
-  if (!k) cache.set(t, (k = new RecordKinds(t)));
+  if (!k) {
+    k = new RecordKinds(t, problems);
+    // A kinds object built with problems reported elsewhere is only kept when it compiled cleanly.
+    if (!problems || problems.length === 0) cache.set(t, k);
+  }
   return k;
 }

@@ -106,7 +106,7 @@ export class LandscapeModel {
   readonly ingressSystem: SystemSpec | undefined;
 
   constructor(readonly topology: Topology, readonly problems: Problem[] = []) {
-    this.kinds = recordKindsOf(topology);
+    this.kinds = recordKindsOf(topology, this.problems);
     const constants = constantToCel(topology.constants) as Record<string, unknown>;
     const ruleRoot = rootEnvironment('rule', constants, (v) => v);
     const genRoot = rootEnvironment('generator', constants, (v) => v);

@@ -89,17 +89,22 @@ export class SystemCore {
     return this.behaviour.inputKinds();
   }
 
-  /** Validates a record of the ingress kind `kind` taken from outside; the ingress emits it as it is. */
+  /**
+   * Validates a record of the ingress kind `kind` taken from outside and spends the system's
+   * declared cost on it; the ingress emits it as it is.
+   */
   accept(kind: string, value: unknown): ProcessResult {
     if (!this.spec.ingress.some((g) => g.kind === kind)) return this.reject(`system ${this.spec.id} takes no ${kind} records from outside`);
     const v = this.kinds.validate(kind, value);
     if (!v.ok) return this.reject(v.reason);
+    burnCpu(this.spec.costPerMessageUs);
     this.count(kind);
     return { ok: true, outputs: [{ kind, record: v.record }] };
   }
 
-  /** A record this system made itself (a scheduled source): counted as produced. */
+  /** A record this system made itself (a scheduled source): the declared cost is spent, and it is counted as produced. */
   produced(kind: string): void {
+    burnCpu(this.spec.costPerMessageUs);
     this.count(kind);
   }
 

@@ -34,8 +34,8 @@ export async function runSystem(opts: SystemRuntimeOptions, startWiring: StartWi
     model, systemId: spec.id, workDir: opts.workDir, owner: name, seed: opts.seed ?? 0, logger: opts.logger,
     emit: async (kind, record) => {
       if (!wiring) throw new Error('starting');
-      await wiring.emit(kind, record);
       core.produced(kind);
+      await wiring.emit(kind, record);
     },
   });
 

@@ -75,6 +75,12 @@ export interface DataKind {
   /** In declaration order (CSV columns and XML elements follow it). */
   readonly fields: readonly FieldDecl[];
   readonly payload?: PayloadSize;
+  /**
+   * Conditions every record of the kind must meet beyond its field types (a total that adds up,
+   * an amount that is not negative): CEL expressions over its fields. A record that fails one is
+   * refused with the condition in the reason, as one of the wrong type is.
+   */
+  readonly checks?: readonly string[];
 }
 
 /** A system's own batch export to the lake in the legacy layout, in its own format. */

@@ -68,6 +68,7 @@ export function normalizeTopology(f: TopologyFile): Topology {
     identity: k.identity ?? [k.key],
     fields: Object.entries(k.fields).map(([name, spec]) => ({ name, spec: fieldSpec(spec) })),
     ...(k.payloadBytes !== undefined ? { payload: payload(k.payloadBytes) } : {}),
+    checks: (k.checks ?? []).map(bareExpression),
   }));
   const systems: SystemSpec[] = f.systems.map((s) => {
     const cost = s.costPerMessageUs ?? 0;
@@ -142,6 +143,7 @@ export function topologyToFile(t: Topology): TopologyFile {
       identity: [...k.identity],
       fields: Object.fromEntries(k.fields.map((f) => [f.name, rawField(f.spec)])),
       payloadBytes: k.payload === undefined ? undefined : 'bytes' in k.payload ? k.payload.bytes : { ...k.payload },
+      checks: k.checks && k.checks.length > 0 ? [...k.checks] : undefined,
     })),
     systems: t.systems.map((s) => clean({
       id: s.id,

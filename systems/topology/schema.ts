@@ -63,6 +63,8 @@ const dataKindSchema = z.strictObject({
   identity: z.array(fieldName).min(1).max(8).describe('the fields that identify one record (default: the key)').optional(),
   fields: z.record(fieldName, fieldType).describe('the fields of a record: name: type, in order'),
   payloadBytes: payloadSchema.optional(),
+  checks: z.array(z.string().min(1).max(4000).describe('an expression giving true for a valid record'))
+    .max(32).describe('conditions every record of the kind must meet: expressions over its fields giving true').optional(),
 });
 
 /** A value: a literal, or a string holding ${expression} parts. */

@@ -1,3 +1,4 @@
+/** The hub layout's wiring of one system instance: a publisher per produced kind and a subscriber in the system's group. */
 import { createKafka, systemClientId } from '../hub/kafka-client.ts';
 import { HubPublisher } from '../hub/publisher.ts';
 import { HubSubscriber } from '../hub/subscriber.ts';

@@ -1,3 +1,7 @@
+/**
+ * One system instance as an OS process, for any landscape: its core (the declared rules), its HTTP
+ * server, its scheduled sources and the wiring of its layout (runSystem).
+ */
 import { join } from 'node:path';
 import { createRestApp, HttpError } from '../legacy/rest-server.ts';
 import { codecFor } from '../legacy/common.ts';

@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Environment } from '@marcbachmann/cel-js';
+import { constantToCel } from './values.ts';
 
 /** FNV-1a, 32-bit, over the UTF-16 code units of `s`. */
 export function hash32(s: string): number {
@@ -148,16 +149,16 @@ export type EnvironmentKind = 'rule' | 'generator';
  * The root environment of one topology and kind: the functions plus the topology's constants.
  * Cloned once per recipe, which then registers its own variables.
  */
-export function rootEnvironment(kind: EnvironmentKind, constants: Readonly<Record<string, unknown>>, toCel: (v: unknown) => unknown): Environment {
+export function rootEnvironment(kind: EnvironmentKind, constants: Readonly<Record<string, unknown>>): Environment {
   const env = kind === 'generator' ? generatorEnvironment() : baseEnvironment();
   for (const [name, value] of Object.entries(constants)) {
     if (CEL_RESERVED.has(name)) continue;
-    env.registerConstant(name, 'dyn', toCel(value));
+    env.registerConstant(name, 'dyn', constantToCel(value));
   }
   return env;
 }
 
-/** The position of a problem inside an expression's text, for messages: `(at column 7)`. */
+/** The first line of a CEL error (its summary), for messages: the source excerpt below it is left out. */
 export function celErrorText(err: unknown): string {
   const e = err as { message?: string; summary?: string };
   const text = e.summary ?? e.message ?? String(err);

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Problem } from '../topology/errors.ts';
 import { PADDING_FIELD, type DataKind, type FieldSpec, type ScalarField, type Topology } from '../topology/model.ts';
 import { CEL_RESERVED, celErrorText, hash32, mulberry32, rootEnvironment } from './expressions.ts';
-import { celTypeOf, constantToCel, fieldToCel } from './values.ts';
+import { celTypeOf, fieldToCel } from './values.ts';
 
 /** A kind's check compiled: its text (for the reason) and the function that runs it. */
 interface Check {
@@ -107,11 +107,17 @@ export class RecordKind {
     return { ok: false, reason: `invalid ${this.id}: ${parts.join('; ')}${more}` };
   }
 
+  /** The record's fields as CEL values, by their declared types (what expressions over it see). */
+  toCel(record: Record<string, unknown>): Record<string, unknown> {
+    const ctx: Record<string, unknown> = {};
+    for (const name of this.fieldNames) ctx[name] = fieldToCel(this.typeOf(name), record[name]);
+    return ctx;
+  }
+
   /** Runs the kind's checks on a record of the right shape. */
   private checked(record: Record<string, unknown>): Validation {
     if (this.checks.length === 0) return { ok: true, record };
-    const ctx: Record<string, unknown> = {};
-    for (const name of this.fieldNames) ctx[name] = fieldToCel(this.typeOf(name), record[name]);
+    const ctx = this.toCel(record);
     for (const c of this.checks) {
       let holds: unknown;
       try {
@@ -167,7 +173,7 @@ export class RecordKinds {
    * not compile is a problem at its place in the file when `problems` is given, an error otherwise.
    */
   constructor(t: Pick<Topology, 'dataKinds'> & { constants?: Topology['constants'] }, problems?: Problem[]) {
-    const root = t.dataKinds.some((k) => (k.checks ?? []).length > 0) ? rootEnvironment('rule', constantToCel(t.constants ?? {}) as Record<string, unknown>, (v) => v) : null;
+    const root = t.dataKinds.some((k) => (k.checks ?? []).length > 0) ? rootEnvironment('rule', t.constants ?? {}) : null;
     this.byId = new Map(t.dataKinds.map((k, ki) => {
       const checks: Check[] = [];
       if (root && k.checks && k.checks.length > 0) {

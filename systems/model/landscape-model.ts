@@ -13,7 +13,6 @@ import { hash32, mulberry32, rootEnvironment, withRandom } from './expressions.t
 import { recordKindsOf, type RecordKind, type RecordKinds } from './kinds.ts';
 import { compileRecipe, compileValue, declare, evaluate, inputContext, inputVariables, RecipeError, type CompiledRecipe, type Context } from './recipe.ts';
 export { RecipeError } from './recipe.ts';
-import { constantToCel } from './values.ts';
 
 /** 2024-01-01T00:00:00Z: `startMs` of generators, so runs never depend on the clock. */
 export const DEFAULT_START_MS = Date.UTC(2024, 0, 1);
@@ -107,9 +106,8 @@ export class LandscapeModel {
 
   constructor(readonly topology: Topology, readonly problems: Problem[] = []) {
     this.kinds = recordKindsOf(topology, this.problems);
-    const constants = constantToCel(topology.constants) as Record<string, unknown>;
-    const ruleRoot = rootEnvironment('rule', constants, (v) => v);
-    const genRoot = rootEnvironment('generator', constants, (v) => v);
+    const ruleRoot = rootEnvironment('rule', topology.constants);
+    const genRoot = rootEnvironment('generator', topology.constants);
     topology.systems.forEach((s, si) => {
       const rules = new Map<string, CompiledRule>();
       for (const r of s.rules) {
@@ -118,12 +116,12 @@ export class LandscapeModel {
       }
       this.behaviours.set(s.id, new SystemBehaviour(s, rules));
       s.ingress.forEach((g, gi) => {
-        const c = this.compileGenerator(genRoot, s, g, ['systems', si, 'ingress', gi], [{ name: 'n', type: 'int' }]);
+        const c = this.compileGenerator(genRoot, g, ['systems', si, 'ingress', gi], [{ name: 'n', type: 'int' }]);
         if (c) this.ingress.push({ ...c, weight: g.weight });
       });
       const srcs: CompiledSource[] = [];
       s.sources.forEach((g, gi) => {
-        const c = this.compileGenerator(genRoot, s, g, ['systems', si, 'sources', gi], [{ name: 'n', type: 'int' }, { name: 'tick', type: 'int' }, { name: 'tickMs', type: 'int' }]);
+        const c = this.compileGenerator(genRoot, g, ['systems', si, 'sources', gi], [{ name: 'n', type: 'int' }, { name: 'tick', type: 'int' }, { name: 'tickMs', type: 'int' }]);
         if (c) srcs.push({ ...c, weight: 1, everyMs: g.everyMs, records: g.records, ...(g.times !== undefined ? { times: g.times } : {}) });
       });
       this.sources.set(s.id, srcs);
@@ -174,7 +172,7 @@ export class LandscapeModel {
     return new CompiledRule(s.id, input, r.costUs, r.delayMs, emits);
   }
 
-  private compileGenerator(root: Environment, s: SystemSpec, g: RecordRecipe,
+  private compileGenerator(root: Environment, g: RecordRecipe,
     path: readonly PathSegment[], extra: { name: string; type: string }[]): { kind: RecordKind; recipe: CompiledRecipe } | undefined {
     const kind = this.kindOrProblem(g.kind, [...path, 'kind']);
     if (!kind) return undefined;

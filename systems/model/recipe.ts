@@ -265,8 +265,7 @@ export function inputVariables(kind: RecordKind): Variable[] {
 
 /** The context of a received record: its fields for CEL, and the whole record as `input`. */
 export function inputContext(kind: RecordKind, record: Record<string, unknown>): Context {
-  const ctx: Context = {};
-  for (const name of kind.fieldNames) ctx[name] = fieldToCel(kind.typeOf(name), record[name]);
+  const ctx: Context = kind.toCel(record);
   ctx.input = { ...ctx };
   return ctx;
 }

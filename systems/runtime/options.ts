@@ -4,7 +4,7 @@
  * name of an instance and its folders.
  */
 import { join } from 'node:path';
-import type { SystemSpec, Topology } from '../topology/index.ts';
+import { instanceNames, type SystemSpec, type Topology } from '../topology/index.ts';
 
 export type LayoutName = 'legacy' | 'hub';
 
@@ -68,7 +68,7 @@ export function instanceName(spec: Pick<SystemSpec, 'id' | 'instances'>, instanc
   if (!Number.isInteger(instance) || instance < 1 || instance > Math.max(1, spec.instances)) {
     throw new RangeError(`system ${spec.id} has ${spec.instances} instance(s); there is no instance ${instance}`);
   }
-  return spec.instances <= 1 ? spec.id : `${spec.id}.${instance}`;
+  return instanceNames(spec)[instance - 1];
 }
 
 /** An instance's own folder: `<workDir>/state/<instance name>/` (its journal, what it alone keeps). */

@@ -5,9 +5,8 @@
 import { join } from 'node:path';
 import { createRestApp, HttpError } from '../legacy/rest-server.ts';
 import { codecFor } from '../legacy/common.ts';
-import { instanceNames } from '../topology/index.ts';
 import { SystemCore } from './core.ts';
-import { PATHS, type SystemRuntimeOptions } from './options.ts';
+import { instanceName, PATHS, type SystemRuntimeOptions } from './options.ts';
 import { SourceRunner } from './sources.ts';
 import type { StartWiring, Wiring } from './wiring.ts';
 import { modelOf } from '../model/landscape-model.ts';
@@ -27,9 +26,7 @@ export interface RunningSystem {
 export async function runSystem(opts: SystemRuntimeOptions, startWiring: StartWiring): Promise<RunningSystem> {
   const spec = opts.topology.systems.find((s) => s.id === opts.systemId);
   if (!spec) throw new Error(`system ${opts.systemId} is not in topology ${opts.topology.name} (systems: ${opts.topology.systems.map((s) => s.id).join(', ')})`);
-  const instance = opts.instance;
-  const name = instanceNames(spec)[instance - 1];
-  if (!name) throw new Error(`system ${spec.id} has ${spec.instances} instance(s), not ${instance}`);
+  const name = instanceName(spec, opts.instance);
   const model = modelOf(opts.topology);
   const core = new SystemCore(spec, opts.topology, Date.now, join(opts.workDir, 'state', name, 'received.journal'));
   const rest = createRestApp({ validate: model.kinds.problem, codec: codecFor(model.kinds) });

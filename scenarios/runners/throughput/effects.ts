@@ -17,6 +17,7 @@ import { canonicalString, HUB_DIR, isTempName, LEGACY_DIR, visitLake, type Canon
 import { expectedOutcome, ingressRootKey, recordKey, verify, type ExpectedOutcome, type VerifyReport } from '../../../systems/oracle/index.ts';
 import type { ReceivedState } from '../../../systems/runtime/core.ts';
 import type { Landscape } from '../../../systems/runtime/landscape.ts';
+import { PATHS } from '../../../systems/runtime/options.ts';
 import type { Topology } from '../../../systems/topology/index.ts';
 import type { RecordKinds } from '../../../systems/model/kinds.ts';
 
@@ -137,7 +138,7 @@ export async function readReceived(landscape: Landscape, keys: ReadonlySet<strin
   const bytes = new Map<string, number>();
   const running = landscape.topology.systems.flatMap((s) => landscape.instancesOf(s.id).filter((name) => landscape.urls[name]).map((name) => ({ system: s.id, name })));
   await Promise.all(running.map(async ({ system, name }) => {
-    const res = await fetch(`${landscape.urls[name]}/state`, { signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(`${landscape.urls[name]}${PATHS.state}`, { signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     if (!res.ok) throw new Error(`${name}: GET /state answered ${res.status}`);
     let headerBytes = `HTTP/1.1 ${res.status} ${res.statusText}\r\n\r\n`.length;

@@ -4,6 +4,7 @@
 // and rest-poll from two sender instances by two receiver instances taking turns by a lease.
 import { spawn } from 'node:child_process';
 import { appendFile, mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -209,7 +210,10 @@ describe('batch pickers of several instances on one inbox', () => {
     expect(claimed).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 600)); // E.3's last heartbeat is older than its 500 ms claim ttl now
     // E.1 and E.2 run side by side; one of them takes E.3's file over.
-    const [a, b] = await Promise.all([run('E.1'), run('E.2')]);
+    const both = Promise.all([run('E.1', 'wait-for-go'), run('E.2', 'wait-for-go')]);
+    for (let i = 0; i < 300 && !(existsSync(`${handled}.ready.E.1`) && existsSync(`${handled}.ready.E.2`)); i++) await new Promise((r) => setTimeout(r, 100));
+    await writeFile(`${handled}.go`, '');
+    const [a, b] = await both;
     expect(a.code, a.err).toBe(0);
     expect(b.code, b.err).toBe(0);
     const lines = (await readFile(handled, 'utf8')).trim().split('\n');

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadTopology } from '../systems/topology/index.ts';
-import { instanceName } from '../systems/runtime/options.ts';
+import { AS_GROWN, instanceName, parsePractices, type Practices } from '../systems/runtime/options.ts';
 import { parseBrokerList } from '../infra/broker-list.ts';
 import { intOption } from './options.ts';
 import { closeOnSignal } from './lifecycle.ts';
@@ -50,6 +50,14 @@ function layoutOption(value: string): 'legacy' | 'hub' {
   return value;
 }
 
+function practicesOption(value: string): Practices {
+  try {
+    return parsePractices(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function brokersOption(value: string): string[] {
   try {
     return parseBrokerList(value);
@@ -76,7 +84,9 @@ export function registerSystemCommands(program: Command): void {
     .option('--run-id <id>', 'names this run\'s queues and topics', runIdOption)
     .option('--seed <n>', 'the run\'s seed: scheduled sources make their records from it', intOption(0, 2 ** 32 - 1), 0)
     .option('--from-beginning', 'hub: a new consumer group starts at the first offset (a late joiner backfills history)', false)
-    .action(async (o: { topology: string; id: string; instance: number; layout: 'legacy' | 'hub'; workDir: string; port: number; peers: Record<string, string[]>; amqpUrl?: string; kafkaBrokers?: string[]; fromBeginning: boolean; runId?: string; seed: number }) => {
+    .option('--practices <list>', 'integration practices, NAME=VALUE,...: outbox=memory|durable, peers=fixed|reload, formats=declared|json, delivery=at-least-once|idempotent (default: as grown)', practicesOption, AS_GROWN)
+    .option('--peers-file <file>', 'legacy with peers=reload: the watched JSON file of the topology file and peers to follow')
+    .action(async (o: { topology: string; id: string; instance: number; layout: 'legacy' | 'hub'; workDir: string; port: number; peers: Record<string, string[]>; amqpUrl?: string; kafkaBrokers?: string[]; fromBeginning: boolean; runId?: string; seed: number; practices: Practices; peersFile?: string }) => {
       const topology = loadTopology(o.topology, { derived: true }); // a landscape's derived file: loose ends of dropped systems are fine
       const spec = topology.systems.find((s) => s.id === o.id);
       if (!spec) throw new InvalidArgumentError(`system ${o.id} is not in ${o.topology} (systems: ${topology.systems.map((s) => s.id).join(', ')})`);
@@ -101,6 +111,8 @@ export function registerSystemCommands(program: Command): void {
           fromBeginning: o.fromBeginning,
           runId: o.runId,
           seed: o.seed,
+          practices: o.practices,
+          ...(o.peersFile ? { peersFile: o.peersFile } : {}),
           logger,
         },
         wiring,
@@ -117,12 +129,13 @@ export function registerSystemCommands(program: Command): void {
     .option('--port <port>', 'HTTP port for health and state (0 = any free port)', intOption(0, 65535), 0)
     .option('--kafka-brokers <list>', 'bootstrap brokers host:port,... (default: KAFKA_BROKERS)', brokersOption)
     .option('--run-id <id>', 'names this run\'s topics', runIdOption)
-    .action(async (o: { topology: string; workDir: string; port: number; kafkaBrokers?: string[]; runId?: string }) => {
+    .option('--practices <list>', 'integration practices (the lake sink follows delivery=at-least-once|idempotent)', practicesOption, AS_GROWN)
+    .action(async (o: { topology: string; workDir: string; port: number; kafkaBrokers?: string[]; runId?: string; practices: Practices }) => {
       const logger = stderrLogger('lake-sink');
       const brokers = o.kafkaBrokers ?? (process.env.KAFKA_BROKERS ? parseBrokerList(process.env.KAFKA_BROKERS) : null);
       if (!brokers) throw new InvalidArgumentError('the lake sink needs --kafka-brokers or KAFKA_BROKERS');
       const { runLakeSink } = await import('../systems/runtime/lake-sink-process.ts');
-      const running = await runLakeSink({ topology: loadTopology(o.topology, { derived: true }), workDir: o.workDir, port: o.port, kafkaBrokers: brokers, runId: o.runId, logger });
+      const running = await runLakeSink({ topology: loadTopology(o.topology, { derived: true }), workDir: o.workDir, port: o.port, kafkaBrokers: brokers, runId: o.runId, practices: o.practices, logger });
       process.stdout.write(`untangle system ready id=lake-sink layout=hub url=${running.url} pid=${process.pid}\n`);
       closeOnSignal(() => running.close(), logger);
     });

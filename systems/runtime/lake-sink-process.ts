@@ -7,7 +7,7 @@ import { createRestApp } from '../legacy/rest-server.ts';
 import { codecFor } from '../legacy/common.ts';
 import { hubValidator } from '../hub/index.ts';
 import { recordKindsOf } from '../model/kinds.ts';
-import { PATHS, topicPrefixOf } from './options.ts';
+import { PATHS, topicPrefixOf, type Practices } from './options.ts';
 import type { RunningSystem } from './system.ts';
 
 export interface LakeSinkProcessOptions {
@@ -16,6 +16,8 @@ export interface LakeSinkProcessOptions {
   port: number;
   kafkaBrokers: string[];
   runId?: string;
+  /** delivery=idempotent: a record already in the lake is not written again. Default AS_GROWN. */
+  practices?: Practices;
   logger: (line: string) => void;
 }
 

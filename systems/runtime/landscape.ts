@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Supervisor } from '../process/supervisor.ts';
 import { instanceNames, loadTopology, restrictTo, serializeTopology, systemOfInstance, type SystemSpec, type Topology } from '../topology/index.ts';
 import { amqpNames, deleteFlowQueues } from '../legacy/amqp.ts';
-import { queuePrefixOf, PATHS, type LayoutName } from './options.ts';
+import { AS_GROWN, formatPractices, queuePrefixOf, PATHS, type LayoutName, type Practices } from './options.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/untangle.js', import.meta.url));
 const READY = /untangle system ready id=(\S+) layout=(\S+) url=(\S+) pid=(\d+)/;
@@ -39,6 +39,8 @@ export interface LandscapeOptions {
   runId: string;
   /** The run's seed, handed to every system (scheduled sources make their records from it). Default 0. */
   seed?: number;
+  /** The integration practices every system runs with (systems/runtime/practices.ts); default AS_GROWN. */
+  practices?: Practices;
   /** hub: systems whose new consumer group starts at the first offset. */
   fromBeginning?: string[];
   supervisor?: Supervisor;
@@ -149,7 +151,8 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   const urls: Record<string, string> = {};
   /** Process names of the system instances started (and not stopped for good). */
   const started = new Set<string>();
-  const common = (file: string): string[] => ['--topology', file, '--work-dir', opts.workDir, '--run-id', opts.runId];
+  const practices = opts.practices ?? AS_GROWN;
+  const common = (file: string): string[] => ['--topology', file, '--work-dir', opts.workDir, '--run-id', opts.runId, '--practices', formatPractices(practices)];
   // A function, not a constant: a start that lost a port race picks new ports for everyone.
   const peersArg = (): string => universe.systems
     .map((s) => `${s.id}=${instanceNames(s).map((name) => `http://127.0.0.1:${ports[name]}`).join('|')}`).join(',');

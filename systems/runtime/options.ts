@@ -5,6 +5,9 @@
  */
 import { join } from 'node:path';
 import { instanceNames, type SystemSpec, type Topology } from '../topology/index.ts';
+import type { Practices } from './practices.ts';
+
+export { AS_GROWN, BEST_PRACTICE, formatPractices, parsePractices, type Practices } from './practices.ts';
 
 export type LayoutName = 'legacy' | 'hub';
 
@@ -40,6 +43,13 @@ export interface SystemRuntimeOptions {
   runId?: string;
   /** The run's seed: scheduled sources make their records from it (as the load makes the ingress events). */
   seed?: number;
+  /** The integration practices of the run (systems/runtime/practices.ts); AS_GROWN when absent. */
+  practices?: Practices;
+  /**
+   * legacy with peers=reload: a JSON file `{ "topology": <file>, "peers": { "B": ["http://..."] } }`
+   * the system watches; a change rewires its flows without a restart.
+   */
+  peersFile?: string;
   logger: (line: string) => void;
 }
 

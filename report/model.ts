@@ -15,7 +15,7 @@ export type Layout = z.infer<typeof layoutSchema>;
  * The failures runner's layouts: the two of every runner, plus hub-cluster (the hub on a cluster
  * of three of our brokers, replicated topics, producers with acks=all).
  */
-export const failuresLayoutNameSchema = z.enum(['legacy', 'hub', 'hub-cluster']);
+export const failuresLayoutNameSchema = z.enum(['legacy', 'legacy-ha', 'hub', 'hub-cluster']);
 export type FailuresLayoutName = z.infer<typeof failuresLayoutNameSchema>;
 
 const count = z.number().int().nonnegative();

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from '../process/supervisor.ts';
-import { instanceNames, loadTopology, restrictTo, serializeTopology, systemOfInstance, type SystemSpec, type Topology } from '../topology/index.ts';
+import { instanceNames, loadTopology, restrictTo, serializeTopology, systemOfInstance, withJsonFormats, type SystemSpec, type Topology } from '../topology/index.ts';
 import { amqpNames, deleteFlowQueues } from '../legacy/amqp.ts';
 import { AS_GROWN, formatPractices, queuePrefixOf, PATHS, type LayoutName, type Practices } from './options.ts';
 
@@ -115,7 +115,10 @@ export interface Landscape {
  * front so the legacy systems can be told where every instance of their peers is.
  */
 export async function startLandscape(opts: LandscapeOptions): Promise<Landscape> {
-  const full = loadTopology(opts.topologyFile);
+  const practices = opts.practices ?? AS_GROWN;
+  // formats=json: every system is started with (and reloads) a topology whose legacy links and lake exports are JSON.
+  const asDeclared = loadTopology(opts.topologyFile);
+  const full = practices.formats === 'json' ? withJsonFormats(asDeclared) : asDeclared;
   const inFileOrder = (ids: Iterable<string>): string[] => {
     const set = new Set(ids);
     return full.systems.filter((s) => set.has(s.id)).map((s) => s.id);
@@ -151,7 +154,6 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   const urls: Record<string, string> = {};
   /** Process names of the system instances started (and not stopped for good). */
   const started = new Set<string>();
-  const practices = opts.practices ?? AS_GROWN;
   const common = (file: string): string[] => ['--topology', file, '--work-dir', opts.workDir, '--run-id', opts.runId, '--practices', formatPractices(practices)];
   // A function, not a constant: a start that lost a port race picks new ports for everyone.
   const peersArg = (): string => universe.systems

@@ -29,6 +29,18 @@ export function restrictTo(t: Topology, systemIds: readonly SystemId[]): Topolog
   return parseTopology(serializeTopology(restricted), `<${label}>`, { derived: true });
 }
 
+/**
+ * The landscape with every legacy link and lake export in JSON (the `formats=json` practice): the
+ * same flows and transports, one format, so no system needs an XML or CSV adapter.
+ */
+export function withJsonFormats(t: Topology): Topology {
+  return {
+    ...t,
+    flows: t.flows.map((f) => (f.legacy.format === 'json' ? f : { ...f, legacy: { ...f.legacy, format: 'json' } })),
+    systems: t.systems.map((s) => (s.lakeExport && s.lakeExport.format !== 'json' ? { ...s, lakeExport: { ...s.lakeExport, format: 'json' } } : s)),
+  };
+}
+
 /** The sub-landscape of the first n systems in file order. */
 export function restrictToFirst(t: Topology, n: number): Topology {
   return restrictTo(t, t.systems.slice(0, n).map((s) => s.id));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  adaptersPerSystem, hubLayout, legacyLinks, loadTopology, parseTopology, protocolsAndFormats, restrictTo, restrictToFirst,
+  adaptersPerSystem, hubLayout, legacyLinks, loadTopology, parseTopology, protocolsAndFormats, restrictTo, restrictToFirst, serializeTopology, withJsonFormats,
 } from '../../../systems/topology/index.ts';
 import { MINIMAL, SHOP_FILE, topologyError } from './helpers.ts';
 
@@ -101,5 +101,21 @@ describe('restrictTo', () => {
     expect(topologyError(() => restrictTo(shop, ['A', 'X'])).message).toMatch(/system "X" not in the topology \(systems: A, B, C/);
     const t = parseTopology(MINIMAL, 'mini.yaml');
     expect(topologyError(() => restrictTo(t, ['B', 'C'])).message).toMatch(/no system takes input from outside/);
+  });
+});
+
+describe('withJsonFormats (the formats=json practice)', () => {
+  it('turns every legacy link and lake export into JSON, keeping flows and transports', () => {
+    const declared = protocolsAndFormats(shop, 'legacy');
+    expect(declared.formats.length).toBeGreaterThan(1);
+    const json = withJsonFormats(shop);
+    expect(protocolsAndFormats(json, 'legacy')).toEqual({ protocols: declared.protocols, formats: ['json'], lakeFileFormats: ['json'] });
+    expect(json.flows.map((f) => [f.id, f.from, f.to, f.legacy.transport])).toEqual(shop.flows.map((f) => [f.id, f.from, f.to, f.legacy.transport]));
+    expect(adaptersPerSystem(json, 'legacy').every((s) => s.speaks.every((x) => x.format === 'json'))).toBe(true);
+  });
+  it('leaves the declared file untouched and round-trips through the topology format', () => {
+    const json = withJsonFormats(shop);
+    expect(shop.flows.some((f) => f.legacy.format !== 'json')).toBe(true);
+    expect(parseTopology(serializeTopology(json), '<json>', { derived: true }).flows.every((f) => f.legacy.format === 'json')).toBe(true);
   });
 });

@@ -13,10 +13,19 @@
  * below the high-water mark, or equal to such an unconfirmed line, is skipped. That covers a
  * restart, a kill -9 at any point, a failed commit and a rebalance within one process. With
  * several sink processes a partition moving between them may be written twice.
+ *
+ * Those are offsets: the same record published twice (a system handing its outputs over again
+ * after a crash, a producer retry) has two offsets and lands twice. With delivery=idempotent
+ * (`dedupe`) the sink also skips a record whose identity (kind and id, dedupeIdFor) is among the
+ * last `capacity` it wrote; at start that memory is rebuilt from the newest parts in the lake
+ * itself (recentLakeIds), so it is exact after a kill -9 at any point: what is in a sealed part
+ * is remembered, what was in an unsealed one was never in the lake (and comes again, uncommitted).
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { HubLakeWriter, type HubLakeWriterOptions } from '../lake/hub-writer.ts';
 import { quarantine as quarantineInLake } from '../lake/quarantine.ts';
+import type { RecordKinds } from '../model/kinds.ts';
+import { BoundedDedupe, dedupeIdFor, recentLakeIds } from './dedupe.ts';
 import { headerString, HEADER_KIND, type TopicSpec } from './headers.ts';
 import { ensureTopics, groupConsumer, stderrLogger, type HubLogger } from './kafka-client.ts';
 import { LakeOffsetCheckpoint, partitionKey, type LakeHighWater, type LakeSinkState, type UnconfirmedLines } from './lake-offsets.ts';
@@ -55,6 +64,11 @@ export interface LakeSinkOptions {
   validate?: HubValidator;
   /** Where refused values go (the lake's quarantine); it must be durable when it returns. */
   reject?: (items: readonly LakeSinkReject[]) => void;
+  /**
+   * delivery=idempotent: skip a record whose id (`idOf`, dedupeIdFor) is among the last `capacity`
+   * written; `written` gives the ids already in the lake, oldest first, when the sink starts.
+   */
+  dedupe?: { capacity: number; idOf: (kind: string, record: unknown) => string | undefined; written?: () => Iterable<string> };
   /** The sink's record of what is in the lake (LakeOffsetCheckpoint); without it a crash can leave duplicates. */
   checkpoint?: { load(): LakeSinkState; save(highWater: LakeHighWater, unconfirmed: UnconfirmedLines): void };
   /** Flush and commit at least this often while records arrive. Default 1 s. */
@@ -78,6 +92,8 @@ export interface LakeSinkCounters {
   rejected: number;
   /** Records re-delivered that were already in the lake, not written again. */
   skippedAlreadyInLake: number;
+  /** delivery=idempotent: records published again (a new offset) whose id was already written, not written again. */
+  skippedRepeats: number;
   flushes: number;
   /** Offset commits that failed (retried at the next flush). */
   commitFailures: number;
@@ -99,7 +115,9 @@ export class HubLakeSink {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private active = 0;
-  private readonly stats: LakeSinkCounters = { written: 0, rejected: 0, skippedAlreadyInLake: 0, flushes: 0, commitFailures: 0, bytes: 0 };
+  private readonly stats: LakeSinkCounters = { written: 0, rejected: 0, skippedAlreadyInLake: 0, skippedRepeats: 0, flushes: 0, commitFailures: 0, bytes: 0 };
+  /** delivery=idempotent: the ids of the records written last (see `dedupe`); null with at-least-once. */
+  private written: BoundedDedupe | null = null;
   private readonly topicByName: ReadonlyMap<string, TopicSpec>;
   private readonly log: HubLogger;
 
@@ -121,6 +139,10 @@ export class HubLakeSink {
     const state = o.checkpoint?.load();
     this.highWater = state?.highWater ?? new Map();
     this.unconfirmed = state?.unconfirmed ?? new Map();
+    if (o.dedupe) {
+      this.written = new BoundedDedupe(o.dedupe.capacity);
+      for (const id of o.dedupe.written?.() ?? []) this.written.add(id);
+    }
     const consumer = groupConsumer(o.kafka, { ...o, maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024 });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
@@ -251,6 +273,7 @@ export class HubLakeSink {
       return;
     }
     const folder = spec ? (this.options.folderOf ?? ((t: TopicSpec) => t.dataKind))(spec) : topic;
+    const id = this.written ? this.options.dedupe?.idOf(kind, record) : undefined;
     const unconfirmed = this.unconfirmed.get(folder);
     if (unconfirmed && unconfirmed.size > 0) {
       const line = JSON.stringify(record);
@@ -260,10 +283,16 @@ export class HubLakeSink {
         if (count === 1) unconfirmed.delete(line);
         else unconfirmed.set(line, count - 1);
         this.stats.skippedAlreadyInLake++;
+        if (id !== undefined) this.written?.add(id);
         return;
       }
     }
+    if (id !== undefined && this.written?.has(id)) {
+      this.stats.skippedRepeats++;
+      return;
+    }
     this.options.writer.append(folder, record, Number(m.timestamp));
+    if (id !== undefined) this.written?.add(id);
     this.stats.written++;
     this.unflushed++;
   }
@@ -276,16 +305,23 @@ export class HubLakeSink {
   }
 }
 
-export interface HubLakeSinkSetup extends Omit<LakeSinkOptions, 'writer' | 'checkpoint' | 'reject'> {
+/** Ids the lake sink remembers with delivery=idempotent: the records it wrote last (a repeat comes within seconds of its first, a system's restart). */
+export const LAKE_SINK_DEDUPE_IDS_MAX = 250_000;
+
+export interface HubLakeSinkSetup extends Omit<LakeSinkOptions, 'writer' | 'checkpoint' | 'reject' | 'dedupe'> {
   lakeDir: string;
   writerOptions?: Omit<HubLakeWriterOptions, 'lakeDir'>;
+  /** delivery=idempotent: skip records whose id is among the last `capacity` (default LAKE_SINK_DEDUPE_IDS_MAX) in the lake. */
+  idempotent?: { kinds: RecordKinds; capacity?: number };
 }
 
 /** The lake sink on a lake folder: HubLakeWriter, the lake's quarantine and the sink checkpoint. */
 export function createHubLakeSink(setup: HubLakeSinkSetup): HubLakeSink {
-  const { lakeDir, writerOptions, ...rest } = setup;
+  const { lakeDir, writerOptions, idempotent, ...rest } = setup;
+  const capacity = idempotent?.capacity ?? LAKE_SINK_DEDUPE_IDS_MAX;
   return new HubLakeSink({
     ...rest,
+    ...(idempotent ? { dedupe: { capacity, idOf: dedupeIdFor(idempotent.kinds), written: () => recentLakeIds(lakeDir, idempotent.kinds, capacity) } } : {}),
     writer: new HubLakeWriter({ ...writerOptions, lakeDir }),
     checkpoint: new LakeOffsetCheckpoint(lakeDir),
     reject: (items) => void quarantineInLake(lakeDir, 'hub-lake-sink', items.map((i) => ({ reason: i.reason, raw: i.raw, file: i.origin }))),

@@ -7,7 +7,7 @@ import { createRestApp } from '../legacy/rest-server.ts';
 import { codecFor } from '../legacy/common.ts';
 import { hubValidator } from '../hub/index.ts';
 import { recordKindsOf } from '../model/kinds.ts';
-import { PATHS, topicPrefixOf, type Practices } from './options.ts';
+import { AS_GROWN, instanceStateDir, PATHS, topicPrefixOf, type Practices } from './options.ts';
 import type { RunningSystem } from './system.ts';
 
 export interface LakeSinkProcessOptions {
@@ -16,7 +16,10 @@ export interface LakeSinkProcessOptions {
   port: number;
   kafkaBrokers: string[];
   runId?: string;
-  /** delivery=idempotent: a record already in the lake is not written again. Default AS_GROWN. */
+  /**
+   * delivery=idempotent: a record whose id is among the last LAKE_SINK_DEDUPE_IDS_MAX in the lake is
+   * not written again, also when it was published twice (hub/lake-sink.ts). Default AS_GROWN.
+   */
   practices?: Practices;
   logger: (line: string) => void;
 }
@@ -29,18 +32,19 @@ export async function runLakeSink(opts: LakeSinkProcessOptions): Promise<Running
   const layout = hubLayout(opts.topology, { topicPrefix: topicPrefixOf(opts.topology.name, opts.runId) });
   const lakeDir = join(opts.workDir, 'lake');
   const kinds = recordKindsOf(opts.topology);
-  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId: 'untangle-lake-sink', logger: opts.logger });
+  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId: 'untangle-lake-sink', logger: opts.logger, memberStateDir: instanceStateDir(opts.workDir, 'lake-sink') });
   const sink = createHubLakeSink({
     lakeDir,
     kafka,
     groupId: layout.lakeSink.groupId,
     topics: layout.topics.map((t) => ({ name: t.name, dataKind: t.dataKind, key: t.key })),
     validate: hubValidator(kinds),
+    ...((opts.practices ?? AS_GROWN).delivery === 'idempotent' ? { idempotent: { kinds } } : {}),
     logger: opts.logger,
   });
   await sink.start();
   const rest = createRestApp({ codec: codecFor(kinds) });
-  rest.app.get(PATHS.state, (_req, res) => void res.json({ systemId: 'lake-sink', layout: 'hub', pid: process.pid, sink: sink.counters() }));
+  rest.app.get(PATHS.state, (_req, res) => void res.json({ systemId: 'lake-sink', layout: 'hub', pid: process.pid, delivery: (opts.practices ?? AS_GROWN).delivery, sink: sink.counters() }));
   const listener = await rest.listen(opts.port);
   opts.logger(`lake sink writing ${layout.topics.length} topic(s) to ${lakeDir}; state on ${listener.url}`);
   return {

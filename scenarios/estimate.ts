@@ -16,6 +16,11 @@ const HUB_REJOIN_S = 6;
 /** hub-cluster: its brokers, and starting them (a quorum to elect, the run's topics to create). */
 const CLUSTER_BROKERS = 3;
 const CLUSTER_START_S = 6;
+/** legacy-ha: its RabbitMQ nodes, and starting and joining them into one cluster. */
+const RABBIT_NODES = 3;
+const RABBIT_CLUSTER_START_S = 25;
+/** legacy-ha: a restarted RabbitMQ node booting and its quorum queues catching up. */
+const RABBIT_NODE_BACK_S = 10;
 /** Waiting for the oracle: the legacy layout's export schedules make it the slow one. */
 const SETTLE_S = { legacy: 20, hub: 5 };
 
@@ -48,8 +53,17 @@ export function estimateSeconds(s: Scenario, landscape?: { systems: number; proc
     if (measured.includes('legacy')) total += perLayout(3, listed ?? systems + 1, SETTLE_S.legacy, listedSystems) + (listed === null || f.components.includes('rabbitmq') ? 6 : 0);
     if (measured.includes('hub')) total += perLayout(HUB_REJOIN_S, listed ?? systems + 2, SETTLE_S.hub, listedSystems);
     // 'broker' names every broker of the cluster; the wait for replicas back in sync follows each fault.
+    // Both HA layouts kill every system, every node, the quorum leader (and hub-cluster the lake sink).
     const clusterListed = listed === null ? null : listed + (f.components.includes('broker') ? CLUSTER_BROKERS - 1 : 0);
-    if (measured.includes('hub-cluster')) total += CLUSTER_START_S + perLayout(HUB_REJOIN_S + 2, clusterListed ?? CLUSTER_BROKERS + 1, SETTLE_S.hub, f.components === 'all' ? 0 : listedSystems);
+    if (measured.includes('hub-cluster')) total += CLUSTER_START_S + perLayout(HUB_REJOIN_S + 2, clusterListed ?? systems + CLUSTER_BROKERS + 2, SETTLE_S.hub, listedSystems);
+    const rabbitListed = listed === null ? null : listed + (f.components.includes('rabbitmq') ? RABBIT_NODES - 1 : 0);
+    if (measured.includes('legacy-ha')) {
+      const named = f.components === 'all' ? null : f.components;
+      const nodeFaults = named === null
+        ? RABBIT_NODES + 1
+        : (named.includes('rabbitmq') ? RABBIT_NODES : named.filter((n) => /^rabbitmq-\d+$/.test(n)).length) + (named.includes('quorum-leader') ? 1 : 0);
+      total += RABBIT_CLUSTER_START_S + perLayout(3, rabbitListed ?? systems + RABBIT_NODES + 1, SETTLE_S.legacy, listedSystems) + nodeFaults * RABBIT_NODE_BACK_S;
+    }
   }
   const o = s.runners.onboarding;
   if (o) total += layouts * (landscapeS(systems) + o.beforeS + o.afterS + 12);

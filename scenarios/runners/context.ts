@@ -56,6 +56,8 @@ export async function startHubProcess(ctx: RunnerContext, supervisor: Supervisor
     supervisor,
     processName: BROKER_PROCESS,
     dataDir,
+    // No initial rebalance delay (Kafka's default is 3 s): a restarted member of a one-member group
+    // joins it empty (its dead predecessor removed, see groupConsumer) and would wait that long.
     broker: { groupInitialRebalanceDelayMs: 0 },
     log: (line) => ctx.progress.note(line),
   });

@@ -5,7 +5,7 @@ import { HubSubscriber } from '../hub/subscriber.ts';
 import { hubValidator, systemHubWiring } from '../hub/index.ts';
 import { hubLayout } from '../topology/index.ts';
 import type { SystemCore } from './core.ts';
-import { topicPrefixOf, type SystemRuntimeOptions } from './options.ts';
+import { instanceName, instanceStateDir, topicPrefixOf, type SystemRuntimeOptions } from './options.ts';
 import type { Wiring } from './wiring.ts';
 
 /**
@@ -17,7 +17,9 @@ export async function startHubWiring(opts: SystemRuntimeOptions, core: SystemCor
   if (!opts.kafkaBrokers || opts.kafkaBrokers.length === 0) throw new Error(`system ${opts.systemId}: the hub layout needs Kafka brokers (--kafka-brokers)`);
   const layout = hubLayout(opts.topology, { topicPrefix: topicPrefixOf(opts.topology.name, opts.runId) });
   const mine = systemHubWiring(layout, opts.systemId);
-  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId: systemClientId(opts.systemId), logger: opts.logger });
+  // The instance's state folder remembers its group member id: a restart after kill -9 removes the dead one (groupConsumer).
+  const memberStateDir = instanceStateDir(opts.workDir, instanceName(core.spec, opts.instance));
+  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId: systemClientId(opts.systemId), logger: opts.logger, memberStateDir });
   const publisher = new HubPublisher({ kafka, systemId: opts.systemId, topics: mine.produces, logger: opts.logger });
   await publisher.connect();
 

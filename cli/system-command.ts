@@ -8,6 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { loadTopology } from '../systems/topology/index.ts';
 import { AS_GROWN, instanceName, parsePractices, type Practices } from '../systems/runtime/options.ts';
 import { parseBrokerList } from '../infra/broker-list.ts';
+import { parseAmqpUrls } from '../systems/legacy/amqp-connection.ts';
 import { intOption } from './options.ts';
 import { closeOnSignal } from './lifecycle.ts';
 
@@ -58,6 +59,15 @@ function practicesOption(value: string): Practices {
   }
 }
 
+/** --amqp-url: one AMQP URL, or a cluster's nodes separated by commas; passed on as one string. */
+function amqpUrlOption(value: string): string {
+  try {
+    return parseAmqpUrls(value).join(',');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function brokersOption(value: string): string[] {
   try {
     return parseBrokerList(value);
@@ -79,7 +89,7 @@ export function registerSystemCommands(program: Command): void {
     .requiredOption('--work-dir <dir>', 'the landscape\'s shared folder (inboxes, lake, state)')
     .option('--port <port>', 'HTTP port of this system (0 = any free port)', intOption(0, 65535), 0)
     .option('--peers <list>', 'legacy: the systems\' base URLs, SYSTEM=URL[|URL of instance 2...],...', parsePeers, {})
-    .option('--amqp-url <url>', 'legacy: RabbitMQ URL (default: AMQP_URL or amqp://guest:guest@127.0.0.1:5672)')
+    .option('--amqp-url <url>', 'legacy: RabbitMQ URL, or a cluster\'s nodes URL,URL,... (connects to the first that answers, fails over to the next; quorum queues when several) (default: AMQP_URL or amqp://guest:guest@127.0.0.1:5672)', amqpUrlOption)
     .option('--kafka-brokers <list>', 'hub: bootstrap brokers host:port,... (default: KAFKA_BROKERS)', brokersOption)
     .option('--run-id <id>', 'names this run\'s queues and topics', runIdOption)
     .option('--seed <n>', 'the run\'s seed: scheduled sources make their records from it', intOption(0, 2 ** 32 - 1), 0)

@@ -22,7 +22,11 @@
 // - stop() stops it gracefully (SIGKILL after a timeout), kills -9 anything left that carries this
 //   node's name, and removes the directory. If this process dies first, the Supervisor's reaper
 //   kills the process group.
-import { execFileSync } from 'node:child_process';
+// - For a cluster (infra/rabbitmq-cluster.ts): nodes given one `erlangCookie` (written to
+//   $HOME/.erlang.cookie, read by the node and by its CLI tools alike), extra rabbitmq.conf lines,
+//   and ctl(), which runs rabbitmqctl / rabbitmq-queues / rabbitmq-diagnostics against the node with
+//   the node's own environment and user (the CLI tools must read the same cookie).
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, chownSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,7 +56,14 @@ export interface RabbitNodeOptions {
   /** Environment to search PATH in (default process.env). */
   env?: Env;
   log?: Log;
+  /** The Erlang cookie (nodes of one cluster share one); default: one the node makes itself. */
+  erlangCookie?: string;
+  /** Lines added to the node's rabbitmq.conf. */
+  extraConfig?: readonly string[];
 }
+
+/** RabbitMQ's CLI tools that ctl() runs. */
+export type RabbitCli = 'rabbitmqctl' | 'rabbitmq-queues' | 'rabbitmq-diagnostics';
 
 export interface RabbitNode {
   /** amqp://guest:guest@127.0.0.1:PORT */
@@ -75,6 +86,10 @@ export interface RabbitNode {
   stop(): Promise<void>;
   /** Pids of live OS processes that belong to this node (its name is in their environment). */
   processes(): number[];
+  /** Runs a RabbitMQ CLI tool against this node (`-n <nodeName>` first); resolves with its stdout, rejects with its stderr. */
+  ctl(tool: RabbitCli, args: readonly string[], timeoutMs?: number): Promise<string>;
+  /** Started and not killed or stopped since (the Supervisor's view; the node may still be booting). */
+  alive(): boolean;
 }
 
 /** The rabbitmq-server on PATH, or null. */
@@ -186,25 +201,34 @@ export async function startRabbitNode(opts: RabbitNodeOptions = {}): Promise<Rab
 
   try {
     const file = (name: string): string => path.join(dir, name);
-    writeFileSync(file('rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users = none\n`);
+    writeFileSync(file('rabbitmq.conf'), [`listeners.tcp.default = 127.0.0.1:${port}`, 'loopback_users = none', ...(opts.extraConfig ?? []), ''].join('\n'));
+    if (opts.erlangCookie !== undefined) writeFileSync(file('.erlang.cookie'), opts.erlangCookie, { mode: 0o400 });
     writeFileSync(file('rabbitmq-env.conf'), '# a private untangle node: everything is set through the environment\n');
     writeFileSync(file('enabled_plugins'), '[].\n');
     mkdirSync(file('mnesia'));
     mkdirSync(file('log'));
 
-    let command = script;
-    let args: string[] = [];
+    // As root: the node and its CLI tools run as the rabbitmq user (see the top of this file).
+    let asUser: string[] = [];
     const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     if (isRoot) {
       const account = rabbitmqAccount();
       const setpriv = findOnPath('setpriv', env);
       if (account && setpriv) {
         chownTree(dir, account);
-        command = setpriv;
-        args = [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', script];
+        asUser = [setpriv, `--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups'];
       }
       // Without a rabbitmq user or setpriv the node runs as root, which RabbitMQ also accepts.
     }
+    const [command, ...args] = [...asUser, script];
+    const baseEnv = {
+      PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      HOME: dir,
+      RABBITMQ_CONF_ENV_FILE: file('rabbitmq-env.conf'),
+      ERL_EPMD_ADDRESS: '127.0.0.1',
+    };
 
     const started = await supervisor.start(processName, {
       command,
@@ -212,23 +236,18 @@ export async function startRabbitNode(opts: RabbitNodeOptions = {}): Promise<Rab
       cwd: dir,
       inheritEnv: false,
       env: {
-        PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-        LANG: 'C.UTF-8',
-        LC_ALL: 'C.UTF-8',
-        HOME: dir,
+        ...baseEnv,
         RABBITMQ_NODENAME: nodeName,
         RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
         RABBITMQ_NODE_PORT: String(port),
         RABBITMQ_DIST_PORT: String(distPort),
         RABBITMQ_CONFIG_FILE: file('rabbitmq.conf'),
-        RABBITMQ_CONF_ENV_FILE: file('rabbitmq-env.conf'),
         RABBITMQ_MNESIA_BASE: file('mnesia'),
         RABBITMQ_LOG_BASE: file('log'),
         RABBITMQ_ENABLED_PLUGINS_FILE: file('enabled_plugins'),
         RABBITMQ_FEATURE_FLAGS_FILE: file('feature_flags'),
         RABBITMQ_PID_FILE: file('rabbitmq.pid'),
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-        ERL_EPMD_ADDRESS: '127.0.0.1',
       },
       readyPattern: RABBITMQ_READY,
       readyTimeoutMs,
@@ -249,8 +268,18 @@ export async function startRabbitNode(opts: RabbitNodeOptions = {}): Promise<Rab
         }
       }
     };
+    const ctl = (tool: RabbitCli, ctlArgs: readonly string[], timeoutMs = 30_000): Promise<string> => {
+      const [cmd, ...pre] = [...asUser, path.join(path.dirname(script), tool)];
+      return new Promise((resolve, reject) => {
+        execFile(cmd, [...pre, '-n', nodeName, ...ctlArgs], { cwd: dir, env: baseEnv, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`${tool} ${ctlArgs.join(' ')} on ${nodeName}: ${(stderr.trim() || stdout.trim() || err.message).split('\n').slice(0, 5).join(' / ')}`, { cause: err }));
+          else resolve(stdout);
+        });
+      });
+    };
     return {
-      url, port, distPort, nodeName, dir, processName, supervisor,
+      url, port, distPort, nodeName, dir, processName, supervisor, ctl,
+      alive,
       pid: () => supervisor.pid(processName),
       processes: () => processesOfNode(nodeName),
       async kill() {

@@ -2,14 +2,53 @@
  * One AMQP connection per system process, kept alive: connect with backoff, and when the connection
  * drops (RabbitMQ restarted, network cut) connect again and re-run every registered setup hook, so
  * publishers and consumers recreate their channels. Counts reconnects and failed attempts.
+ *
+ * The URL may name the nodes of a cluster, comma-separated, as a client configured with a node list:
+ * it connects to the first node that answers, and when that connection drops it goes on with the
+ * next node (round robin), backing off only once a whole round failed. Flow queues are quorum
+ * queues on a cluster and classic queues on one node (queueType), unless told otherwise.
  */
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { backoffDelayMs, errorText } from './common.ts';
 import type { BackoffOptions } from './common.ts';
 
+/** How flow queues are declared: classic (one node) or quorum (replicated over a cluster's nodes). */
+export type AmqpQueueType = 'classic' | 'quorum';
+
+/**
+ * The URLs of `--amqp-url`: one amqp:// or amqps:// URL, or several separated by commas (the nodes
+ * of one cluster). Throws a clear error for an empty list or an entry that is not an AMQP URL.
+ */
+export function parseAmqpUrls(text: string): string[] {
+  const urls = text.split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  if (urls.length === 0) throw new Error('no AMQP URL given (expected amqp://HOST:PORT, or several separated by commas)');
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new Error(`not a valid AMQP URL: "${redact(u)}"`);
+    }
+    if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') throw new Error(`not an AMQP URL (expected amqp:// or amqps://): "${redact(u)}"`);
+  }
+  return urls;
+}
+
+/** Quorum queues when the URL names several nodes (a cluster), classic queues for one. */
+export function queueTypeFor(urls: readonly string[]): AmqpQueueType {
+  return urls.length > 1 ? 'quorum' : 'classic';
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}
+
 export interface AmqpConnectorOptions {
+  /** One RabbitMQ URL, or the nodes of a cluster separated by commas (see parseAmqpUrls). */
   readonly url: string;
+  /** How flow queues are declared; default queueTypeFor(the URLs). */
+  readonly queueType?: AmqpQueueType;
   readonly backoff?: BackoffOptions;
   /** AMQP heartbeat in seconds, so a silent peer is noticed. Default 10. */
   readonly heartbeatS?: number;
@@ -23,11 +62,19 @@ export interface AmqpConnectorCounters {
   reconnects: number;
   connectFailures: number;
   lastError: string | undefined;
+  /** The node connected to (its URL, password hidden), when there are several. */
+  node?: string;
 }
 
 export type ConnectHook = (conn: ChannelModel) => Promise<void>;
 
 export class AmqpConnector {
+  /** The nodes, in the order given. */
+  readonly urls: readonly string[];
+  readonly queueType: AmqpQueueType;
+  /** The node tried next (index into urls). */
+  private nextNode = 0;
+  private connectedNode: number | undefined;
   private conn: ChannelModel | undefined;
   private readonly hooks = new Set<ConnectHook>();
   private readonly waiters = new Set<() => void>();
@@ -39,7 +86,10 @@ export class AmqpConnector {
   private setupFailuresInARow = 0;
   private readonly c: AmqpConnectorCounters = { connected: false, reconnects: 0, connectFailures: 0, lastError: undefined };
 
-  constructor(readonly options: AmqpConnectorOptions) {}
+  constructor(readonly options: AmqpConnectorOptions) {
+    this.urls = parseAmqpUrls(options.url);
+    this.queueType = options.queueType ?? queueTypeFor(this.urls);
+  }
 
   /** Starts connecting in the background (idempotent). */
   start(): void {
@@ -73,7 +123,8 @@ export class AmqpConnector {
   }
 
   counters(): AmqpConnectorCounters {
-    return { ...this.c, connected: this.conn !== undefined };
+    const node = this.urls.length > 1 && this.conn && this.connectedNode !== undefined ? { node: redact(this.urls[this.connectedNode]) } : {};
+    return { ...this.c, connected: this.conn !== undefined, ...node };
   }
 
   async close(): Promise<void> {
@@ -84,22 +135,33 @@ export class AmqpConnector {
     if (conn) await conn.close().catch(() => undefined);
   }
 
+  /** One round over the nodes from nextNode; backs off only when none of them answered. */
   private async connect(attempt: number): Promise<void> {
-    if (this.closing) return;
-    let conn: ChannelModel;
-    try {
-      conn = await amqp.connect(withHeartbeat(this.options.url, this.options.heartbeatS ?? 10),
-        { timeout: 5_000, clientProperties: { connection_name: this.options.name ?? 'untangle-legacy' } });
-    } catch (e) {
-      this.c.connectFailures++;
-      this.c.lastError = errorText(e);
+    let conn: ChannelModel | undefined;
+    let node = this.nextNode;
+    for (let tried = 0; tried < this.urls.length && !conn; tried++) {
+      if (this.closing) return;
+      node = (this.nextNode + tried) % this.urls.length;
+      try {
+        conn = await amqp.connect(withHeartbeat(this.urls[node], this.options.heartbeatS ?? 10),
+          { timeout: 5_000, clientProperties: { connection_name: this.options.name ?? 'untangle-legacy' } });
+      } catch (e) {
+        this.c.connectFailures++;
+        this.c.lastError = this.urls.length > 1 ? `${redact(this.urls[node])}: ${errorText(e)}` : errorText(e);
+      }
+    }
+    if (!conn) {
       this.scheduleRetry(attempt + 1);
       return;
     }
     if (this.closing) { await conn.close().catch(() => undefined); return; }
+    // After a drop, the next node first (round robin): the one just lost is likely down.
+    this.nextNode = (node + 1) % this.urls.length;
+    this.connectedNode = node;
     conn.on('error', (e: Error) => { this.c.lastError = errorText(e); });
+    const established = conn;
     conn.once('close', () => {
-      if (this.conn === conn) this.conn = undefined;
+      if (this.conn === established) this.conn = undefined;
       if (!this.closing) this.scheduleRetry(1 + this.setupFailuresInARow);
     });
     if (this.everConnected) this.c.reconnects++;

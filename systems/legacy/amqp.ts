@@ -6,13 +6,26 @@
  * (undecodable or invalid) is rejected without requeue and lands in the DLQ; a handler exception
  * requeues once, then dead-letters. Unconfirmed publishes are resent after a reconnect
  * (at-least-once: the consumer may see duplicates, which untangle measures).
+ *
+ * On a cluster (the connector's queueType 'quorum') the queue and its dead-letter queue are quorum
+ * queues: replicated on every node, a publish confirmed once a majority has it. Dead-lettering stays
+ * RabbitMQ's default, at-most-once: the at-least-once strategy needs overflow reject-publish, and
+ * with it RabbitMQ 3.10 nacked every publish after a failover here (no length limit was set). A
+ * queue's type is fixed once declared; queue names carry the run id.
+ *
+ * A nacked message is sent again on a new channel, after a backoff, up to nackRetriesMax times
+ * (then its publish rejects): RabbitMQ's nack says "not taken, publish it again". On a cluster that
+ * matters: a channel opened while a quorum queue is still electing its new leader (a client that
+ * failed over within a few hundred ms of the leader's node dying) nacks every publish to that queue
+ * for as long as it lives, here for seconds, until the old node was back; a channel opened half a
+ * second later takes them.
  */
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
-import { CONTENT_TYPES, decodeAndValidate, errorText } from './common.ts';
+import { backoffDelayMs, CONTENT_TYPES, decodeAndValidate, errorText } from './common.ts';
 import type { RecordCodec, RecordValidator } from './common.ts';
-import type { AmqpConnector } from './amqp-connection.ts';
+import { parseAmqpUrls, type AmqpConnector, type AmqpQueueType } from './amqp-connection.ts';
 
 export interface AmqpFlowNames { readonly queue: string; readonly dlx: string; readonly dlq: string }
 
@@ -22,26 +35,43 @@ export function amqpNames(flowId: string, prefix = 'legacy.'): AmqpFlowNames {
   return { queue, dlx: `${queue}.dlx`, dlq: `${queue}.dlq` };
 }
 
-/** Declares the flow's queue, dead-letter exchange and dead-letter queue (idempotent). */
-export async function declareFlowQueues(ch: Channel, n: AmqpFlowNames): Promise<void> {
-  await ch.assertExchange(n.dlx, 'direct', { durable: true });
-  await ch.assertQueue(n.dlq, { durable: true });
-  await ch.bindQueue(n.dlq, n.dlx, n.queue);
-  await ch.assertQueue(n.queue, { durable: true, deadLetterExchange: n.dlx, deadLetterRoutingKey: n.queue });
+/** The queue arguments of a flow queue of this type (the dead-letter queue: without a dead-letter exchange). */
+export function flowQueueOptions(type: AmqpQueueType, deadLetter?: { exchange: string; routingKey: string }): Options.AssertQueue {
+  const dl = deadLetter ? { deadLetterExchange: deadLetter.exchange, deadLetterRoutingKey: deadLetter.routingKey } : {};
+  return type === 'classic' ? { durable: true, ...dl } : { durable: true, ...dl, arguments: { 'x-queue-type': 'quorum' } };
 }
 
-/** Deletes a flow's queues and exchange (tests, teardown). */
+/** Declares the flow's queue, dead-letter exchange and dead-letter queue (idempotent for one type). */
+export async function declareFlowQueues(ch: Channel, n: AmqpFlowNames, type: AmqpQueueType = 'classic'): Promise<void> {
+  await ch.assertExchange(n.dlx, 'direct', { durable: true });
+  await ch.assertQueue(n.dlq, flowQueueOptions(type));
+  await ch.bindQueue(n.dlq, n.dlx, n.queue);
+  await ch.assertQueue(n.queue, flowQueueOptions(type, { exchange: n.dlx, routingKey: n.queue }));
+}
+
+/** Deletes a flow's queues and exchange (tests, teardown); `url` may list a cluster's nodes, tried in turn. */
 export async function deleteFlowQueues(url: string, n: AmqpFlowNames): Promise<void> {
-  const conn: ChannelModel = await amqp.connect(url);
-  try {
-    const ch = await conn.createChannel();
-    await ch.deleteQueue(n.queue);
-    await ch.deleteQueue(n.dlq);
-    await ch.deleteExchange(n.dlx);
-    await ch.close();
-  } finally {
-    await conn.close();
+  let lastError: unknown;
+  for (const node of parseAmqpUrls(url)) {
+    let conn: ChannelModel;
+    try {
+      conn = await amqp.connect(node, { timeout: 5_000 });
+    } catch (err) {
+      lastError = err;
+      continue; // a node that is down: the next one
+    }
+    try {
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(n.queue);
+      await ch.deleteQueue(n.dlq);
+      await ch.deleteExchange(n.dlx);
+      await ch.close();
+      return;
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
   }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
 
 interface FlowOptions {
@@ -59,14 +89,18 @@ export interface AmqpPublisherOptions extends FlowOptions {
   readonly inFlightMax?: number;
   /** Messages waiting (disconnected or in-flight limit reached), at most; beyond it publish fails. Default 1000. */
   readonly bufferMax?: number;
+  /** Times one message is sent again after a nack (on a new channel, after a backoff); then its publish rejects. Default 6 (about 6 s in all). */
+  readonly nackRetriesMax?: number;
 }
 
 export interface AmqpPublisherCounters {
   /** Messages handed to the channel (resends after a reconnect included). */
   published: number;
   confirmed: number;
-  /** Broker nacks; the publish promise rejects. */
+  /** Broker nacks (each one retried on a new channel until nackRetriesMax, then the publish promise rejects). */
   nacked: number;
+  /** Channels replaced after a nack. */
+  channelsRenewed: number;
   /** Unconfirmed messages sent again on a new channel after the old one closed. */
   resent: number;
   /** Publishes refused at once because the buffer was full. */
@@ -79,7 +113,10 @@ export class PublishRejectedError extends Error {
   constructor(message: string) { super(message); this.name = 'PublishRejectedError'; }
 }
 
-interface Pending { readonly body: Buffer; readonly resolve: () => void; readonly reject: (e: Error) => void; sends: number }
+interface Pending { readonly body: Buffer; readonly resolve: () => void; readonly reject: (e: Error) => void; sends: number; nacks: number }
+
+/** Backoff between a nack and the new channel that sends the message again (doubling, with jitter). */
+const NACK_BACKOFF = { initialMs: 200, maxMs: 2_000 };
 
 export class AmqpPublisher {
   readonly names: AmqpFlowNames;
@@ -88,7 +125,12 @@ export class AmqpPublisher {
   private readonly buffer: Pending[] = [];
   private readonly inFlight = new Set<Pending>();
   private unregister: (() => void) | undefined;
-  private readonly c = { published: 0, confirmed: 0, nacked: 0, resent: 0, bufferRejected: 0 };
+  private closed = false;
+  /** A new channel is due after a nack (a timer); meanwhile nothing is sent. */
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** Nacks in a row without a confirm in between (drives the backoff). */
+  private nacksInARow = 0;
+  private readonly c = { published: 0, confirmed: 0, nacked: 0, channelsRenewed: 0, resent: 0, bufferRejected: 0 };
 
   constructor(readonly options: AmqpPublisherOptions) {
     this.names = options.names ?? amqpNames(options.flowId);
@@ -112,7 +154,7 @@ export class AmqpPublisher {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     return new Promise<void>((resolve, reject) => {
-      this.buffer.push({ body, resolve, reject, sends: 0 });
+      this.buffer.push({ body, resolve, reject, sends: 0, nacks: 0 });
       this.pump();
     });
   }
@@ -123,6 +165,8 @@ export class AmqpPublisher {
 
   /** Stops publishing; messages still waiting are rejected. */
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.renewTimer);
     this.unregister?.();
     const ch = this.ch;
     this.ch = undefined;
@@ -132,14 +176,40 @@ export class AmqpPublisher {
   }
 
   private async setup(conn: ChannelModel): Promise<void> {
+    clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
     const ch = await conn.createConfirmChannel();
     ch.on('error', () => undefined); // the connection's close drives recovery
-    await declareFlowQueues(ch, this.names);
+    await declareFlowQueues(ch, this.names, this.options.connector.queueType);
+    if (this.closed || this.ch) {
+      // closed meanwhile, or a reconnect and a renewal raced: one channel is enough
+      await ch.close().catch(() => undefined);
+      return;
+    }
     ch.once('close', () => this.lost(ch));
     ch.on('drain', () => { this.blocked = false; this.pump(); });
     this.ch = ch;
     this.blocked = false;
     this.pump();
+  }
+
+  /** After a nack: retire the channel (its unconfirmed messages go back to the buffer) and open a new one after a backoff. */
+  private renew(ch: ConfirmChannel): void {
+    if (this.ch !== ch) return; // retired already
+    this.lost(ch);
+    void ch.close().catch(() => undefined);
+    this.c.channelsRenewed++;
+    this.scheduleRenewal();
+  }
+
+  private scheduleRenewal(): void {
+    if (this.closed || this.renewTimer) return;
+    this.renewTimer = setTimeout(() => {
+      this.renewTimer = undefined;
+      const conn = this.options.connector.connection;
+      if (!conn || this.ch || this.closed) return; // without a connection, the connector's reconnect runs setup()
+      this.setup(conn).catch(() => this.scheduleRenewal());
+    }, backoffDelayMs(++this.nacksInARow, NACK_BACKOFF));
   }
 
   /** The channel closed: everything unconfirmed goes back to the front of the buffer, in order. */
@@ -172,14 +242,19 @@ export class AmqpPublisher {
   private settled(ch: ConfirmChannel, p: Pending, err: unknown): void {
     if (!this.inFlight.has(p)) return; // already moved back to the buffer by lost()
     if (err && errorText(err) !== 'message nacked') { this.lost(ch); return; } // channel closed before the confirm
-    this.inFlight.delete(p);
     if (err) {
       this.c.nacked++;
-      p.reject(new PublishRejectedError(`${this.options.flowId}: RabbitMQ nacked the message`));
-    } else {
-      this.c.confirmed++;
-      p.resolve();
+      if (p.nacks++ >= (this.options.nackRetriesMax ?? 6)) {
+        this.inFlight.delete(p);
+        p.reject(new PublishRejectedError(`${this.options.flowId}: RabbitMQ nacked the message ${p.nacks} times`));
+      }
+      this.renew(ch); // p (unless given up) and the rest in flight go again on a new channel
+      return;
     }
+    this.inFlight.delete(p);
+    this.nacksInARow = 0;
+    this.c.confirmed++;
+    p.resolve();
     this.pump();
   }
 }
@@ -245,7 +320,7 @@ export class AmqpConsumer<R = unknown> {
   private async setup(conn: ChannelModel): Promise<void> {
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
-    await declareFlowQueues(ch, this.names);
+    await declareFlowQueues(ch, this.names, this.options.connector.queueType);
     await ch.prefetch(this.options.prefetch);
     this.ch = ch;
     const { consumerTag } = await ch.consume(this.names.queue, (msg) => {

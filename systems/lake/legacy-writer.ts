@@ -2,7 +2,9 @@
  * The legacy layout's lake: every system drops its own batch export, in its own format, as
  * <lakeDir>/legacy/<systemId>/<kind>/<yyyy-mm-dd>/<seq>.<ext>. Each file is written whole under a
  * temporary name, fsynced, then linked into place (never overwriting another export) and the
- * directory fsynced: a reader sees a complete file or none.
+ * directory fsynced: a reader sees a complete file or none. An export from a durable outbox names
+ * its file itself (by the records it holds) and renames it into place instead: a redo after a
+ * kill replaces the file it may have written before with the same records, never adds a copy.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,10 +20,19 @@ const CLAIM_ATTEMPTS_MAX = 100;
 export interface LegacyExportOptions {
   /** The export's time, which names its date folder; default now. */
   atMs?: number;
+  /**
+   * The file's name without extension, instead of the next sequence number: a file of that name
+   * already there is replaced (atomically), so writing the same records again leaves one copy.
+   * [A-Za-z0-9._-], not starting with '.'.
+   */
+  name?: string;
 }
+
+const FILE_STEM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
 export interface LegacyExportResult {
   path: string;
+  /** The file's sequence number in its folder (0 for a named file). */
   seq: number;
   bytes: number;
   records: number;
@@ -50,6 +61,7 @@ export function writeLegacyExport(
   opts: LegacyExportOptions = {},
 ): LegacyExportResult | null {
   if (!SYSTEM_ID_PATTERN.test(systemId)) throw new RangeError(`not a system id: ${JSON.stringify(systemId)}`);
+  if (opts.name !== undefined && (!FILE_STEM_PATTERN.test(opts.name) || opts.name.endsWith(TEMP_SUFFIX))) throw new RangeError(`not a lake file name: ${JSON.stringify(opts.name)}`);
   if (records.length === 0) return null;
   const data = encodeBatch(kind, format, records);
   const dir = path.join(lakeDir, LEGACY_DIR, systemId, kind.id, utcDate(opts.atMs ?? Date.now()));
@@ -58,6 +70,12 @@ export function writeLegacyExport(
   const tmp = path.join(dir, `.export-${process.pid}-${Date.now()}${TEMP_SUFFIX}`);
   writeFileSynced(tmp, data);
   try {
+    if (opts.name !== undefined) {
+      const final = path.join(dir, `${opts.name}.${ext}`);
+      fs.renameSync(tmp, final); // replaces a file of the same records written before a kill
+      fsyncDir(dir);
+      return { path: final, seq: 0, bytes: data.length, records: records.length };
+    }
     let seq = nextSeq(dir);
     for (let attempt = 0; ; attempt++, seq++) {
       const final = path.join(dir, `${String(seq).padStart(SEQ_DIGITS, '0')}.${ext}`);

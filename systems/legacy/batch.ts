@@ -3,13 +3,24 @@
  * scheduleMs, drops files into the receiver's inbox as `<inbox>/<flowId>/<timestamp>-<seq>.<ext>`,
  * atomically (hidden .tmp, fsync, rename), bounded by records and bytes per file and by a bounded
  * buffer. The receiving side is BatchPicker (batch-picker.ts).
+ *
+ * With a durable outbox (outbox=durable) the buffer is an Outbox file (outbox.ts): add() appends
+ * the records before it returns, and each file is handed over in steps the outbox writes down:
+ * begin (its range of records and its name, `<timestamp>-<first seq>[-<tag>].<ext>`, kept for a redo),
+ * the file complete under a hidden staging name in the flow's folder (`.<name>.staged`, fsynced;
+ * pickers never read hidden names), staged, rename to its name, done. After a kill the begun file
+ * is finished: not staged yet, it is written again (same records, same name); staged and its staging
+ * file still there, it is renamed; staged and the staging file gone, the rename had happened (a
+ * rename is atomic and only this writer renames it), so the file is never published twice, even
+ * when a picker had already taken it away.
  */
-import { access } from 'node:fs/promises';
+import { access, mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
 import { FILE_EXTENSIONS, errorText } from './common.ts';
 import type { RecordCodec } from './common.ts';
-import { writeFileAtomic } from './fs-atomic.ts';
+import { syncDir, writeFileAtomic } from './fs-atomic.ts';
+import type { Handover, Outbox } from './outbox.ts';
 
 export { BatchPicker } from './batch-picker.ts';
 export type { BatchPickerCounters, BatchPickerOptions, BatchFileInfo } from './batch-picker.ts';
@@ -44,6 +55,13 @@ export interface BatchWriterOptions {
    * never pick the same name (the rename that publishes a file would overwrite the other's).
    */
   readonly fileTag?: string;
+  /**
+   * outbox=durable: the flow's outbox (OutboxStore.open(`batch-<flowId>`), with the records'
+   * identity for dedupe). bufferMax then bounds the records waiting in it. Absent: in memory.
+   */
+  readonly outbox?: Outbox<unknown>;
+  /** Test seam (durable): called after each step of a file's handover; throwing stops there, as a kill would. */
+  readonly onStep?: (step: 'begun' | 'staged' | 'published') => void;
 }
 
 export interface BatchWriterCounters {
@@ -73,11 +91,16 @@ export class BatchWriter {
 
   constructor(readonly options: BatchWriterOptions) {}
 
-  /** Queues records for the next file. Returns how many were accepted (the buffer is bounded). */
+  /**
+   * Queues records for the next file (durable: appends them to the outbox, skipping those appended
+   * before). Returns how many were accepted (the buffer is bounded).
+   */
   add(...records: unknown[]): number {
-    const room = Math.max(0, (this.options.bufferMax ?? 10_000) - this.buffer.length);
+    const outbox = this.options.outbox;
+    const room = Math.max(0, (this.options.bufferMax ?? 10_000) - (outbox ? outbox.depth : this.buffer.length));
     const accepted = records.slice(0, room);
-    this.buffer.push(...accepted);
+    if (outbox) outbox.append(accepted);
+    else this.buffer.push(...accepted);
     this.c.recordsAdded += accepted.length;
     this.c.recordsRejected += records.length - accepted.length;
     return accepted.length;
@@ -97,12 +120,13 @@ export class BatchWriter {
 
   /** Writes every buffered record into as many files as the limits need. Returns files written. */
   flush(): Promise<number> {
-    this.flushing ??= this.writeAll().finally(() => { this.flushing = undefined; });
+    const outbox = this.options.outbox;
+    this.flushing ??= (outbox ? outbox.exclusive(() => this.writeAllDurable(outbox)) : this.writeAll()).finally(() => { this.flushing = undefined; });
     return this.flushing;
   }
 
   counters(): BatchWriterCounters {
-    return { ...this.c, buffered: this.buffer.length };
+    return { ...this.c, buffered: this.options.outbox ? this.options.outbox.depth : this.buffer.length };
   }
 
   private async writeAll(): Promise<number> {
@@ -143,6 +167,119 @@ export class BatchWriter {
     return files;
   }
 
+  /** Hands over the outbox's records a file at a time, the one a kill interrupted first. */
+  private async writeAllDurable(outbox: Outbox<unknown>): Promise<number> {
+    let files = 0;
+    while (outbox.depth > 0) {
+      let h = outbox.handover();
+      let data: Buffer;
+      try {
+        if (h) {
+          data = this.options.codec.encodeBatch(this.options.kind, this.options.format, outbox.range(h.from, h.to).map((e) => e.record));
+        } else {
+          const chunk = this.nextChunk(outbox);
+          if (!chunk) continue; // its first record was given up
+          data = chunk.data;
+          const atMs = Date.now();
+          h = outbox.begin(chunk.from, chunk.to, atMs, this.durableFileName(atMs, chunk.from));
+          this.options.onStep?.('begun');
+        }
+        await this.publish(outbox, h, data);
+        this.options.onStep?.('published');
+        outbox.markDone(h.to);
+      } catch (e) {
+        this.c.writeFailures++;
+        this.c.lastError = errorText(e);
+        break; // a begun file stays begun and is finished on the next tick
+      }
+      files++;
+      this.c.filesWritten++;
+      this.c.recordsWritten += h.to - h.from + 1;
+      this.c.bytesWritten += data.length;
+    }
+    return files;
+  }
+
+  /**
+   * The next file's records from the outbox: as many as the limits allow, cut before the first that
+   * does not encode. A first record that does not encode, or alone exceeds fileBytesMax, is given up
+   * (marked done and counted); then null.
+   */
+  private nextChunk(outbox: Outbox<unknown>): { from: number; to: number; data: Buffer } | null {
+    const { codec, kind, format } = this.options;
+    const bytesMax = this.options.fileBytesMax ?? 4 * 1024 * 1024;
+    const entries = outbox.pending(this.options.recordsPerFileMax ?? 1000);
+    const encode = (n: number): Buffer => codec.encodeBatch(kind, format, entries.slice(0, n).map((e) => e.record));
+    let n = entries.length;
+    let data: Buffer;
+    try {
+      data = encode(n);
+    } catch (e) {
+      let reason = '';
+      const bad = entries.findIndex((entry) => {
+        try {
+          codec.encodeBatch(kind, format, [entry.record]);
+          return false;
+        } catch (one) {
+          reason = errorText(one);
+          return true;
+        }
+      });
+      if (bad < 0) throw new Error(`encoding ${n} records fails but each alone encodes: ${errorText(e)}`, { cause: e });
+      if (bad === 0) {
+        this.c.recordsUnencodable++;
+        this.c.lastError = `unencodable ${kind} record dropped: ${reason}`;
+        outbox.markDone(entries[0].seq);
+        return null;
+      }
+      n = bad;
+      data = encode(n);
+    }
+    while (data.length > bytesMax && n > 1) {
+      n = Math.ceil(n / 2);
+      data = encode(n);
+    }
+    if (data.length > bytesMax) {
+      this.c.recordsOversized++;
+      outbox.markDone(entries[0].seq);
+      return null;
+    }
+    return { from: entries[0].seq, to: entries[n - 1].seq, data };
+  }
+
+  /** Puts one begun file in place through its staging file (see the file comment for the redo after a kill). */
+  private async publish(outbox: Outbox<unknown>, h: Handover, data: Buffer): Promise<void> {
+    const dir = flowInbox(this.options.inbox, this.options.flowId);
+    const name = h.name;
+    const staged = path.join(dir, `.${name}.staged`);
+    if (!h.staged) {
+      await mkdir(dir, { recursive: true });
+      const fh = await open(staged, 'w');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      outbox.staged();
+      this.options.onStep?.('staged');
+    } else if (!(await exists(staged))) {
+      return; // renamed into place before a kill: published already (a picker may have taken it since)
+    }
+    await rename(staged, path.join(dir, name));
+    await syncDir(dir);
+  }
+
+  /** `<timestamp>-<first seq>[-<tag>].<ext>`, chosen at begin and kept by the handover, so a redo uses the same name. */
+  private durableFileName(atMs: number, from: number): string {
+    const stamp = new Date(atMs).toISOString().replace(/[-:.]/g, '');
+    return `${stamp}-${String(from).padStart(12, '0')}${this.tag()}.${FILE_EXTENSIONS[this.options.format]}`;
+  }
+
+  private tag(): string {
+    return this.options.fileTag ? `-${this.options.fileTag.replace(/[^A-Za-z0-9_.-]/g, '_')}` : '';
+  }
+
   /** The first n buffered records did not encode together: drop (and count) those that fail alone. */
   private dropUnencodable(n: number, cause: unknown): void {
     const codec = this.options.codec;
@@ -165,8 +302,7 @@ export class BatchWriter {
     const dir = flowInbox(this.options.inbox, this.options.flowId);
     for (;;) {
       const stamp = new Date().toISOString().replace(/[-:.]/g, '');
-      const tag = this.options.fileTag ? `-${this.options.fileTag.replace(/[^A-Za-z0-9_.-]/g, '_')}` : '';
-      const name = `${stamp}-${String(++this.seq % 1_000_000).padStart(6, '0')}${tag}.${FILE_EXTENSIONS[this.options.format]}`;
+      const name = `${stamp}-${String(++this.seq % 1_000_000).padStart(6, '0')}${this.tag()}.${FILE_EXTENSIONS[this.options.format]}`;
       const file = path.join(dir, name);
       try {
         await access(file);
@@ -174,5 +310,14 @@ export class BatchWriter {
         return file;
       }
     }
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -67,6 +67,18 @@ export class LegacyCounterRegistry {
   batchWriter(flowId: string, w: BatchWriter): this { this.writers.set(flowId, w); return this; }
   batchPicker(flowId: string, p: BatchPicker<never>): this { this.pickers.set(flowId, p); return this; }
 
+  /**
+   * Drops the counters of one end of a flow that was taken down: its sending side (REST client,
+   * publisher, batch writer) or its receiving side (pollers, `flowId@<instance>` included, consumer, picker).
+   */
+  forget(flowId: string, side: 'out' | 'in'): this {
+    const maps = side === 'out' ? [this.restClients, this.publishers, this.writers] : [this.pollers, this.consumers, this.pickers];
+    for (const m of maps as Map<string, unknown>[]) {
+      for (const key of [...m.keys()]) if (key === flowId || key.startsWith(`${flowId}@`)) m.delete(key);
+    }
+    return this;
+  }
+
   snapshot(): LegacyCounters {
     const read = <T>(m: Map<string, Source<T>>): Record<string, T> => Object.fromEntries([...m].map(([k, s]) => [k, s.counters()]));
     const rest = { server: this.server?.counters(), clients: read(this.restClients), pollers: read(this.pollers) };

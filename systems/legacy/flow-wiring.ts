@@ -20,6 +20,7 @@ import type { RestClientOptions } from './rest-client.ts';
 import { RestPoller } from './rest-poller.ts';
 import type { RestPollerOptions } from './rest-poller.ts';
 import { codecFor, type RecordCodec } from './common.ts';
+import type { Outbox, OutboxStore } from './outbox.ts';
 import { recordKindsOf } from '../model/kinds.ts';
 
 function expect(flow: Flow, ...transports: LegacyTransport[]): void {
@@ -99,10 +100,27 @@ export function amqpConsumerForFlow<R = unknown>(t: Topology, flow: Flow, connec
   return new AmqpConsumer<R>({ connector, flowId: flow.id, kind: flow.data, format: flow.legacy.format, prefetch: amqpPrefetch(t, flow), codec: codecOf(t), ...o });
 }
 
-/** The sender's writer of a batch flow; `inbox` is the receiver's inbox root. */
-export function batchWriterForFlow(t: Topology, flow: Flow, inbox: string, extra: Partial<BatchWriterOptions> = {}): BatchWriter {
+/**
+ * The sender's writer of a batch flow; `inbox` is the receiver's inbox root. `outboxes`
+ * (outbox=durable): the writer keeps its records in the outbox `batch-<flowId>` there.
+ */
+export function batchWriterForFlow(t: Topology, flow: Flow, inbox: string, extra: Partial<BatchWriterOptions> & { outboxes?: OutboxStore | null } = {}): BatchWriter {
   expect(flow, 'batch');
-  return new BatchWriter({ inbox, flowId: flow.id, kind: flow.data, format: flow.legacy.format, scheduleMs: schedule(flow), codec: codecOf(t), ...extra });
+  const { outboxes, ...rest } = extra;
+  const outbox = outboxes ? outboxOfFlow(t, outboxes, `batch-${flow.id}`, flow.data) : undefined;
+  return new BatchWriter({ inbox, flowId: flow.id, kind: flow.data, format: flow.legacy.format, scheduleMs: schedule(flow), codec: codecOf(t), ...rest, ...(outbox ? { outbox } : {}) });
+}
+
+/** outbox=durable: the outbox a rest-poll sender keeps its feed of a flow's kind in, `feed-<kind>` (one feed per kind). */
+export function feedOutboxForFlow(t: Topology, flow: Flow, outboxes: OutboxStore): Outbox<object> {
+  expect(flow, 'rest-poll');
+  return outboxOfFlow(t, outboxes, `feed-${flow.data}`, flow.data);
+}
+
+/** An outbox of records of `kind`, deduped by their identity. */
+function outboxOfFlow<R>(t: Topology, outboxes: OutboxStore, name: string, kind: string): Outbox<R> {
+  const kinds = recordKindsOf(t);
+  return outboxes.open<R>(name, { idOf: (r) => kinds.idOf(kind, r) });
 }
 
 /** The receiver's picker of a batch flow; `inbox` is its own inbox root. */

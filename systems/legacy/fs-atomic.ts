@@ -1,4 +1,5 @@
-/** Small durable-file helpers for the batch transport: atomic writes and fsynced appends. */
+/** Small durable-file helpers for the batch transport and the outboxes: atomic writes, fsynced appends, whole writes. */
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -40,5 +41,23 @@ export async function syncDir(dir: string): Promise<void> {
     // some platforms cannot fsync a directory; the rename is still atomic
   } finally {
     await fh?.close();
+  }
+}
+
+/** Writes all of `data` to the open file `fd` (a write() may take less than it was given). */
+export function writeFullySync(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
+}
+
+/** syncDir, synchronously. */
+export function syncDirSync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // some platforms cannot fsync a directory; the rename is still atomic
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

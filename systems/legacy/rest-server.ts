@@ -1,7 +1,8 @@
 /**
  * The receiving side of rest-sync and the sending side of rest-poll: an express app factory that
  * parses JSON/XML/CSV bodies by content type (bounded), answers a bad body with 400 and a reason,
- * serves GET /health and `GET /feed/<kind>?after=<cursor>&limit=N` from a bounded FeedLog.
+ * serves GET /health and `GET /feed/<kind>?after=<cursor>&limit=N` from a bounded FeedLog. Record
+ * routes and feeds may be added and removed while the server listens (a legacy system's peer reload).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -64,12 +65,17 @@ export class HttpError extends Error {
   }
 }
 
+/** A route added while the app runs; remove() makes its path answer 404 again (requests under way finish). */
+export interface RouteHandle {
+  remove(): void;
+}
+
 export interface RestApp {
   readonly app: express.Express;
-  /** POST `path` with a body of `kind` records (JSON, XML or CSV by Content-Type) to `handler`. */
-  acceptRecords<R = unknown>(path: string, kind: DataKindId, handler: RecordsHandler<R>): void;
-  /** GET /feed/<kind> from `log`, in the Accept header's format or `defaultFormat`. */
-  serveFeed(kind: DataKindId, log: FeedLog, defaultFormat: DataFormat): void;
+  /** POST `path` with a body of `kind` records (JSON, XML or CSV by Content-Type) to `handler`. Throws if `path` is served already. */
+  acceptRecords<R = unknown>(path: string, kind: DataKindId, handler: RecordsHandler<R>): RouteHandle;
+  /** GET /feed/<kind> from `log`, in the Accept header's format or `defaultFormat`. Throws if that feed is served already. */
+  serveFeed(kind: DataKindId, log: FeedLog, defaultFormat: DataFormat): RouteHandle;
   counters(): RestServerCounters;
   /** Adds the 404 and error handlers (idempotent) and listens; port 0 picks a free port. */
   listen(port: number, host?: string): Promise<RestListener>;
@@ -92,6 +98,22 @@ export function createRestApp(opts: RestServerOptions): RestApp {
   app.disable('x-powered-by');
   app.use((_req, _res, next) => { c.requests++; next(); });
   app.get('/health', (_req, res) => { res.json({ ok: true }); });
+  // Record routes and feeds by `<method> <path>`, looked up per request: unlike routes on the app,
+  // they can be added after listen() (after the 404 handler) and removed.
+  const routes = new Map<string, express.Router>();
+  app.use((req, res, next) => {
+    const route = routes.get(`${req.method} ${req.path}`);
+    if (route) route(req, res, next);
+    else next();
+  });
+  const addRoute = (method: 'GET' | 'POST', path: string, build: (router: express.Router) => void): RouteHandle => {
+    const key = `${method} ${path}`;
+    if (routes.has(key)) throw new Error(`${key} is served already`);
+    const router = express.Router();
+    build(router);
+    routes.set(key, router);
+    return { remove: () => { if (routes.get(key) === router) routes.delete(key); } };
+  };
 
   const rawBody = express.raw({ type: () => true, limit: bodyBytesMax });
   const bad = (res: Response, status: number, reason: string, details?: unknown): void => {
@@ -123,7 +145,7 @@ export function createRestApp(opts: RestServerOptions): RestApp {
   return {
     app,
     acceptRecords<R>(path: string, kind: DataKindId, handler: RecordsHandler<R>) {
-      app.post(path, rawBody, async (req, res) => {
+      return addRoute('POST', path, (router) => router.post(path, rawBody, async (req, res) => {
         const format = formatOfContentType(req.get('content-type'));
         if (!format) return bad(res, 415, `content type ${JSON.stringify(req.get('content-type') ?? '')} is not json, xml or csv`);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -140,10 +162,11 @@ export function createRestApp(opts: RestServerOptions): RestApp {
         if (!reply) { res.status(204).end(); return; }
         const replyFormat = formatOfContentType(req.get('accept')) ?? format;
         res.status(reply.status ?? 200).type(CONTENT_TYPES[replyFormat]).send(codec.encodeBatch(reply.kind, replyFormat, reply.records));
-      });
+      }));
     },
     serveFeed(kind: DataKindId, log: FeedLog, defaultFormat: DataFormat) {
-      app.get(`/feed/${kind}`, (req, res) => {
+      const path = `/feed/${kind}`;
+      return addRoute('GET', path, (router) => router.get(path, (req, res) => {
         c.feedRequests++;
         const after = typeof req.query.after === 'string' ? req.query.after : undefined;
         const limitText = typeof req.query.limit === 'string' ? req.query.limit : String(feedPageMax);
@@ -155,7 +178,7 @@ export function createRestApp(opts: RestServerOptions): RestApp {
         if (page.records.length === 0) { res.status(204).end(); return; }
         c.recordsServed += page.records.length;
         res.status(200).type(CONTENT_TYPES[format]).send(codec.encodeBatch(kind, format, page.records));
-      });
+      }));
     },
     counters: () => ({ ...c }),
     listen(port: number, host = '127.0.0.1') {

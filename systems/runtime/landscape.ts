@@ -3,21 +3,26 @@
  * lake sink), each on a port chosen up front so every legacy system is told where each peer
  * instance is, started, grown (onboarding), restarted and stopped together under one Supervisor.
  * Processes are named as the topology names instances: `B` for a system with one, `B.1`, `B.2`...
+ * With the `peers=reload` practice the legacy systems follow `<workDir>/peers.json` (peers-file.ts):
+ * growing the landscape then rewires the running systems instead of restarting them.
  */
 import { freePorts } from '../../broker/cluster/free-ports.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from '../process/supervisor.ts';
 import { instanceNames, loadTopology, restrictTo, serializeTopology, systemOfInstance, withJsonFormats, type SystemSpec, type Topology } from '../topology/index.ts';
 import { amqpNames, deleteFlowQueues } from '../legacy/amqp.ts';
 import { AS_GROWN, formatPractices, queuePrefixOf, PATHS, type LayoutName, type Practices } from './options.ts';
+import { writePeersFile } from './peers-file.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/untangle.js', import.meta.url));
 const READY = /untangle system ready id=(\S+) layout=(\S+) url=(\S+) pid=(\d+)/;
 /** How many times a landscape start is tried when a chosen port was taken before its system bound it. */
 const START_ATTEMPTS = 3;
 export const LAKE_SINK = 'lake-sink';
+/** peers=reload: the longest wait for the running systems to follow a new peers file. */
+const RECONFIGURE_TIMEOUT_MS = 30_000;
 
 export interface LandscapeOptions {
   topologyFile: string;
@@ -34,6 +39,7 @@ export interface LandscapeOptions {
    * then changes nothing already running unless the new flows demand it.
    */
   universe?: string[];
+  /** legacy: the RabbitMQ URL, or a cluster's nodes comma-separated (passed on as --amqp-url; the run's queues are deleted at stop through any node that answers). */
   amqpUrl?: string;
   kafkaBrokers?: string[];
   runId: string;
@@ -51,6 +57,8 @@ export interface AddSystemsOptions {
   /**
    * Running systems to restart with the new topology file (their flows changed). They are
    * restarted after the newcomers are up, all at once: SIGTERM (a clean stop), then a new process.
+   * Legacy with peers=reload: they are not restarted; the new peers file is written after the
+   * newcomers are up and these systems are waited for until they follow it (`reconfigured`).
    */
   restart?: string[];
   /** hub: the newcomers' new consumer groups start at the first offset (they replay the topics). */
@@ -66,7 +74,12 @@ export interface AddSystemsResult {
   newcomersHealthyAtMs: Record<string, number>;
   /** Per restarted system: when its old process had exited and when the new one was healthy. */
   restarts: Record<string, { stoppedAtMs: number; healthyAtMs: number }>;
-  /** Every newcomer and every restarted system healthy. */
+  /**
+   * Legacy with peers=reload: per system of `restart`, when all its instances followed the new peers
+   * file (the last one's rewiring, by its own /state), without a restart.
+   */
+  reconfigured: Record<string, { atMs: number }>;
+  /** Every newcomer and every restarted system healthy (with peers=reload: every system to reconfigure rewired). */
   doneAtMs: number;
 }
 
@@ -156,10 +169,19 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
   const started = new Set<string>();
   const common = (file: string): string[] => ['--topology', file, '--work-dir', opts.workDir, '--run-id', opts.runId, '--practices', formatPractices(practices)];
   // A function, not a constant: a start that lost a port race picks new ports for everyone.
-  const peersArg = (): string => universe.systems
-    .map((s) => `${s.id}=${instanceNames(s).map((name) => `http://127.0.0.1:${ports[name]}`).join('|')}`).join(',');
+  const peersOf = (): Record<string, string[]> => Object.fromEntries(universe.systems
+    .map((s) => [s.id, instanceNames(s).map((name) => `http://127.0.0.1:${ports[name]}`)]));
+  const peersArg = (): string => Object.entries(peersOf()).map(([id, urls]) => `${id}=${urls.join('|')}`).join(',');
+  /** Legacy with peers=reload: the systems follow this file, written atomically with each change. */
+  const reload = opts.layout === 'legacy' && practices.peers === 'reload';
+  const peersFile = join(opts.workDir, 'peers.json');
+  let peersGeneration = 0;
+  const writePeers = async (): Promise<number> => {
+    await writePeersFile(peersFile, { generation: ++peersGeneration, topology: resolve(topologyFile), peers: peersOf() });
+    return peersGeneration;
+  };
   const layoutArgs = (): string[] => opts.layout === 'legacy'
-    ? ['--peers', peersArg(), ...(opts.amqpUrl ? ['--amqp-url', opts.amqpUrl] : [])]
+    ? ['--peers', peersArg(), ...(opts.amqpUrl ? ['--amqp-url', opts.amqpUrl] : []), ...(reload ? ['--peers-file', peersFile] : [])]
     : ['--kafka-brokers', (opts.kafkaBrokers ?? []).join(',')];
   if (opts.layout === 'hub' && !opts.kafkaBrokers?.length) throw new Error('the hub layout needs kafkaBrokers');
 
@@ -204,6 +226,33 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
     await launchInstances(id, names, false);
     return { stoppedAtMs, healthyAtMs: Date.now() };
   };
+  /**
+   * peers=reload: waits until every started instance of each system reports (GET /state) that it
+   * follows peers file `generation`; per system, when its last instance rewired (or, when its
+   * wiring did not change, when it was seen following).
+   */
+  const waitReconfigured = async (ids: readonly string[], generation: number, sinceMs: number): Promise<Record<string, { atMs: number }>> => {
+    const deadline = Date.now() + RECONFIGURE_TIMEOUT_MS;
+    const out: Record<string, { atMs: number }> = {};
+    await Promise.all(ids.map(async (id) => {
+      let atMs = 0;
+      for (const name of instanceNames(specOf(id)).filter((n) => started.has(n))) {
+        for (;;) {
+          const r = await fetch(`${urls[name]}${PATHS.state}`).then((res) => res.json() as Promise<{ wiring?: { reload?: { generation: number | null; lastReconfiguredAtMs: number | null } } }>, () => null);
+          const followed = r?.wiring?.reload;
+          if (followed && followed.generation !== null && followed.generation >= generation) {
+            const rewiredAtMs = followed.lastReconfiguredAtMs;
+            atMs = Math.max(atMs, rewiredAtMs !== null && rewiredAtMs >= sinceMs ? rewiredAtMs : Date.now());
+            break;
+          }
+          if (Date.now() > deadline) throw new Error(`${name} did not follow peers file generation ${generation} within ${RECONFIGURE_TIMEOUT_MS} ms (it follows ${followed?.generation ?? 'none'}; see ${join(opts.workDir, 'logs', `${name}.log`)})`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      out[id] = { atMs };
+    }));
+    return out;
+  };
   /** A system counts as running when any of its instances was started. */
   const isStarted = (id: string): boolean => instanceNames(specOf(id)).some((n) => started.has(n));
 
@@ -225,11 +274,18 @@ export async function startLandscape(opts: LandscapeOptions): Promise<Landscape>
       newcomersHealthyAtMs[id] = Date.now();
     }));
     const restarts: Record<string, { stoppedAtMs: number; healthyAtMs: number }> = {};
-    await Promise.all((o.restart ?? []).map(async (id) => { restarts[id] = await restartSystem(id); }));
-    return { topology, topologyFile, startedAtMs, newcomersHealthyAtMs, restarts, doneAtMs: Date.now() };
+    let reconfigured: Record<string, { atMs: number }> = {};
+    if (reload) {
+      const writtenAtMs = Date.now();
+      reconfigured = await waitReconfigured(o.restart ?? [], await writePeers(), writtenAtMs);
+    } else {
+      await Promise.all((o.restart ?? []).map(async (id) => { restarts[id] = await restartSystem(id); }));
+    }
+    return { topology, topologyFile, startedAtMs, newcomersHealthyAtMs, restarts, reconfigured, doneAtMs: Date.now() };
   };
 
   const startAll = async (): Promise<void> => {
+    if (reload) await writePeers();
     // Every launch settles before a failure is acted on: a retry must not start a system whose
     // first start is still under way.
     // The systems that start with the landscape start their new consumer groups at the first

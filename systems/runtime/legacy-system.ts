@@ -1,39 +1,40 @@
 /**
  * The legacy layout's wiring of one system instance: its flows, each in its own transport and
- * format (REST, RabbitMQ, batch files), built from the topology, and its own lake export.
+ * format (REST, RabbitMQ, batch files), built from the topology (legacy-flows.ts), and its own lake
+ * export. With the `peers=reload` practice it follows a watched peers file (peers-file.ts) and
+ * rewires its flows when the file changes, without a restart.
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { Flow } from '../topology/index.ts';
-import { AmqpConnector } from '../legacy/amqp-connection.ts';
-import { FeedLog } from '../legacy/feed-log.ts';
 import { LegacyCounterRegistry } from '../legacy/counters.ts';
+import { OutboxStore } from '../legacy/outbox.ts';
 import type { RestApp } from '../legacy/rest-server.ts';
-import {
-  amqpConsumerForFlow,
-  amqpPublisherForFlow,
-  batchPickerForFlow,
-  batchWriterForFlow,
-  restClientForFlow,
-  restPollersForFlow,
-} from '../legacy/flow-wiring.ts';
-import { FileLease, tickLease } from '../process/lease.ts';
-import { instanceNames } from '../topology/index.ts';
+import { describeDiff, isEmptyDiff, planFlows, rulesChanged } from '../legacy/flow-set.ts';
+import { loadTopology } from '../topology/index.ts';
 import type { SystemCore } from './core.ts';
-import { PATHS, instanceName, instanceStateDir, leaseFileOf, queuePrefixOf, sharedStateDir, type SystemRuntimeOptions } from './options.ts';
-import { amqpNames } from '../legacy/amqp.ts';
+import { instanceName, instanceStateDir, sharedStateDir, type SystemRuntimeOptions } from './options.ts';
 import { LakeExporter } from './lake-exporter.ts';
+import { LiveFlows } from './legacy-flows.ts';
+import { watchPeersFile, type PeersFile, type PeersWatcher } from './peers-file.ts';
 import type { Wiring } from './wiring.ts';
 
-/** Records a rest-poll feed keeps for its pollers; older ones are evicted (and counted as missed). */
-const FEED_CAPACITY = 200_000;
-/** A rest-poll receiver with several instances: how long the polling instance's lease outlives it, at least. */
-const POLL_LEASE_TTL_MS_MIN = 3_000;
-
-type Send = (records: object[]) => Promise<void>;
-interface Part {
-  start?(): void | Promise<void>;
-  stop?(): Promise<void>;
+/** What /state says about the peers file (wiring.reload): which generation it follows, how often it rewired. */
+export interface ReloadState {
+  file: string;
+  /** The generation of the peers file the wiring follows (at start: the file's, or null without one). */
+  generation: number | null;
+  /** Changes of the peers file that changed the wiring (flows started, stopped or rebuilt). */
+  reconfigurations: number;
+  lastReconfiguredAtMs: number | null;
+  /** The last change, as `+flow(out) -flow(in) ~flow(out)`. */
+  lastChange: string | null;
+  /** Why the last peers file could not be followed (the wiring stayed as it was), or which flows failed to start or stop; null when it was followed. */
+  lastError: string | null;
+  /**
+   * The topology followed changes this system's own rules (or its lake export): a reload rewires
+   * flows only; the system keeps the rules it started with until it is restarted.
+   */
+  rulesOutdated: boolean;
 }
 
 /**
@@ -49,97 +50,26 @@ interface Part {
  * in the system's shared folder); AMQP consumers of all instances compete on the flow's one queue;
  * batch pickers of all instances claim files from the system's one inbox. Each instance has its
  * own port, state folder and lake export.
+ *
+ * With peers=reload and a peers file, the wiring starts from the command line (its topology and
+ * peers) and follows each later content of the file: the flows of the new topology and peers are
+ * compared with the running ones, and only the difference is started, stopped or rebuilt.
  */
 export async function startLegacyWiring(opts: SystemRuntimeOptions, core: SystemCore, rest: RestApp): Promise<Wiring> {
   const t = opts.topology;
   const id = opts.systemId;
   const spec = t.systems.find((s) => s.id === id)!;
   const me = instanceName(spec, opts.instance ?? 1);
-  const several = spec.instances > 1;
-  const inboxOf = (systemId: string): string => join(opts.workDir, 'inbox', systemId);
   const stateDir = instanceStateDir(opts.workDir, me);
   const sharedDir = sharedStateDir(opts.workDir, id);
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(sharedDir, { recursive: true });
-  mkdirSync(inboxOf(id), { recursive: true });
+  mkdirSync(join(opts.workDir, 'inbox', id), { recursive: true });
   const counters = new LegacyCounterRegistry().restServer(rest);
-  const incoming = t.flows.filter((f) => f.to === id);
-  const outgoing = t.flows.filter((f) => f.from === id);
-  /** Every instance's base URL of a peer system, in instance order. */
-  const peer = (systemId: string, flow: Flow): string[] => {
-    const urls = opts.peers[systemId];
-    if (!urls || urls.length === 0) throw new Error(`system ${me}: flow ${flow.id} needs the address of system ${systemId} (--peers ${systemId}=URL|URL...)`);
-    return urls;
-  };
 
-  let connector: AmqpConnector | null = null;
-  if ([...incoming, ...outgoing].some((f) => f.legacy.transport === 'amqp')) {
-    if (!opts.amqpUrl) throw new Error(`system ${id}: its AMQP flows need a RabbitMQ URL (--amqp-url)`);
-    connector = new AmqpConnector({ url: opts.amqpUrl, name: `untangle-system-${me}` });
-    counters.amqpConnector(connector);
-    connector.start();
-    await connector.waitConnected(15_000);
-  }
-
-  const recordProblem = core.kinds.problem;
-  const lake = spec.lakeExport ? new LakeExporter(join(opts.workDir, 'lake'), id, spec.lakeExport, core.kinds, opts.logger) : null;
-  const sends = new Map<string, { flow: Flow; send: Send }[]>();
-  const parts: Part[] = [];
-  const feeds = new Map<string, FeedLog<object>>();
-
-  for (const flow of outgoing) {
-    let send: Send;
-    switch (flow.legacy.transport) {
-      case 'rest-sync': {
-        const client = restClientForFlow(t, flow, peer(flow.to, flow));
-        counters.restClient(flow.id, client);
-        send = async (records) => {
-          await client.postRecords(PATHS.flowIn(flow.id), flow.data, flow.legacy.format, records);
-        };
-        parts.push({ stop: async () => client.close() });
-        break;
-      }
-      case 'rest-poll': {
-        let feed = feeds.get(flow.data);
-        if (!feed) {
-          feed = new FeedLog<object>({ capacity: FEED_CAPACITY });
-          feeds.set(flow.data, feed);
-          rest.serveFeed(flow.data, feed as FeedLog, flow.legacy.format);
-        }
-        const log = feed;
-        send = async (records) => log.append(...records);
-        break;
-      }
-      case 'amqp': {
-        const publisher = amqpPublisherForFlow(t, flow, connector!, { names: amqpNames(flow.id, queuePrefixOf(opts.runId)) });
-        counters.amqpPublisher(flow.id, publisher);
-        send = (records) => publisher.publish(records);
-        parts.push({ start: () => publisher.start(), stop: () => publisher.close() });
-        break;
-      }
-      case 'batch': {
-        const writer = batchWriterForFlow(t, flow, inboxOf(flow.to), { fileTag: me });
-        counters.batchWriter(flow.id, writer);
-        send = async (records) => {
-          const accepted = writer.add(...records);
-          if (accepted < records.length) throw new Error(`flow ${flow.id}: batch buffer full, ${records.length - accepted} record(s) refused`);
-        };
-        parts.push({ start: () => writer.start(), stop: () => writer.stop() });
-        break;
-      }
-    }
-    const list = sends.get(flow.data) ?? [];
-    list.push({ flow, send });
-    sends.set(flow.data, list);
-  }
-
-  const emit = async (kind: string, record: object): Promise<void> => {
-    lake?.add(kind, record);
-    const targets = sends.get(kind) ?? [];
-    // Synchronous calls one after another, as the calling code does; the rest are hand-offs.
-    for (const { flow, send } of targets) if (flow.legacy.transport === 'rest-sync') await send([record]);
-    await Promise.all(targets.filter(({ flow }) => flow.legacy.transport !== 'rest-sync').map(({ send }) => send([record])));
-  };
+  // outbox=durable: lake export, batch drops and feeds keep what they hand over later in files (legacy/outbox.ts).
+  const outboxes = opts.practices?.outbox === 'durable' ? new OutboxStore(join(stateDir, 'outbox')) : null;
+  const lake = spec.lakeExport ? new LakeExporter(join(opts.workDir, 'lake'), id, spec.lakeExport, core.kinds, opts.logger, outboxes && { outboxes, instance: me }) : null;
 
   const receive = async (kind: string, records: unknown[]): Promise<void> => {
     for (const record of records) {
@@ -149,64 +79,68 @@ export async function startLegacyWiring(opts: SystemRuntimeOptions, core: System
     }
   };
 
-  for (const flow of incoming) {
-    switch (flow.legacy.transport) {
-      case 'rest-sync':
-        rest.acceptRecords(PATHS.flowIn(flow.id), flow.data, async (records) => receive(flow.data, records));
-        break;
-      case 'rest-poll': {
-        // One poller per sender instance (each has its own feed); with several receiver instances,
-        // the one holding the flow's lease polls, from cursors any of them can continue.
-        const urls = peer(flow.from, flow);
-        const names = instanceNames({ id: flow.from, instances: urls.length });
-        let isMyTurn: (() => boolean) | undefined;
-        if (several) {
-          const ttlMs = Math.max(POLL_LEASE_TTL_MS_MIN, 3 * (flow.legacy.scheduleMs ?? 1000));
-          const lease = new FileLease({ file: leaseFileOf(opts.workDir, id, `poll-${flow.id}`), owner: me, ttlMs });
-          let ticker: ReturnType<typeof tickLease> | null = null;
-          parts.push({
-            start: () => { ticker = tickLease(lease, { onChange: (held) => opts.logger(`${held ? 'polls' : 'no longer polls'} flow ${flow.id}`), onError: (e) => opts.logger(`flow ${flow.id} lease: ${e.message}`) }); },
-            stop: async () => { ticker?.stop(); },
-          });
-          isMyTurn = () => lease.held;
-        }
-        const pollers = restPollersForFlow<object>(t, flow, {
-          senders: urls.map((baseUrl, i) => ({ name: names[i], baseUrl })),
-          cursorDir: sharedDir, isMyTurn, validate: recordProblem, onRecords: (records) => receive(flow.data, records),
-        });
-        pollers.forEach((poller, i) => {
-          counters.restPoller(pollers.length === 1 ? flow.id : `${flow.id}@${names[i]}`, poller);
-          parts.push({ start: () => poller.start(), stop: () => poller.stop() });
-        });
-        break;
-      }
-      case 'amqp': {
-        const consumer = amqpConsumerForFlow<object>(t, flow, connector!, { names: amqpNames(flow.id, queuePrefixOf(opts.runId)), validate: recordProblem, handler: (records) => receive(flow.data, records) });
-        counters.amqpConsumer(flow.id, consumer);
-        parts.push({ start: () => consumer.start(), stop: () => consumer.stop() });
-        break;
-      }
-      case 'batch': {
-        // Every instance scans the system's one inbox; with several, each claims a file before reading it.
-        const picker = batchPickerForFlow<object>(t, flow, inboxOf(id), { ...(several ? { owner: me } : {}), validate: recordProblem, onRecords: (records) => receive(flow.data, records) });
-        counters.batchPicker(flow.id, picker);
-        parts.push({ start: () => picker.start(), stop: () => picker.stop() });
-        break;
-      }
-    }
-  }
+  const flows = new LiveFlows({
+    me, systemId: id, several: spec.instances > 1, workDir: opts.workDir, sharedDir, runId: opts.runId, amqpUrl: opts.amqpUrl,
+    rest, counters, validate: core.kinds.problem, receive, logger: opts.logger, outboxes,
+  });
 
-  for (const part of parts) await part.start?.();
+  const emit = async (kind: string, record: object): Promise<void> => {
+    lake?.add(kind, record);
+    const targets = flows.sendsOf(kind);
+    // Synchronous calls one after another, as the calling code does; the rest are hand-offs.
+    for (const { flow, send } of targets) if (flow.legacy.transport === 'rest-sync') await send([record]);
+    await Promise.all(targets.filter(({ flow }) => flow.legacy.transport !== 'rest-sync').map(({ send }) => send([record])));
+  };
+
+  const started = await flows.apply(t, planFlows(t, id, opts.peers));
+  if (started.problems.length > 0) {
+    await flows.close().catch(() => undefined);
+    throw new Error(`system ${me}: ${started.problems.join('; ')}`);
+  }
   lake?.start();
+
+  const reload = opts.practices?.peers === 'reload' && opts.peersFile ? await followPeersFile(opts, opts.peersFile, flows, me) : null;
 
   return {
     emit,
-    counters: () => ({ ...counters.snapshot(), lakeExport: lake?.counters() ?? null }),
+    counters: () => ({ ...counters.snapshot(), lakeExport: lake?.counters() ?? null, ...(reload ? { reload: { ...reload.state } } : {}), ...(outboxes ? { outboxes: outboxes.counters() } : {}) }),
     async close() {
+      await reload?.watcher.stop();
       // Stop taking input first, then flush what is on its way out, then the connection.
-      for (const part of [...parts].reverse()) await part.stop?.();
+      await flows.close();
       await lake?.close();
-      await connector?.close();
+      outboxes?.close();
     },
   };
+}
+
+/** Follows the peers file: each valid new content rewires the flows to its topology and peers. */
+async function followPeersFile(opts: SystemRuntimeOptions, file: string, flows: LiveFlows, me: string): Promise<{ state: ReloadState; watcher: PeersWatcher }> {
+  const id = opts.systemId;
+  const state: ReloadState = { file, generation: null, reconfigurations: 0, lastReconfiguredAtMs: null, lastChange: null, lastError: null, rulesOutdated: false };
+  const follow = async (content: PeersFile): Promise<void> => {
+    try {
+      const t = loadTopology(content.topology, { derived: true });
+      if (!t.systems.some((s) => s.id === id)) throw new Error(`system ${id} is not in ${content.topology}`);
+      const { diff, problems } = await flows.apply(t, planFlows(t, id, content.peers));
+      state.generation = content.generation;
+      state.rulesOutdated = rulesChanged(opts.topology, t, id);
+      if (state.rulesOutdated) opts.logger(`peers file generation ${content.generation}: the rules of ${id} changed in ${content.topology}; they apply after a restart (a reload rewires flows only)`);
+      if (!isEmptyDiff(diff)) {
+        state.reconfigurations++;
+        state.lastReconfiguredAtMs = Date.now();
+        state.lastChange = describeDiff(diff);
+        opts.logger(`${me} rewired to peers file generation ${content.generation} without a restart: ${state.lastChange} (${diff.unchanged.length} flow(s) untouched)`);
+      }
+      state.lastError = problems.length > 0 ? `generation ${content.generation}: ${problems.join('; ')}` : null;
+      if (state.lastError) opts.logger(`peers file ${state.lastError}`);
+    } catch (err) {
+      state.lastError = `generation ${content.generation}: ${(err as Error).message}`;
+      throw err;
+    }
+  };
+  const watcher = await watchPeersFile(file, { onChange: follow, logger: opts.logger });
+  // The command line is at least as new as the file found at start (a newcomer starts before the file names it).
+  state.generation = watcher.initial?.generation ?? null;
+  return { state, watcher };
 }

@@ -33,7 +33,7 @@ export interface SystemRuntimeOptions {
    * spread over them; rest-poll polls each one's feed).
    */
   peers: Record<string, string[]>;
-  /** legacy: the RabbitMQ URL. */
+  /** legacy: the RabbitMQ URL, or a cluster's nodes comma-separated (failover between them, quorum queues). */
   amqpUrl?: string;
   /** hub: the Kafka bootstrap brokers. */
   kafkaBrokers?: string[];
@@ -46,8 +46,9 @@ export interface SystemRuntimeOptions {
   /** The integration practices of the run (systems/runtime/practices.ts); AS_GROWN when absent. */
   practices?: Practices;
   /**
-   * legacy with peers=reload: a JSON file `{ "topology": <file>, "peers": { "B": ["http://..."] } }`
-   * the system watches; a change rewires its flows without a restart.
+   * legacy with peers=reload: a JSON file `{ "generation": n, "topology": <file>, "peers": { "B": ["http://..."] } }`
+   * the system watches (peers-file.ts); a change rewires its flows without a restart, and /state
+   * shows the generation followed (wiring.reload). The system's own rules stay those it started with.
    */
   peersFile?: string;
   logger: (line: string) => void;

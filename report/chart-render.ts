@@ -11,12 +11,17 @@ export interface Chart { id: string; caption: string; svg: string }
 
 /** Colours of the two layouts, the same in every chart. */
 export const LAYOUT_SCALE = { domain: ['legacy', 'hub'], range: ['#c0504d', '#2f6fb0'] };
-/** hub-cluster's colour, in the charts of runners that measured it (failures). */
-const CLUSTER_COLOR = '#3a9a5b';
+/** Every failures layout's colour: legacy-ha a darker red than legacy, hub-cluster green beside the hub's blue. */
+const FAILURES_COLORS: Readonly<Record<string, string>> = { legacy: '#c0504d', 'legacy-ha': '#8a2b28', hub: '#2f6fb0', 'hub-cluster': '#3a9a5b' };
+const FAILURES_ORDER = ['legacy', 'legacy-ha', 'hub', 'hub-cluster'];
 
-/** The layout colour scale of a chart: legacy and hub always, hub-cluster only when the chart has it. */
-export function layoutScale(withCluster: boolean): { domain: string[]; range: string[] } {
-  return withCluster ? { domain: [...LAYOUT_SCALE.domain, 'hub-cluster'], range: [...LAYOUT_SCALE.range, CLUSTER_COLOR] } : LAYOUT_SCALE;
+/**
+ * The layout colour scale of a failures chart: legacy and hub always, legacy-ha and hub-cluster
+ * only when the chart has them (each keeps its colour whichever others are present).
+ */
+export function layoutScale(layouts: readonly string[]): { domain: string[]; range: string[] } {
+  const domain = FAILURES_ORDER.filter((l) => LAYOUT_SCALE.domain.includes(l) || layouts.includes(l));
+  return { domain, range: domain.map((l) => FAILURES_COLORS[l]) };
 }
 
 const FONT = 'Helvetica, Arial, sans-serif';

@@ -1,11 +1,12 @@
 /**
  * The charts of report.html, one group per runner present, as Vega-Lite specs over the runners' raw
- * results (rendered to SVG by chart-render.ts).
+ * results (rendered to SVG by chart-render.ts); the failures charts are in charts-failures.ts.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { renderChart, layoutScale, LAYOUT_SCALE, type Chart } from './chart-render.ts';
+import { renderChart, LAYOUT_SCALE, type Chart } from './chart-render.ts';
+import { failuresCharts } from './charts-failures.ts';
 import type { FigureGroup } from './document-model.ts';
-import type { ConnectionsResult, FailuresResult, OnboardingResult, Report, ThroughputResult } from './model.ts';
+import type { ConnectionsResult, OnboardingResult, Report, ThroughputResult } from './model.ts';
 
 const WIDE = 620;
 const HEIGHT = 280;
@@ -44,48 +45,6 @@ async function connectionsCharts(c: ConnectionsResult): Promise<Chart[]> {
     + '(solid), and the n(n-1)/2 and n curves (dashed), which are a model, not measurements.', spec)];
 }
 
-async function failuresCharts(f: FailuresResult): Promise<Chart[]> {
-  const rows = f.layouts.flatMap((l) => l.components.map((c) => ({ layout: l.layout, component: c.component, errorRate: c.ingressErrorRate, recoveryMs: c.recoveryMs })));
-  const components = [...new Set(rows.map((r) => r.component))];
-  const scale = layoutScale(f.layouts.some((l) => l.layout === 'hub-cluster'));
-  const color = { ...layoutColor, scale };
-  // The cluster's components (broker-1, quorum-leader (broker-2), ...) are long names: slanted labels.
-  const labelAngle = components.some((c) => c.length > 12) ? -30 : 0;
-  const grouped = (field: string, title: string, format: string | undefined, values: object[]): TopLevelSpec => ({
-    width: WIDE, height: HEIGHT, data: { values },
-    mark: 'bar',
-    encoding: {
-      x: { field: 'component', type: 'nominal', sort: components, title: 'failed component', axis: { labelAngle } },
-      xOffset: { field: 'layout', type: 'nominal', scale: { domain: scale.domain } },
-      y: { field, type: 'quantitative', title, ...(format ? { axis: { format } } : {}) },
-      color,
-    },
-  });
-  const neverRecovered = rows.filter((r) => r.recoveryMs === null).map((r) => `${r.component} (${r.layout})`);
-  const timeline = f.layouts.flatMap((l) => l.components.flatMap((c) => c.ingressTimeline.map((p) => ({ layout: l.layout, component: c.component, tS: p.tS, accepted: p.accepted }))));
-  return [
-    await renderChart('chart-failures-error-rate', 'Share of ingress requests not accepted while each component was down, per layout.',
-      grouped('errorRate', 'ingress error rate', '.0%', rows)),
-    await renderChart('chart-failures-recovery', 'Recovery time after each restart (until ingress and downstream throughput were back to 90 % of the baseline), per layout.'
-      + (neverRecovered.length > 0 ? ` Not recovered within the window, so not drawn: ${neverRecovered.join(', ')}.` : ''),
-    grouped('recoveryMs', 'recovery (ms)', undefined, rows.filter((r) => r.recoveryMs !== null))),
-    await renderChart('chart-failures-timeline', 'Accepted orders per second at the ingress during each fault window, per failed component and layout.', {
-      data: { values: timeline },
-      facet: { field: 'component', type: 'nominal', title: null, sort: components },
-      columns: 4,
-      spec: {
-        width: 150, height: 110,
-        mark: { type: 'line', interpolate: 'step-after' },
-        encoding: {
-          x: { field: 'tS', type: 'quantitative', title: 'seconds into the window' },
-          y: { field: 'accepted', type: 'quantitative', title: 'accepted/s' },
-          color,
-        },
-      },
-    }),
-  ];
-}
-
 async function throughputCharts(t: ThroughputResult): Promise<Chart[]> {
   const values = t.layouts.flatMap((l) => l.steps.map((s) => ({
     layout: l.layout, connections: s.connections, acceptedPerS: s.acceptedPerS, p99: s.ingressLatencyMs.p99, cpu: s.cpuSecondsPer1000Orders,
@@ -111,13 +70,15 @@ async function onboardingCharts(o: OnboardingResult): Promise<Chart[]> {
   const values = o.layouts.flatMap((l) => [
     { layout: l.layout, measure: 'existing systems restarted', value: l.restartedSystems.length },
     { layout: l.layout, measure: 'existing systems reconfigured', value: l.reconfiguredSystems.length },
+    { layout: l.layout, measure: 'rewired without a restart', value: l.reloadedSystems?.length ?? 0 },
     { layout: l.layout, measure: 'ingress downtime (ms)', value: l.ingressDowntimeMs },
   ]);
-  return [await renderChart('chart-onboarding', 'What adding systems cost the running landscape, per layout: existing systems restarted and reconfigured, and ingress downtime.', {
+  return [await renderChart('chart-onboarding', 'What adding systems cost the running landscape, per layout: existing systems restarted, reconfigured, '
+    + 'and of those rewired without a restart (peer reload), and ingress downtime.', {
     data: { values },
-    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['existing systems restarted', 'existing systems reconfigured', 'ingress downtime (ms)'] } },
+    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['existing systems restarted', 'existing systems reconfigured', 'rewired without a restart', 'ingress downtime (ms)'] } },
     spec: {
-      width: 170, height: 200,
+      width: 130, height: 200,
       mark: 'bar',
       encoding: {
         x: { field: 'layout', type: 'nominal', title: null, sort: LAYOUT_SCALE.domain, axis: { labelAngle: 0 } },

@@ -1,6 +1,6 @@
 /**
- * Comparing two runs: every headline metric of both layouts (and of hub-cluster where either run
- * measured it), A against B, with the relative change and whether it moved in the metric's good
+ * Comparing two runs: every headline metric of both layouts (and of legacy-ha and hub-cluster in the
+ * failures rows that carry them), A against B, with the relative change and whether it moved in the metric's good
  * direction; plus notes on anything that makes the two runs not like for like (machine, versions,
  * settings, seed, scenario).
  */
@@ -93,9 +93,10 @@ export function diffReports(a: Report, b: Report): ReportDiff {
     const ref = hb ?? h;
     if (ha && hb && ha.better !== hb.better) notes.push(`${h.runner} ${h.metric}: "better" is ${ha.better} in A but ${hb.better} in B; B's is used`);
     if (!ha || !hb) notes.push(`${h.runner} ${h.metric}: only in ${ha ? 'A' : 'B'}`);
-    // hub-cluster only where either run measured it (the failures rows of runs that had that layout).
-    const cluster = ha?.['hub-cluster'] !== undefined || hb?.['hub-cluster'] !== undefined;
-    for (const layout of ['legacy', 'hub', ...(cluster ? ['hub-cluster' as const] : [])] as const) {
+    // legacy-ha and hub-cluster only in rows that carry them (the failures rows; older runs: hub-cluster where measured).
+    const has = (layout: 'legacy-ha' | 'hub-cluster'): boolean => ha?.[layout] !== undefined || hb?.[layout] !== undefined;
+    const layouts: FailuresLayoutName[] = ['legacy', 'hub', ...(has('legacy-ha') ? ['legacy-ha' as const] : []), ...(has('hub-cluster') ? ['hub-cluster' as const] : [])];
+    for (const layout of layouts) {
       const va = ha ? ha[layout] ?? null : null;
       const vb = hb ? hb[layout] ?? null : null;
       rows.push({ runner: h.runner, metric: h.metric, unit: ref.unit, layout, a: va, b: vb, changePct: changePercent(va, vb), better: ref.better, verdict: verdictOf(va, vb, ref.better) });

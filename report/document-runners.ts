@@ -81,7 +81,9 @@ export function onboardingSection(o: OnboardingResult): Section {
   const cell = (get: (l: OnboardingResult['layouts'][number]) => string): string[] => byLayout.map((l) => (l ? get(l) : MISSING));
   const blocks: Block[] = [
     paragraph('Systems were added to a running landscape while orders kept arriving: what had to change in the existing systems, '
-      + 'what the ingress noticed, and whether the newcomers got the orders from before they joined.'),
+      + 'what the ingress noticed, and whether the newcomers got the orders from before they joined. '
+      + 'An existing system that had to change was either restarted with its new configuration or, with the peers=reload practice, '
+      + 'rewired while running (no restart): the two are counted apart.'),
     { kind: 'figures', group: 'onboarding' },
     table({
       id: 'onboarding-summary', caption: 'Adding systems', columns: [left('measure'), left('legacy'), left('hub')],
@@ -89,11 +91,14 @@ export function onboardingSection(o: OnboardingResult): Section {
         ['systems before', ...cell((l) => formatList(l.initialSystems))],
         ['systems added', ...cell((l) => formatList(l.addedSystems))],
         ['existing systems reconfigured', ...cell((l) => `${l.reconfiguredSystems.length}: ${formatList(l.reconfiguredSystems)}`)],
+        ['of them, rewired without a restart (peer reload)', ...cell((l) => (l.reloadedSystems ? `${l.reloadedSystems.length}: ${formatList(l.reloadedSystems)}` : MISSING))],
         ['existing systems restarted', ...cell((l) => `${l.restartedSystems.length}: ${formatList(l.restartedSystems)}`)],
+        ['restart downtime (summed over the restarted systems)', ...cell((l) => ms(l.restartDowntimeMs ?? null))],
         ['new links', ...cell((l) => `${l.newLinks}: ${formatList(l.newLinkIds)}`)],
         ['ingress downtime (longest run of failures)', ...cell((l) => ms(l.ingressDowntimeMs))],
         ['ingress requests failed / sent', ...cell((l) => `${formatNumber(l.ingressFailed)} / ${formatNumber(l.ingressSent)}`)],
-        ['time until every newcomer was healthy', ...cell((l) => ms(l.onboardingMs))],
+        ['time until the change was complete', ...cell((l) => ms(l.onboardingMs))],
+        ['integration practices', ...cell((l) => (l.practices ? Object.entries(l.practices).map(([k, v]) => `${k}=${v}`).join(', ') : MISSING))],
       ],
     }),
     table({

@@ -3,12 +3,13 @@
  * value already formatted. The markdown and the HTML are two renderings of this one document, so they
  * cannot drift apart; the HTML adds its charts and diagrams where a section has a `figures` block.
  */
-import { formatBytes, formatList, formatNumber, formatRatio, formatSetting } from './format.ts';
-import { connectionsHeadlineN, hasClusterColumn, metricLabel } from './headline.ts';
+import { formatBytes, formatList, formatNumber, formatSetting } from './format.ts';
 import type { Report } from './model.ts';
-import { left, list, paragraph, right, table, type ReportDocument, type Section } from './document-model.ts';
+import { left, list, paragraph, table, type ReportDocument, type Section } from './document-model.ts';
 import { connectionsSection, onboardingSection, throughputSection } from './document-runners.ts';
 import { failuresSection } from './document-failures.ts';
+import { headlineSection } from './document-headline.ts';
+import { glossarySection } from './glossary.ts';
 
 /** 2472.5 → "41 min 12.5 s". */
 export function formatDurationS(s: number): string {
@@ -46,31 +47,6 @@ function overviewSection(r: Report): Section {
           ['RabbitMQ', v.rabbitmq ?? 'none used'], ['hub', v.hub]],
       }),
       table({ id: 'settings', caption: `Settings (the scenario as run, seed ${r.seed})`, columns: [left('setting'), left('value')], rows: flattenSettings(r.scenario.settings) }),
-    ],
-  };
-}
-
-const HEADLINE_INTRO = 'Each metric of both layouts side by side. hub/legacy below 1 means the hub has less of it; '
-  + '"better" says which direction is the good one for that metric.';
-
-const HEADLINE_CLUSTER = ' The failures runner also measured hub-cluster, the hub on a cluster of brokers with replicated topics '
-  + '(the failures section has its setup); other runners did not, so it has values in the failures rows only.';
-
-function headlineSection(r: Report): Section {
-  const cluster = hasClusterColumn(r.headline);
-  const rows = r.headline.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub),
-    ...(cluster ? [formatNumber(h['hub-cluster'])] : []), formatRatio(h.ratio), h.better]);
-  const n = r.runners.connections ? connectionsHeadlineN(r.runners.connections) : null;
-  const atN = n === null ? '' : ` The connections metrics are taken at n = ${n} systems, the largest n measured in both layouts.`;
-  return {
-    id: 'headline',
-    title: 'Headline',
-    blocks: [
-      paragraph(rows.length === 0 ? 'No runner ran, so there is nothing to compare.' : HEADLINE_INTRO + atN + (cluster ? HEADLINE_CLUSTER : '')),
-      ...(rows.length === 0 ? [] : [table({
-        id: 'headline', caption: cluster ? 'Legacy against hub (and hub-cluster)' : 'Legacy against hub',
-        columns: [left('runner'), left('metric'), right('legacy'), right('hub'), ...(cluster ? [right('hub-cluster')] : []), right('hub/legacy'), left('better')], rows,
-      })]),
     ],
   };
 }
@@ -113,6 +89,7 @@ export function reportDocument(r: Report): ReportDocument {
     r.runners.failures ? failuresSection(r.runners.failures) : null,
     r.runners.throughput ? throughputSection(r.runners.throughput) : null,
     r.runners.onboarding ? onboardingSection(r.runners.onboarding) : null,
+    r.runners.failures ? glossarySection() : null,
   ];
   return { title: reportTitle(r), sections: sections.filter((s): s is Section => s !== null) };
 }

@@ -1,14 +1,16 @@
 /**
  * The headline: one row per compared metric, legacy and hub side by side, derived from the runners'
  * raw results. Rows appear only for runners that ran; a layout a runner did not measure is null.
- * The failures runner may also measure hub-cluster: its rows then carry a third value.
+ * The failures rows compare two pairs, each over the components both its layouts tested
+ * (failures-compare.ts): legacy against hub (one RabbitMQ node against one broker), and legacy-ha
+ * against hub-cluster; they always carry the second pair's values (null when not measured).
  */
 import { formatNumber, formatRatio } from './format.ts';
 import { formatTextTable } from './text-table.ts';
-import type { ConnectionsPoint, ConnectionsResult, FailuresLayoutName, FailuresResult, HeadlineRow, Layout, OnboardingResult, Report, RunnerName, ThroughputResult, ThroughputStep } from './model.ts';
+import { comparePairs, type SideFigures } from './failures-compare.ts';
+import type { ConnectionsPoint, ConnectionsResult, FailuresResult, HeadlineRow, Layout, OnboardingResult, Report, RunnerName, ThroughputResult, ThroughputStep } from './model.ts';
 
 type Runners = Report['runners'];
-type FailuresLayout = FailuresResult['layouts'][number];
 type ThroughputLayout = ThroughputResult['layouts'][number];
 type OnboardingLayout = OnboardingResult['layouts'][number];
 
@@ -18,39 +20,22 @@ export function headlineRatio(legacy: number | null, hub: number | null): number
   return hub / legacy;
 }
 
-/**
- * Rows for one runner from a per-layout value (null when that layout was not measured); a
- * 'hub-cluster' value only when the runner measured that layout.
- */
-function rowsFrom<T>(runner: RunnerName, byLayout: (layout: FailuresLayoutName) => T | undefined,
+/** Rows for one runner from a per-layout value (null when that layout was not measured). */
+function rowsFrom<T>(runner: RunnerName, byLayout: (layout: Layout) => T | undefined,
   metrics: readonly { metric: string; unit: string; better: 'lower' | 'higher'; value: (t: T) => number | null }[]): HeadlineRow[] {
   const legacy = byLayout('legacy');
   const hub = byLayout('hub');
-  const cluster = byLayout('hub-cluster');
   return metrics.map((m) => {
     const l = legacy === undefined ? null : m.value(legacy);
     const h = hub === undefined ? null : m.value(hub);
-    const row: HeadlineRow = { runner, metric: m.metric, unit: m.unit, legacy: l, hub: h, ratio: headlineRatio(l, h), better: m.better };
-    if (cluster !== undefined) row['hub-cluster'] = m.value(cluster);
-    return row;
+    return { runner, metric: m.metric, unit: m.unit, legacy: l, hub: h, ratio: headlineRatio(l, h), better: m.better };
   });
 }
 
-/** Whether any row carries a hub-cluster value (then tables show that column). */
+/** Whether any row carries a value of the second failures pair (legacy-ha, hub-cluster): then tables show that pair. */
 export function hasClusterColumn(rows: readonly HeadlineRow[]): boolean {
-  return rows.some((r) => r['hub-cluster'] !== undefined);
+  return rows.some((r) => r['hub-cluster'] !== undefined || r['legacy-ha'] !== undefined);
 }
-
-/**
- * The single points of failure among the integration's own components (RabbitMQ, the broker, the
- * cluster's brokers and quorum leader, the lake sink), not the systems: what the choice of
- * integration adds or removes.
- */
-export function integrationSinglePointsOfFailure(l: FailuresLayout): string[] {
-  return l.components.filter((c) => c.kind !== 'system' && c.singlePointOfFailure).map((c) => c.component);
-}
-
-const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 /**
  * The n the connections headline compares at: the largest n measured in both layouts, or, when the
@@ -75,19 +60,34 @@ function connectionsRows(c: ConnectionsResult): HeadlineRow[] {
   ]);
 }
 
+/** The failures metrics, each from one side of a pair (failures-compare.ts sideFigures). */
+export const FAILURES_METRICS: readonly { metric: string; unit: string; better: 'lower' | 'higher'; value: (s: SideFigures) => number | null }[] = [
+  { metric: 'single points of failure', unit: 'components', better: 'lower', value: (s) => s.singlePointsOfFailure?.length ?? null },
+  { metric: 'single points of failure in the integration', unit: 'components', better: 'lower', value: (s) => s.integrationSinglePointsOfFailure?.length ?? null },
+  { metric: 'mean blast radius', unit: 'systems', better: 'lower', value: (s) => s.meanBlastRadius },
+  { metric: 'records lost', unit: 'records', better: 'lower', value: (s) => s.recordsLost },
+  { metric: 'records duplicated', unit: 'records', better: 'lower', value: (s) => s.recordsDuplicated },
+  { metric: 'orders lost', unit: 'orders', better: 'lower', value: (s) => s.ordersLost },
+  { metric: 'mean time from kill to ready', unit: 'ms', better: 'lower', value: (s) => s.meanKillToReadyMs },
+  { metric: 'mean time from kill to service', unit: 'ms', better: 'lower', value: (s) => s.meanKillToServiceMs },
+  { metric: 'longest ingress outage', unit: 'ms', better: 'lower', value: (s) => s.longestIngressOutageMs },
+  { metric: 'mean ingress error rate during faults', unit: '%', better: 'lower', value: (s) => (s.meanIngressErrorRate === null ? null : s.meanIngressErrorRate * 100) },
+];
+
+/** The failures rows: legacy against hub, legacy-ha against hub-cluster, each pair over the components both tested. */
 function failuresRows(f: FailuresResult): HeadlineRow[] {
-  return rowsFrom<FailuresLayout>('failures', (layout) => f.layouts.find((l) => l.layout === layout), [
-    { metric: 'single points of failure', unit: 'components', better: 'lower', value: (l) => l.summary.singlePointsOfFailure.length },
-    { metric: 'single points of failure in the integration', unit: 'components', better: 'lower', value: (l) => integrationSinglePointsOfFailure(l).length },
-    { metric: 'mean blast radius', unit: 'systems', better: 'lower', value: (l) => l.summary.meanBlastRadius },
-    { metric: 'records lost', unit: 'records', better: 'lower', value: (l) => l.summary.totalRecordsLost },
-    { metric: 'orders lost', unit: 'orders', better: 'lower', value: (l) => l.summary.totalOrdersLost },
-    { metric: 'mean recovery time', unit: 'ms', better: 'lower', value: (l) => l.summary.meanRecoveryMs },
-    {
-      metric: 'mean ingress error rate during faults', unit: '%', better: 'lower',
-      value: (l) => { const m = mean(l.components.map((c) => c.ingressErrorRate)); return m === null ? null : m * 100; },
-    },
-  ]);
+  const [plain, ha] = comparePairs(f);
+  const value = (s: SideFigures, m: (typeof FAILURES_METRICS)[number]): number | null => (s.measured ? m.value(s) : null);
+  return FAILURES_METRICS.map((m) => {
+    const legacy = value(plain.left, m);
+    const hub = value(plain.right, m);
+    const legacyHa = value(ha.left, m);
+    const cluster = value(ha.right, m);
+    return {
+      runner: 'failures', metric: m.metric, unit: m.unit, legacy, hub, 'legacy-ha': legacyHa, 'hub-cluster': cluster,
+      ratio: headlineRatio(legacy, hub), clusterRatio: headlineRatio(legacyHa, cluster), better: m.better,
+    };
+  });
 }
 
 /** The step the saturation names (highest accepted rate), and the step with the fewest connections. */
@@ -128,15 +128,30 @@ export function headlineRows(runners: Runners): HeadlineRow[] {
   ];
 }
 
-/** The headline as a plain-text table for the terminal (metric | legacy | hub | [hub-cluster |] hub/legacy | better). */
+/** hub-cluster / legacy-ha of a failures row (computed when an older row has no clusterRatio). */
+export function clusterRatioOf(row: HeadlineRow): number | null {
+  return row.clusterRatio !== undefined ? row.clusterRatio : headlineRatio(row['legacy-ha'] ?? null, row['hub-cluster'] ?? null);
+}
+
+/**
+ * The headline as plain-text tables for the terminal: legacy against hub (every runner), then, when
+ * the failures runner ran, legacy-ha against hub-cluster.
+ */
 export function formatHeadlineTable(rows: readonly HeadlineRow[]): string {
   if (rows.length === 0) return 'no runner ran, so there is no headline';
-  const cluster = hasClusterColumn(rows);
-  return formatTextTable(
+  const first = formatTextTable(
     [{ label: 'runner', align: 'left' }, { label: 'metric', align: 'left' }, { label: 'legacy', align: 'right' }, { label: 'hub', align: 'right' },
-      ...(cluster ? [{ label: 'hub-cluster', align: 'right' as const }] : []), { label: 'hub/legacy', align: 'right' }, { label: 'better', align: 'left' }],
-    rows.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub), ...(cluster ? [formatNumber(h['hub-cluster'])] : []), formatRatio(h.ratio), h.better]),
+      { label: 'hub/legacy', align: 'right' }, { label: 'better', align: 'left' }],
+    rows.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub), formatRatio(h.ratio), h.better]),
   );
+  const failures = rows.filter((r) => r.runner === 'failures');
+  if (!hasClusterColumn(failures)) return first;
+  const second = formatTextTable(
+    [{ label: 'runner', align: 'left' }, { label: 'metric', align: 'left' }, { label: 'legacy-ha', align: 'right' }, { label: 'hub-cluster', align: 'right' },
+      { label: 'hub-cluster/legacy-ha', align: 'right' }, { label: 'better', align: 'left' }],
+    failures.map((h) => [h.runner, metricLabel(h), formatNumber(h['legacy-ha']), formatNumber(h['hub-cluster']), formatRatio(clusterRatioOf(h)), h.better]),
+  );
+  return `legacy against hub (one RabbitMQ node against one broker)\n${first}\n\nlegacy-ha against hub-cluster (failures only)\n${second}`;
 }
 
 /** "declared links" + "links" stays as it is; "mean recovery time" + "ms" → "mean recovery time (ms)". */

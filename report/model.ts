@@ -12,8 +12,10 @@ export const layoutSchema = z.enum(['legacy', 'hub']);
 export type Layout = z.infer<typeof layoutSchema>;
 
 /**
- * The failures runner's layouts: the two of every runner, plus hub-cluster (the hub on a cluster
- * of three of our brokers, replicated topics, producers with acks=all).
+ * The failures runner's layouts: the two of every runner, plus legacy-ha (legacy on a 3-node
+ * RabbitMQ cluster with quorum queues) and hub-cluster (the hub on a cluster of three of our
+ * brokers, replicated topics, producers with acks=all). Compared in pairs: legacy against hub,
+ * legacy-ha against hub-cluster.
  */
 export const failuresLayoutNameSchema = z.enum(['legacy', 'legacy-ha', 'hub', 'hub-cluster']);
 export type FailuresLayoutName = z.infer<typeof failuresLayoutNameSchema>;
@@ -95,14 +97,53 @@ export type ConnectionsResult = z.infer<typeof connectionsResultSchema>;
 
 // ---- failures --------------------------------------------------------------------------------
 
-/** quorum-leader: the hub-cluster node that led the controller quorum when it was killed (also a broker). */
+/** quorum-leader: the node that led the quorum (the controllers', or RabbitMQ's quorum queues') when it was killed. */
 export const componentKindSchema = z.enum(['system', 'rabbitmq', 'broker', 'quorum-leader', 'lake-sink']);
+
+/**
+ * The integration practices a layout ran with (systems/runtime/practices.ts defines them; the values
+ * are repeated here so the report depends on nothing outside report/, and a test keeps them equal).
+ */
+export const practicesSchema = z.object({
+  outbox: z.enum(['memory', 'durable']).describe('What a legacy system has produced but not yet handed over on a schedule: in memory (lost at a kill) or in a durable outbox'),
+  peers: z.enum(['fixed', 'reload']).describe('Where a legacy system learns its peers: fixed at start, or re-read from a watched file'),
+  formats: z.enum(['declared', 'json']).describe('Legacy links in the formats the topology declares, or JSON everywhere'),
+  delivery: z.enum(['at-least-once', 'idempotent']).describe('at-least-once applies a redelivered record again; idempotent skips records already applied'),
+});
+export type ReportPractices = z.infer<typeof practicesSchema>;
+
+/**
+ * Where each lost record went missing (failures/loss.ts has the rule). The categories add up to
+ * recordsLost.
+ */
+export const lossCausesSchema = z.object({
+  bufferAtKill: count.describe('Held in the killed system\'s memory (a lake export, batch, poll feed or publish not yet handed over) when it was killed'),
+  inFlightCall: count.describe('In a synchronous call or a request in progress to or from the killed system at the kill'),
+  rabbitmq: count.describe('Lost while RabbitMQ (a node, or the quorum leader of legacy-ha) was down'),
+  broker: count.describe('Lost while the broker (a broker, or the quorum leader of hub-cluster) was down'),
+  lakeSink: count.describe('Lake records lost while the lake sink was down'),
+  unexplained: count.describe('Lost in the window but not next to the killed component on its path, and no other loss of the same order explains it'),
+});
+export type LossCauses = z.infer<typeof lossCausesSchema>;
 
 export const failureSchema = z.object({
   component: z.string(),
   kind: componentKindSchema,
-  /** How long it was down: from kill -9 to its restart being ready. */
-  downMs: ms.describe('How long it was down: from kill -9 to its restart being ready.'),
+  /** kill → ready: from kill -9 to its restart being ready (includes the time it was kept down on purpose). */
+  downMs: ms.describe('kill → ready: from kill -9 until its restart was ready again (the time it was kept down on purpose included).'),
+  /** From the restart command to ready: how long it took to start. */
+  restartMs: ms.optional().describe('From the restart command until it was ready: how long it took to start. Absent in reports made before it was measured.'),
+  /** kill → service: see failures/recovery.ts; null when the service was not back within the observation. */
+  killToServiceMs: nullableMs.optional().describe('kill → service, in 100 ms steps: from the kill until the ingress accepted orders at 90 % of its warm-up rate '
+    + 'again and an order sent then reached every system due to receive it as fast as in the warm-up (the glossary has the exact rule); null when the '
+    + 'service was not back within the observation. Absent in reports made before it was measured.'),
+  /** From the kill to the end of the observation after the restart. */
+  observedMs: ms.optional().describe('From the kill to the end of the observation after the restart (the span kill → service is looked for in). '
+    + 'Absent in reports made before it was recorded.'),
+  /** Longest gap between consecutive accepted ingress answers (by answer time) from the last one before the kill to the end of the observation. */
+  ingressOutageMs: ms.optional().describe('Longest ingress outage: the longest gap between consecutive accepted ingress answers, by the time each answer '
+    + 'came, from the last one before the kill (within a second of it) to the end of the observation (a gap still open then ends there). Absent in reports '
+    + 'made before it was measured.'),
   /** Ingress requests sent while it was down, and how many were not accepted (non-2xx or no answer). */
   ingressSent: count.describe('Ingress requests sent while it was down.'),
   ingressFailed: count.describe('Of those, how many were not accepted (non-2xx or no answer).'),
@@ -113,13 +154,16 @@ export const failureSchema = z.object({
   recordsLost: count,
   recordsDuplicated: count,
   ordersLost: count,
+  /** recordsLost by where each record went missing. */
+  lostByCause: lossCausesSchema.optional().describe('recordsLost by where each record went missing. Absent in reports made before it was measured.'),
   /** Other systems that saw errors or stalls during the fault. */
   blastRadius: z.array(z.string()).describe('Other systems that saw errors or stalls during the fault.'),
-  /** From the restart until ingress and downstream throughput were back to 90 % of the baseline; null if never within the window. */
-  recoveryMs: nullableMs.describe('From the restart until ingress and downstream throughput were back to 90 % of the baseline; null if never within the window.'),
-  /** Longest time while it was down that no order was accepted at the ingress (by answer time); hub-cluster: the failover's interruption. */
-  ingressGapMs: nullableMs.optional().describe('Longest time while it was down that the ingress answered no order as accepted (by answer time): the interruption the '
-    + 'ingress\'s clients saw, the whole down time when nothing was accepted. Absent in reports made before it was measured.'),
+  /** Earlier measure, replaced by killToServiceMs: from the restart, in 1 s buckets. */
+  recoveryMs: nullableMs.optional().describe('Earlier measure (reports made before killToServiceMs): from the restart until ingress and downstream throughput '
+    + 'were back to 90 % of the baseline, in 1 s buckets; null if never within the window.'),
+  /** Earlier measure, replaced by ingressOutageMs: the longest gap while it was down. */
+  ingressGapMs: nullableMs.optional().describe('Earlier measure (reports made before ingressOutageMs): the longest time while it was down that the ingress '
+    + 'answered no order as accepted, by answer time.'),
   /** hub-cluster: from the restart until every partition had all its replicas in sync again; null if not within the wait. */
   replicasInSyncMs: nullableMs.optional().describe('hub-cluster only: from the restart until every partition had all its replicas in sync again; null if not '
     + 'within the wait.'),
@@ -137,8 +181,15 @@ export const failureSchema = z.object({
   /** A failure that loses data, or stops the service for as long as the component is down. */
   singlePointOfFailure: z.boolean().describe('A failure that loses data, or stops the service for as long as the component is down: records lost, or '
     + 'still in the second half of its down time the ingress refused more than half of the orders or nothing moved downstream.'),
-  /** Accepted orders per second, 1 s buckets, from the window's start (for charts). */
-  ingressTimeline: z.array(z.object({ tS: z.number(), accepted: count, failed: count })).describe('Accepted orders per second, 1 s buckets, from the window\'s start (for charts).'),
+  /** Ingress answers by the time each came (accepted, failed), from before the kill to the end of the observation (for the fault timeline). */
+  outcomeTimeline: z.object({
+    bucketMs: z.number().positive(),
+    points: z.array(z.object({ tS: z.number(), accepted: count, failed: count })),
+  }).optional().describe('Ingress answers counted by the time each came, accepted and failed, per bucketMs bucket; tS is the bucket\'s start in seconds '
+    + 'from the kill (negative before it). Absent in reports made before it was measured.'),
+  /** Earlier chart data: accepted orders per second by send time, 1 s buckets from the kill. */
+  ingressTimeline: z.array(z.object({ tS: z.number(), accepted: count, failed: count })).optional()
+    .describe('Earlier chart data (reports made before outcomeTimeline): requests per 1 s bucket by the time they were sent, from the kill.'),
 });
 export type FailureMeasurement = z.infer<typeof failureSchema>;
 
@@ -163,17 +214,29 @@ export type ClusterSetup = z.infer<typeof clusterSetupSchema>;
 export const failuresLayoutSchema = z.object({
   layout: failuresLayoutNameSchema,
   cluster: clusterSetupSchema.optional(),
+  /** The integration practices every system of this layout ran with. */
+  practices: practicesSchema.optional().describe('The integration practices every system of this layout ran with. Absent in reports made before they were recorded.'),
   baselineOrdersPerS: z.number().nonnegative(),
   components: z.array(failureSchema),
   /** Components that could not be failed in this run, with the reason. */
   skipped: z.array(z.object({ component: z.string(), reason: z.string() })).describe('Components that could not be failed in this run, with the reason.'),
+  /** Over every component of this layout (the report compares layouts over the components they share). */
   summary: z.object({
+    /** The components this summary was computed over. */
+    components: z.array(z.string()).optional().describe('The components this summary was computed over: every one failed in this layout. Absent in reports '
+      + 'made before it was recorded.'),
     singlePointsOfFailure: z.array(z.string()),
     meanBlastRadius: z.number().nonnegative(),
     totalRecordsLost: count,
+    totalRecordsDuplicated: count.optional(),
     totalOrdersLost: count,
-    meanRecoveryMs: nullableMs,
-  }),
+    /** Mean kill → service over the components whose service came back within their observation; null when none did. */
+    meanKillToServiceMs: nullableMs.optional().describe('Mean kill → service over the components whose service came back within their observation; null '
+      + 'when none did. Absent in reports made before it was measured.'),
+    longestIngressOutageMs: ms.optional().describe('The longest ingress outage of any fault. Absent in reports made before it was measured.'),
+    /** Earlier measure: mean recovery from the restart. */
+    meanRecoveryMs: nullableMs.optional().describe('Earlier measure (reports made before meanKillToServiceMs): mean recovery from the restart.'),
+  }).describe('Over every component of this layout (the report compares layouts over the components they share).'),
 });
 export const failuresResultSchema = z.object({
   /** How long each killed system was kept down. */
@@ -232,14 +295,23 @@ export const onboardingLayoutSchema = z.object({
   /** Existing systems whose configuration had to change / that had to restart. */
   reconfiguredSystems: z.array(z.string()).describe('Existing systems whose configuration had to change.'),
   restartedSystems: z.array(z.string()).describe('Existing systems that had to restart.'),
+  /** Existing systems that took their new configuration while running (legacy with peers=reload), without a restart. */
+  reloadedSystems: z.array(z.string()).optional().describe('Existing systems that took their new configuration while running (legacy with peers=reload): '
+    + 'reconfigured without a restart. Absent in reports made before it was measured.'),
+  /** Summed over the restarted existing systems: from each one's old process exiting until its new one was healthy. */
+  restartDowntimeMs: ms.optional().describe('Summed over the restarted existing systems: from each one\'s old process exiting until its new one was healthy; '
+    + '0 when none restarted. Absent in reports made before it was measured.'),
+  /** The integration practices every system of this layout ran with. */
+  practices: practicesSchema.optional().describe('The integration practices every system of this layout ran with. Absent in reports made before they were recorded.'),
   newLinks: count,
   newLinkIds: z.array(z.string()),
   /** Ingress: longest run of failed requests during the change, and how many failed. */
   ingressDowntimeMs: ms.describe('Ingress: the longest run of failed requests during the change.'),
   ingressFailed: count.describe('Ingress requests that failed during the change.'),
   ingressSent: count,
-  /** Time from the start of the change until every newcomer was healthy. */
-  onboardingMs: ms.describe('Time from the start of the change until every newcomer was healthy.'),
+  /** Time from the start of the change until every newcomer was healthy and every existing system that had to change had (restarted or rewired). */
+  onboardingMs: ms.describe('Time from the start of the change until every newcomer was healthy and every existing system that had to change had changed '
+    + '(restarted, or rewired without a restart).'),
   newcomers: z.array(z.object({
     system: z.string(),
     /** Records of orders accepted before it joined that it received (its expected share, if it had been there). */
@@ -264,10 +336,18 @@ export const headlineRowSchema = z.object({
   unit: z.string(),
   legacy: z.number().nullable(),
   hub: z.number().nullable(),
-  /** Only in rows of runners that measured the hub-cluster layout (failures). */
-  'hub-cluster': z.number().nullable().optional().describe('Only in rows of runners that measured the hub-cluster layout (the failures runner).'),
+  /**
+   * Failures rows only: the second comparison pair, legacy-ha against hub-cluster (null: that layout
+   * was not measured, or shares no tested component with the other of its pair).
+   */
+  'legacy-ha': z.number().nullable().optional().describe('Failures rows only: legacy-ha, compared with hub-cluster over the components both tested '
+    + '(null: not measured, or no component in common). Absent in reports made before the pairs.'),
+  'hub-cluster': z.number().nullable().optional().describe('Failures rows only: hub-cluster, compared with legacy-ha over the components both tested '
+    + '(null: not measured, or no component in common). Older reports: hub-cluster over its own components.'),
   /** hub / legacy; null when legacy is 0 or either is missing. */
   ratio: z.number().nullable().describe('hub / legacy; null when legacy is 0 or either is missing.'),
+  /** Failures rows: hub-cluster / legacy-ha; null when legacy-ha is 0 or either is missing. */
+  clusterRatio: z.number().nullable().optional().describe('Failures rows only: hub-cluster / legacy-ha; null when legacy-ha is 0 or either is missing.'),
   better: z.enum(['lower', 'higher']),
 });
 export type HeadlineRow = z.infer<typeof headlineRowSchema>;
@@ -295,8 +375,9 @@ export const reportSchema = z.object({
     throughput: throughputResultSchema.optional(),
     onboarding: onboardingResultSchema.optional(),
   }),
-  /** One row per compared metric, legacy and hub (and hub-cluster where measured) side by side (derived from runners). */
-  headline: z.array(headlineRowSchema).describe('One row per compared metric, legacy and hub (and hub-cluster where measured) side by side (derived from runners).'),
+  /** One row per compared metric, legacy and hub side by side, and for failures also legacy-ha and hub-cluster (derived from runners). */
+  headline: z.array(headlineRowSchema).describe('One row per compared metric, legacy against hub side by side, and in the failures rows also legacy-ha '
+    + 'against hub-cluster (derived from runners).'),
   /** Anything the reader must know: skipped parts and why, deviations. */
   notes: z.array(z.string()).describe('Anything the reader must know: skipped parts and why, deviations.'),
 });

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { listNames, type PathSegment } from '../systems/topology/errors.ts';
 import { loadTopology, loadYamlFile, YamlFileError, type Problem, type Topology, type TopologyIssue } from '../systems/topology/index.ts';
 import { guessFile, notA, SCENARIO_EXPECTED } from '../systems/topology/recognize.ts';
-import type { FailuresLayoutName } from '../report/model.ts';
+import { failuresLayoutNameSchema, type FailuresLayoutName } from '../report/model.ts';
 import {
   connectionsSettingsSchema,
   FAILURE_COMPONENT_NAMES,
@@ -121,10 +121,19 @@ export class ScenarioError extends YamlFileError {
 
 function crossChecks(raw: unknown): Problem[] {
   const problems: Problem[] = [];
-  const r = raw as { runners?: Record<string, unknown>; quick?: { runners?: Record<string, unknown> } } | null;
+  const r = raw as { layouts?: unknown; runners?: Record<string, unknown>; quick?: { runners?: Record<string, unknown> } } | null;
   for (const name of Object.keys(r?.quick?.runners ?? {})) {
     if (!(name in (r?.runners ?? {})) && name in runnerBlocks) {
       problems.push({ path: ['quick', 'runners', name], at: 'key', message: `runner "${name}" is not in runners: (quick can only change or leave out runners the scenario has)` });
+    }
+  }
+  // Practices for a layout the failures runner does not measure would silently do nothing.
+  const failures = asRecord(r?.runners?.failures);
+  const practices = asRecord(failures?.practices);
+  const measured = asStrings(failures?.layouts) ?? asStrings(r?.layouts) ?? [{ index: 0, id: 'legacy' }, { index: 1, id: 'hub' }];
+  for (const layout of Object.keys(practices ?? {})) {
+    if ((failuresLayoutNameSchema.options as readonly string[]).includes(layout) && !measured.some((m) => m.id === layout)) {
+      problems.push({ path: ['runners', 'failures', 'practices', layout], at: 'key', message: `practices for ${layout}, which the failures runner does not measure (layouts: ${measured.map((m) => m.id).join(', ')})` });
     }
   }
   return problems;

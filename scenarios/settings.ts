@@ -6,8 +6,9 @@
  * goes) are filled in from the topology by scenario.ts: no system id is written here.
  */
 import { z } from 'zod';
-import { failuresLayoutNameSchema } from '../report/model.ts';
+import { failuresLayoutNameSchema, type FailuresLayoutName } from '../report/model.ts';
 import { RESERVED_SYSTEM_ID_PATTERN, RESERVED_SYSTEM_IDS, SYSTEM_ID_PATTERN } from '../systems/topology/schema.ts';
+import { AS_GROWN, BEST_PRACTICE, PRACTICE_OPTIONS, type PracticeName, type Practices } from '../systems/runtime/practices.ts';
 
 const positiveInt = z.number().int().positive();
 const seconds = z.number().positive().max(3600);
@@ -48,6 +49,32 @@ export type ConnectionsSettings = Omit<z.infer<typeof connectionsSettingsSchema>
 
 export const failureComponentsSchema = z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]);
 
+/**
+ * The integration practices of one failures layout as a scenario writes them: `as-grown`,
+ * `best-practice`, or any of the options (outbox, peers, formats, delivery), the rest being the
+ * layout's default (DEFAULT_FAILURES_PRACTICES).
+ */
+const practiceOptionsSchema = z.strictObject({
+  outbox: z.enum(PRACTICE_OPTIONS.outbox.values).optional(),
+  peers: z.enum(PRACTICE_OPTIONS.peers.values).optional(),
+  formats: z.enum(PRACTICE_OPTIONS.formats.values).optional(),
+  delivery: z.enum(PRACTICE_OPTIONS.delivery.values).optional(),
+} satisfies Record<PracticeName, z.ZodType>);
+export const layoutPracticesSchema = z.union([z.literal('as-grown'), z.literal('best-practice'), practiceOptionsSchema]);
+
+/**
+ * Each failures layout's practices unless the scenario says otherwise: legacy as it grew, legacy-ha
+ * at its best (durable outboxes, peer reload, JSON, idempotent delivery), the hub layouts as grown
+ * but with idempotent delivery (a redelivered record is skipped, as a Kafka consumer keyed on the
+ * record id would).
+ */
+export const DEFAULT_FAILURES_PRACTICES: Readonly<Record<FailuresLayoutName, Practices>> = {
+  legacy: AS_GROWN,
+  'legacy-ha': BEST_PRACTICE,
+  hub: { ...AS_GROWN, delivery: 'idempotent' },
+  'hub-cluster': { ...AS_GROWN, delivery: 'idempotent' },
+};
+
 export const failuresSettingsSchema = z.strictObject({
   loadOrdersPerS: rate.default(10),
   /** Load before the first fault (the baseline rate is measured here). */
@@ -74,9 +101,23 @@ export const failuresSettingsSchema = z.strictObject({
    * The layouts this runner measures; default the scenario's. Only this runner knows hub-cluster:
    * the hub on a local cluster of 3 of our brokers, topics replicated 3 times, acks=all.
    */
-  layouts: z.array(failuresLayoutNameSchema).min(1).max(3).optional(),
+  layouts: z.array(failuresLayoutNameSchema).min(1).max(4).optional(),
+  /**
+   * The integration practices per layout (`legacy: best-practice`, `hub: { delivery: at-least-once }`);
+   * a layout not named, and any option not named, keeps its default (DEFAULT_FAILURES_PRACTICES).
+   */
+  practices: z.partialRecord(failuresLayoutNameSchema, layoutPracticesSchema).optional(),
 });
 export type FailuresSettings = z.infer<typeof failuresSettingsSchema>;
+
+/** The practices one failures layout runs with: the scenario's for it over the layout's default. */
+export function practicesFor(settings: Pick<FailuresSettings, 'practices'>, layout: FailuresLayoutName): Practices {
+  const written = settings.practices?.[layout];
+  if (written === 'as-grown') return AS_GROWN;
+  if (written === 'best-practice') return BEST_PRACTICE;
+  const chosen = Object.fromEntries(Object.entries(written ?? {}).filter(([, v]) => v !== undefined));
+  return { ...DEFAULT_FAILURES_PRACTICES[layout], ...chosen };
+}
 
 export const throughputSettingsSchema = z.strictObject({
   /** autocannon connections per step; the run stops early once the accepted rate stops growing. */
@@ -100,6 +141,21 @@ export const onboardingSettingsSchema = z.strictObject({
   /** Load after the change. */
   afterS: seconds.default(5),
   settleS: seconds.default(60),
+  /**
+   * The integration practices per layout, written as for the failures runner (`legacy: { peers: reload }`,
+   * `legacy: best-practice`); a layout or option not named is as grown. With peers=reload the legacy
+   * systems whose flows change rewire while running instead of being restarted.
+   */
+  practices: z.partialRecord(z.enum(['legacy', 'hub']), layoutPracticesSchema).optional(),
 });
 /** As the runner gets them: `add` always set. */
 export type OnboardingSettings = Omit<z.infer<typeof onboardingSettingsSchema>, 'add'> & { add: string[] };
+
+/** The practices one onboarding layout runs with: the scenario's for it over AS_GROWN. */
+export function onboardingPracticesFor(settings: Pick<OnboardingSettings, 'practices'>, layout: 'legacy' | 'hub'): Practices {
+  const written = settings.practices?.[layout];
+  if (written === 'as-grown') return AS_GROWN;
+  if (written === 'best-practice') return BEST_PRACTICE;
+  const chosen = Object.fromEntries(Object.entries(written ?? {}).filter(([, v]) => v !== undefined));
+  return { ...AS_GROWN, ...chosen };
+}

@@ -26,6 +26,7 @@ export interface RequestRecord {
   kind: string;
   id: string;
   sentAtMs: number;
+  /** When the answer came (or the request failed or timed out): the time its outcome happened. */
   endedAtMs: number;
   accepted: boolean;
   /** HTTP status, or 'timeout' / 'connection' / 'overload'. */
@@ -91,7 +92,7 @@ export class SteadyLoad {
     return this.records.filter((r) => r.accepted && r.sentAtMs >= fromMs && r.sentAtMs < toMs).map((r) => this.opts.events[r.index]);
   }
 
-  /** Accepted and failed requests per bucket, by the time they were sent. */
+  /** Accepted and failed requests per bucket, by the time they were sent (the failures runner counts answers by endedAtMs instead). */
   timeline(fromMs: number, toMs: number, bucketMs = 1000): TimelineBucket[] {
     const n = Math.max(0, Math.ceil((toMs - fromMs) / bucketMs));
     const out: TimelineBucket[] = Array.from({ length: n }, (_, i) => ({ tS: (i * bucketMs) / 1000, accepted: 0, failed: 0 }));

@@ -12,18 +12,24 @@
  * look while it is down (observe the landscape's /state about once a second throughout), restart,
  * snapshot again, observe observeS (hub-cluster, after a broker: and until every replica is back
  * in sync, so the next broker is killed in a whole cluster). After the last fault the load stops,
- * the oracle checks every accepted order (waitForOutcome, settleS at most) and each lost or
+ * the oracle checks every accepted order (waitForOutcome, settleS at most), each lost or
  * duplicated record is charged to the fault whose window (kill → end of its observation) its order
- * was sent in.
+ * was sent in and each lost one to its cause, and the systems' journals say when each record
+ * arrived (for kill → service).
  *
- * The definitions of each figure are next to the code that computes it: blast radius and recovery
- * in failures/observe.ts (judgeProcess, recoveryMs), locatability in failures/locate.ts
- * (concludeLocation; hub-cluster's place in failures/cluster-locate.ts), loss attribution in
- * failures/loss.ts, single point of failure in failures/figures.ts.
+ * Each layout runs with the integration practices the settings give it (practicesFor: legacy as
+ * grown, legacy-ha with every best practice, the hub layouts as grown but idempotent delivery),
+ * recorded with its results. legacy and legacy-ha run the legacy wiring, hub and hub-cluster the hub's.
+ *
+ * The definitions of each figure are next to the code that computes it: blast radius in
+ * failures/observe.ts (judgeProcess), kill → service and the longest ingress outage in
+ * failures/recovery.ts, locatability in failures/locate.ts (concludeLocation; hub-cluster's place in
+ * failures/cluster-locate.ts), loss attribution and its causes in failures/loss.ts, single point of
+ * failure in failures/figures.ts.
  */
 import { join } from 'node:path';
 import type { FailuresLayoutName, FailuresResult } from '../../report/model.ts';
-import type { FailuresSettings } from '../settings.ts';
+import { practicesFor, type FailuresSettings } from '../settings.ts';
 import { BROKER_PROCESS, noteForReport, subDir, throwIfAborted, type RunnerContext } from './context.ts';
 import { sleep } from './landscape.ts';
 import { Supervisor, type ExitEvent } from '../../systems/process/supervisor.ts';
@@ -35,9 +41,11 @@ import { loadTopology, restrictTo, type Topology } from '../../systems/topology/
 import { formatVerifyReport } from '../../systems/oracle/index.ts';
 import { SteadyLoad } from '../load/steady.ts';
 import { planComponents } from './failures/components.ts';
-import { StateMonitor, baselineRate } from './failures/observe.ts';
+import { StateMonitor, baselineRate, collectArrivals } from './failures/observe.ts';
 import { concludeLocation, type LocatorSample } from './failures/locate.ts';
-import { attributeLoss, OUTSIDE } from './failures/loss.ts';
+import { attributeLoss, OUTSIDE, type FamilyName, type LossPaths } from './failures/loss.ts';
+import { normalDelayBounds, orderPaths } from './failures/recovery.ts';
+import type { ReportPractices } from '../../report/model.ts';
 import { firstLine, startLayoutInfra, type FaultTarget } from './failures/infra.ts';
 import { measureFault, summarize, type Fault } from './failures/figures.ts';
 
@@ -49,6 +57,18 @@ type FailuresLayout = FailuresResult['layouts'][number];
 function lossLookbackMs(t: Topology): number {
   const schedules = [...t.flows.map((f) => f.legacy.scheduleMs ?? 0), ...t.systems.map((s) => s.lakeExport?.scheduleMs ?? 0)];
   return Math.max(0, ...schedules) + 1000;
+}
+
+/** The wiring a failures layout runs: legacy-ha is legacy on a RabbitMQ cluster, hub-cluster the hub on a broker cluster. */
+export function familyOf(layout: FailuresLayoutName): FamilyName {
+  return layout === 'legacy' || layout === 'legacy-ha' ? 'legacy' : 'hub';
+}
+
+/** What the loss causes need to know about a landscape (failures/loss.ts). */
+function lossPaths(t: Topology, family: FamilyName): LossPaths {
+  const producers = new Map<string, string[]>();
+  for (const s of t.systems) for (const kind of s.produces) producers.set(kind, [...(producers.get(kind) ?? []), s.id]);
+  return { family, flows: t.flows.map((f) => ({ id: f.id, from: f.from, to: f.to, data: f.data, transport: f.legacy.transport })), producers };
 }
 
 /** Lag or depth growth a place must show to name a component: at least this many records... */
@@ -98,10 +118,14 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
 
     // ---- landscape ----
     ctx.progress.step(`failures ${layout}: starting systems ${ctx.systems.join(', ')}`, 8);
-    // hub-cluster runs the hub's systems, only pointed at every broker of the cluster.
+    // legacy-ha runs the legacy systems against the RabbitMQ cluster, hub-cluster the hub's against every broker of the cluster.
+    const family = familyOf(layout);
+    const practices = practicesFor(settings, layout);
+    // The practices the systems run with are the ones the report records (its schema repeats their values).
+    const recorded: ReportPractices = practices;
     const landscape = await startLandscape({
-      topologyFile: ctx.topologyFile, layout: layout === 'legacy' ? 'legacy' : 'hub', workDir: join(dir, 'landscape'), systems: ctx.systems, runId, seed: ctx.seed, supervisor,
-      amqpUrl: layout === 'legacy' ? infra.amqpUrl : undefined, kafkaBrokers: infra.kafkaBrokers,
+      topologyFile: ctx.topologyFile, layout: family, workDir: join(dir, 'landscape'), systems: ctx.systems, runId, seed: ctx.seed, supervisor,
+      amqpUrl: family === 'legacy' ? infra.amqpUrl : undefined, kafkaBrokers: infra.kafkaBrokers, practices,
     });
     teardown.push({ label: 'landscape', run: () => landscape.stop() });
     const ingressId = landscape.topology.systems.find((s) => s.role === 'ingress')!.id;
@@ -162,8 +186,8 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
         throw new Error(`failures ${layout}: ${name} did not come back after kill -9: ${(err as Error).message}`, { cause: err });
       }
       const readyAtMs = Date.now();
-      // hub-cluster, a broker restarted: watch its replicas catch up from now, and keep observing until they have.
-      const whole = target.kind === 'broker' || target.kind === 'quorum-leader' ? infra.whole?.() : undefined;
+      // A cluster node restarted (hub-cluster's broker, legacy-ha's RabbitMQ node): watch its replicas catch up from now, and keep observing until they have.
+      const whole = target.kind !== 'system' && target.kind !== 'lake-sink' ? infra.whole?.() : undefined;
       const post = await monitor.snapshot();
       await sleep(readyAtMs + settings.observeS * 1000 - Date.now(), ctx.signal);
       const w = whole ? await whole : undefined;
@@ -191,7 +215,8 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     const losses = attributeLoss(
       check.report, check.expected,
       load.requests().filter((r) => r.accepted).map((r) => ({ root: ingressRootKey(r.kind, r.id), sentAtMs: r.sentAtMs })),
-      faults.map((f) => ({ component: f.target.name, fromMs: f.killAtMs, toMs: f.observeEndMs })),
+      faults.map((f) => ({ component: f.target.name, kind: f.target.kind, fromMs: f.killAtMs, toMs: f.observeEndMs })),
+      lossPaths(landscape.topology, family),
       lossLookbackMs(landscape.topology),
     );
     const outside = losses.get(OUTSIDE)!;
@@ -205,14 +230,19 @@ async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout:
     // Rates from 1 s into the warm-up (consumers joining, connections opening) to its end.
     const baselineFrom = loadStartMs + Math.min(1000, (warmEndMs - loadStartMs) / 2);
     const baselines = new Map<string, number | null>(monitor.names().map((n) => [n, baselineRate(monitor.samplesOf(n), baselineFrom, warmEndMs)]));
+    // When every accepted order's records reached each system, and each system's normal delay in the warm-up (for kill → service).
+    const journeys = orderPaths(load.requests(), check.expected, await collectArrivals(landscape));
+    const bounds = normalDelayBounds(journeys, baselineFrom, warmEndMs);
+    note(`normal delays from the warm-up: ${[...bounds].map(([system, ms]) => `${system} ${Math.round(ms)} ms`).join(', ') || 'none measured'}`);
     const components = faults.map((f) => {
-      const { m, line } = measureFault(f, { load, monitor, baselines, baselineAcceptedPerS, ingressId, losses });
+      const { m, line } = measureFault(f, { load, monitor, baselines, baselineAcceptedPerS, ingressId, losses, orders: journeys, bounds });
       note(line);
       return m;
     });
     return {
       layout,
       ...(infra.cluster ? { cluster: infra.cluster } : {}),
+      practices: recorded,
       baselineOrdersPerS: baselineAcceptedPerS,
       components,
       skipped,

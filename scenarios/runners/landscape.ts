@@ -10,6 +10,7 @@ import { startHubProcess, subDir, type RunnerContext } from './context.ts';
 import { Supervisor } from '../../systems/process/supervisor.ts';
 import { startLandscape, type Landscape } from '../../systems/runtime/landscape.ts';
 import type { ResolvedHub } from '../../infra/kafka.ts';
+import type { Practices } from '../../systems/runtime/practices.ts';
 
 /**
  * A run id for one landscape: `${base}-${suffix}`, in the characters the system command accepts
@@ -42,6 +43,8 @@ export interface StartRunnerLandscapeOptions {
   name: string;
   systems: string[];
   universe?: string[];
+  /** The integration practices every system runs with; default as grown. */
+  practices?: Practices;
 }
 
 /**
@@ -69,6 +72,7 @@ export async function startRunnerLandscape(ctx: RunnerContext, o: StartRunnerLan
       kafkaBrokers: hub?.brokers,
       runId,
       seed: ctx.seed,
+      ...(o.practices ? { practices: o.practices } : {}),
       supervisor,
     });
   } catch (err) {

@@ -5,19 +5,22 @@
  *
  * - legacy: the newcomers start with the new topology, then every existing system whose derived
  *   configuration changed (a flow to or from a newcomer: a new peer address, a new queue, a new
- *   batch drop) gets the new topology file and is restarted for real. A point-to-point receiver
- *   only gets what its senders send from then on: no history.
+ *   batch drop) gets the new topology file and is restarted for real; or, with the peers=reload
+ *   practice (the scenario's `practices: { legacy: { peers: reload } }`), is handed the new
+ *   topology through its watched peers file and rewires while running, without a restart. A
+ *   point-to-point receiver only gets what its senders send from then on: no history.
  * - hub: the newcomers start with new consumer groups that begin at offset 0 and replay the
  *   topics; producers publish every kind they produce whoever subscribes, so no existing system
  *   changes (checked from the topology, not assumed: any that did change would be restarted too).
  *
- * Measured: which systems had to change and which were restarted, the new links, the ingress
+ * Measured: which systems had to change, which of them were restarted and which rewired without a
+ * restart (and the time the restarted ones were down), the new links, the ingress
  * requests that failed during the change and the longest stretch of them, the time until the
  * change was complete, and per newcomer how much of its history it received (the oracle's
  * expected share of the orders accepted before the change, against what it says it received).
  */
 import type { Layout, OnboardingResult } from '../../report/model.ts';
-import type { OnboardingSettings } from '../settings.ts';
+import { onboardingPracticesFor, type OnboardingSettings } from '../settings.ts';
 import { noteForReport, throwIfAborted, type RunnerContext } from './context.ts';
 import { sleep, startRunnerLandscape } from './landscape.ts';
 import { SteadyLoad, type RequestRecord } from '../load/steady.ts';
@@ -119,12 +122,13 @@ interface Plan {
 
 async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, layout: Layout, plan: Plan): Promise<OnboardingLayoutResult> {
   const { before, after, initial, add } = plan;
+  const practices = onboardingPracticesFor(settings, layout);
   const reconfigured = reconfiguredSystems(before, after, layout);
   const beforeLinks = new Set(declaredLinkIds(before, layout));
   const newLinkIds = declaredLinkIds(after, layout).filter((id) => !beforeLinks.has(id));
   ctx.progress.step(`onboarding: ${layout}, ${initial.join(',')} + ${add.join(',')}`, 4 + 0.9 * (initial.length + add.length) + settings.beforeS + settings.afterS + 10);
 
-  const rl = await startRunnerLandscape(ctx, { layout, name: `onb-${layout}`, systems: initial, universe: [...initial, ...add] });
+  const rl = await startRunnerLandscape(ctx, { layout, name: `onb-${layout}`, systems: initial, universe: [...initial, ...add], practices });
   const ls = rl.landscape;
   try {
     const orders = ingressEvents(after, ctx.seed, Math.ceil(settings.loadOrdersPerS * (settings.beforeS + settings.afterS + CHANGE_BUDGET_S)));
@@ -136,8 +140,9 @@ async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, l
       await sleep(settings.beforeS * 1000, ctx.signal);
       throwIfAborted(ctx);
       changeStartMs = Date.now();
-      // Newcomers first, then the restarts: a sender told about a receiver that is not up yet
-      // would fail its calls to it, which no careful operator would do on purpose.
+      // Newcomers first, then the restarts (with peers=reload: the new peers file, followed in
+      // place): a sender told about a receiver that is not up yet would fail its calls to it,
+      // which no careful operator would do on purpose.
       change = await ls.addSystems(add, { restart: reconfigured, fromBeginning: layout === 'hub' });
       await sleep(settings.afterS * 1000, ctx.signal);
     } finally {
@@ -148,6 +153,9 @@ async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, l
 
     // The systems actually restarted: existing ones the supervisor started more than once.
     const restartedSystems = initial.filter((id) => ls.instancesOf(id).some((name) => ls.supervisor.status(name).starts > 1));
+    // Those that followed the new configuration while running (peers=reload), and were not restarted.
+    const reloadedSystems = initial.filter((id) => id in change.reconfigured && !restartedSystems.includes(id));
+    const restartDowntimeMs = Object.values(change.restarts).reduce((sum, r) => sum + Math.max(0, r.healthyAtMs - r.stoppedAtMs), 0);
     const duringChange = load.between(changeStartMs, Number.POSITIVE_INFINITY);
     const ingressFailed = duringChange.filter((r) => !r.accepted).length;
     const ingressDowntimeMs = longestFailedStretchMs(duringChange, loadStoppedAtMs);
@@ -162,6 +170,9 @@ async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, l
       addedSystems: add,
       reconfiguredSystems: reconfigured,
       restartedSystems,
+      reloadedSystems,
+      restartDowntimeMs,
+      practices: { ...practices },
       newLinks: newLinkIds.length,
       newLinkIds,
       ingressDowntimeMs,
@@ -171,7 +182,8 @@ async function onboardLayout(ctx: RunnerContext, settings: OnboardingSettings, l
       onboardingMs: change.doneAtMs - changeStartMs,
       newcomers: newcomers.map(({ receivedInAll: _all, ...n }) => n),
     };
-    ctx.progress.note(`onboarding ${layout}: added ${add.join(', ')} in ${result.onboardingMs} ms; reconfigured [${reconfigured.join(', ')}], restarted [${restartedSystems.join(', ')}]; `
+    ctx.progress.note(`onboarding ${layout}: added ${add.join(', ')} in ${result.onboardingMs} ms; reconfigured [${reconfigured.join(', ')}]: `
+      + `restarted [${restartedSystems.join(', ')}] (down ${restartDowntimeMs} ms in all), rewired without a restart [${reloadedSystems.join(', ')}]; `
       + `${newLinkIds.length} new links; ingress ${ingressFailed}/${duringChange.length} failed from the change on, longest outage ${ingressDowntimeMs} ms; `
       + `history ${newcomers.map((n) => `${n.system} ${n.historyReceived}/${n.historyExpected} (${n.receivedInAll} records received in all)`).join(', ')} `
       + `from the ${history.length} orders accepted before the change`);

@@ -20,7 +20,10 @@ function laterRun(): Report {
   b.versions.node = 'v20.20.0';
   (b.scenario.settings.throughput as Record<string, unknown>).stepDurationS = 30;
   b.runners.throughput!.layouts[1].saturation.acceptedPerS = 700;
-  b.runners.failures!.layouts[0].summary.totalRecordsLost = 200;
+  // C loses 13 more records in its buffer: 200 in legacy.
+  const c = b.runners.failures!.layouts[0].components[2];
+  c.recordsLost += 13;
+  c.lostByCause!.bufferAtKill += 13;
   b.headline = headlineRows(b.runners);
   return b;
 }
@@ -46,8 +49,11 @@ describe('changePercent and verdictOf', () => {
 describe('diffReports', () => {
   it('finds nothing between a run and itself', () => {
     const d = diffReports(sampleReport(), sampleReport());
-    expect(d.rows).toHaveLength(sampleReport().headline.length * 2);
-    expect(new Set(d.rows.map((r) => r.verdict))).toEqual(new Set(['same']));
+    // Every row for legacy and hub; the failures rows also for legacy-ha and hub-cluster (not measured in either: n/a).
+    const failures = sampleReport().headline.filter((h) => h.runner === 'failures').length;
+    expect(d.rows).toHaveLength(sampleReport().headline.length * 2 + failures * 2);
+    expect(new Set(d.rows.filter((r) => r.a !== null).map((r) => r.verdict))).toEqual(new Set(['same']));
+    expect(new Set(d.rows.filter((r) => r.a === null).map((r) => r.layout))).toEqual(new Set(['legacy-ha', 'hub-cluster']));
     expect(d.notes).toEqual([]);
   });
 
@@ -83,11 +89,12 @@ describe('diffReports', () => {
   });
 });
 
-describe('diffReports with hub-cluster', () => {
-  it('compares hub-cluster where either run measured it, n/a against a run without it', () => {
+describe('diffReports with legacy-ha and hub-cluster', () => {
+  it('compares the second pair in the failures rows, n/a against a run without it', () => {
     const d = diffReports(sampleReport(), sampleReportWithCluster());
-    expect(d.rows.filter((r) => r.layout === 'hub-cluster').map((r) => r.runner)).toEqual(Array(7).fill('failures'));
+    for (const layout of ['legacy-ha', 'hub-cluster'] as const) expect(d.rows.filter((r) => r.layout === layout).map((r) => r.runner)).toEqual(Array(10).fill('failures'));
     expect(rowOf(d.rows, 'single points of failure', 'hub-cluster')).toMatchObject({ a: null, b: 0, verdict: 'n/a' });
+    expect(rowOf(d.rows, 'records lost', 'legacy-ha')).toMatchObject({ a: null, b: 6, verdict: 'n/a' });
     const same = diffReports(sampleReportWithCluster(), sampleReportWithCluster());
     expect(rowOf(same.rows, 'single points of failure in the integration', 'hub-cluster')).toMatchObject({ a: 0, b: 0, verdict: 'same' });
   });
@@ -104,7 +111,8 @@ describe('formatDiff', () => {
     const rule = lines[4];
     expect(rule).toMatch(/^-+( {2}-+){7}$/);
     const rows = lines.slice(5, lines.indexOf(''  , 5));
-    expect(rows).toHaveLength(44);
+    // connections 5, throughput 6 and onboarding 4 metrics for legacy and hub; failures 10 for all four layouts.
+    expect(rows).toHaveLength((5 + 6 + 4) * 2 + 10 * 4);
     // Right-aligned numbers end where their column's rule ends.
     const bEnd = rule.split('  ').slice(0, 5).join('  ').length;
     for (const row of rows) expect(row[bEnd - 1]).toMatch(/[0-9–]/);

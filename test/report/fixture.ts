@@ -3,7 +3,7 @@
  * The numbers are made up to look like a run of the shop topology A–I; product code never uses this.
  */
 import { headlineRows } from '../../report/headline.ts';
-import type { ConnectionsPoint, FailureMeasurement, FailuresLayoutName, FailuresResult, Layout, OnboardingResult, Report, ReportLink, ThroughputResult, ThroughputStep } from '../../report/model.ts';
+import type { ConnectionsPoint, FailureMeasurement, FailuresLayoutName, FailuresResult, Layout, OnboardingResult, Report, ReportLink, ReportPractices, ThroughputResult, ThroughputStep } from '../../report/model.ts';
 
 const SYSTEMS: readonly { id: string; name: string; role: string; kind: string; lakeFormat: string }[] = [
   { id: 'A', name: 'storefront', role: 'ingress', kind: 'order', lakeFormat: 'json' },
@@ -97,37 +97,57 @@ function connectionsPoint(layout: Layout, n: number): ConnectionsPoint {
   };
 }
 
+type Causes = NonNullable<FailureMeasurement['lostByCause']>;
+const NO_CAUSES: Causes = { bufferAtKill: 0, inFlightCall: 0, rabbitmq: 0, broker: 0, lakeSink: 0, unexplained: 0 };
+/** Where a fault's losses went missing unless told: RabbitMQ, the broker, the lake sink, a system's buffer. */
+const DEFAULT_CAUSE: Record<FailureMeasurement['kind'], keyof Causes> = { system: 'bufferAtKill', rabbitmq: 'rabbitmq', broker: 'broker', 'quorum-leader': 'broker', 'lake-sink': 'lakeSink' };
+
 function failure(component: string, kind: FailureMeasurement['kind'], f: {
-  errorRate: number; recordsLost: number; ordersLost: number; blast: string[]; recoveryMs: number | null; spof: boolean; locatable: boolean; locatedBy: string;
+  errorRate: number; recordsLost: number; ordersLost: number; blast: string[]; serviceMs: number | null; spof: boolean; locatable: boolean; locatedBy: string;
+  causes?: Partial<Causes>;
 }): FailureMeasurement {
   const sent = 250;
   const failed = Math.round(sent * f.errorRate);
-  const ingressTimeline = Array.from({ length: 20 }, (_, t) => {
-    const down = t >= 5 && t < 10;
-    const perS = 50;
-    const failedNow = down ? Math.round(perS * f.errorRate) : 0;
-    return { tS: t, accepted: perS - failedNow, failed: failedNow };
+  const downMs = 5000;
+  const observedMs = 13_000;
+  // Ingress answers by the time they came, 500 ms buckets from 2 s before the kill: 25 a bucket, fewer accepted while down.
+  const points = Array.from({ length: 30 }, (_, i) => {
+    const tS = -2 + i * 0.5;
+    const failedNow = tS >= 0 && tS < downMs / 1000 ? Math.round(25 * f.errorRate) : 0;
+    return { tS, accepted: 25 - failedNow, failed: failedNow };
   });
   return {
-    component, kind, downMs: 5000, ingressSent: sent, ingressFailed: failed, ingressErrorRate: failed / sent,
+    component, kind, downMs, restartMs: kind === 'rabbitmq' ? 4200 : 900, killToServiceMs: f.serviceMs, observedMs,
+    ingressOutageMs: f.errorRate >= 1 ? f.serviceMs ?? observedMs : f.errorRate > 0.3 ? 1500 : 60,
+    ingressSent: sent, ingressFailed: failed, ingressErrorRate: failed / sent,
     ordersAccepted: 1000 - failed, recordsExpected: (1000 - failed) * 7, recordsLost: f.recordsLost, recordsDuplicated: kind === 'broker' ? 0 : 3,
-    ordersLost: f.ordersLost, blastRadius: f.blast, recoveryMs: f.recoveryMs, locatable: f.locatable, locatedBy: f.locatedBy,
+    ordersLost: f.ordersLost, lostByCause: { ...NO_CAUSES, ...(f.causes ?? (f.recordsLost > 0 ? { [DEFAULT_CAUSE[kind]]: f.recordsLost } : {})) },
+    blastRadius: f.blast, locatable: f.locatable, locatedBy: f.locatedBy,
     // A single point of failure here stopped the service while it was down, unless it only lost records.
     resumedWhileDown: !f.spof || f.recordsLost > 0,
-    singlePointOfFailure: f.spof, ingressTimeline,
+    singlePointOfFailure: f.spof, outcomeTimeline: { bucketMs: 500, points },
   };
 }
 
+const AS_GROWN: ReportPractices = { outbox: 'memory', peers: 'fixed', formats: 'declared', delivery: 'at-least-once' };
+const PRACTICES: Record<FailuresLayoutName, ReportPractices> = {
+  legacy: AS_GROWN, 'legacy-ha': { outbox: 'durable', peers: 'reload', formats: 'json', delivery: 'idempotent' },
+  hub: { ...AS_GROWN, delivery: 'idempotent' }, 'hub-cluster': { ...AS_GROWN, delivery: 'idempotent' },
+};
+
 function failuresLayout(layout: FailuresLayoutName, components: FailureMeasurement[], skipped: { component: string; reason: string }[]): FailuresResult['layouts'][number] {
-  const recoveries = components.map((c) => c.recoveryMs).filter((r): r is number => r !== null);
+  const back = components.map((c) => c.killToServiceMs).filter((r): r is number => r !== null && r !== undefined);
   return {
-    layout, baselineOrdersPerS: 50, components, skipped,
+    layout, practices: PRACTICES[layout], baselineOrdersPerS: 50, components, skipped,
     summary: {
+      components: components.map((c) => c.component),
       singlePointsOfFailure: components.filter((c) => c.singlePointOfFailure).map((c) => c.component),
       meanBlastRadius: components.reduce((a, c) => a + c.blastRadius.length, 0) / components.length,
       totalRecordsLost: components.reduce((a, c) => a + c.recordsLost, 0),
+      totalRecordsDuplicated: components.reduce((a, c) => a + c.recordsDuplicated, 0),
       totalOrdersLost: components.reduce((a, c) => a + c.ordersLost, 0),
-      meanRecoveryMs: recoveries.length === 0 ? null : recoveries.reduce((a, b) => a + b, 0) / recoveries.length,
+      meanKillToServiceMs: back.length === 0 ? null : back.reduce((a, b) => a + b, 0) / back.length,
+      longestIngressOutageMs: Math.max(0, ...components.map((c) => c.ingressOutageMs ?? 0)),
     },
   };
 }
@@ -139,46 +159,82 @@ function failures(): FailuresResult {
     downMs: 5000, loadOrdersPerS: 50,
     layouts: [
       failuresLayout('legacy', [
-        failure('A', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 1800, spof: true, locatable: false, locatedBy: 'ingress down; nothing else shows it' }),
-        failure('B', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: ['A', 'F'], recoveryMs: 2400, spof: true, locatable: false, locatedBy: 'A calls B synchronously: A fails, F polls fail' }),
-        failure('C', 'system', { errorRate: 0.4, recordsLost: 12, ordersLost: 4, blast: ['A', 'D', 'G'], recoveryMs: 3100, spof: true, locatable: true, locatedBy: queue }),
-        failure('D', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: ['C', 'H'], recoveryMs: 900, spof: false, locatable: true, locatedBy: queue }),
-        failure('E', 'system', { errorRate: 0, recordsLost: 35, ordersLost: 0, blast: ['F', 'G'], recoveryMs: 5200, spof: true, locatable: false, locatedBy: 'batch drops pile up in its inbox; no queue to show it' }),
-        failure('rabbitmq', 'rabbitmq', { errorRate: 0.02, recordsLost: 140, ordersLost: 0, blast: ['B', 'C', 'D', 'H', 'I'], recoveryMs: null, spof: true, locatable: true, locatedBy: 'the management API stopped answering' }),
+        failure('A', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 6800, spof: true, locatable: false, locatedBy: 'ingress down; nothing else shows it' }),
+        failure('B', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: ['A', 'F'], serviceMs: 7400, spof: true, locatable: false, locatedBy: 'A calls B synchronously: A fails, F polls fail' }),
+        failure('C', 'system', { errorRate: 0.4, recordsLost: 12, ordersLost: 4, blast: ['A', 'D', 'G'], serviceMs: 8100, spof: true, locatable: true, locatedBy: queue,
+          causes: { bufferAtKill: 8, inFlightCall: 4 } }),
+        failure('D', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: ['C', 'H'], serviceMs: 5900, spof: false, locatable: true, locatedBy: queue }),
+        failure('E', 'system', { errorRate: 0, recordsLost: 35, ordersLost: 0, blast: ['F', 'G'], serviceMs: 10_200, spof: true, locatable: false, locatedBy: 'batch drops pile up in its inbox; no queue to show it' }),
+        failure('rabbitmq', 'rabbitmq', { errorRate: 0.02, recordsLost: 140, ordersLost: 0, blast: ['B', 'C', 'D', 'H', 'I'], serviceMs: null, spof: true, locatable: true, locatedBy: 'the management API stopped answering' }),
       ], [{ component: 'F', reason: 'the scenario limits failures to A-E and the shared infrastructure' }]),
       failuresLayout('hub', [
-        failure('A', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 1500, spof: true, locatable: true, locatedBy: lag }),
-        failure('B', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 700, spof: false, locatable: true, locatedBy: lag }),
-        failure('C', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 650, spof: false, locatable: true, locatedBy: lag }),
-        failure('D', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 600, spof: false, locatable: true, locatedBy: lag }),
-        failure('E', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 800, spof: false, locatable: true, locatedBy: lag }),
-        failure('broker', 'broker', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: ['A', 'B', 'C', 'D', 'E'], recoveryMs: 2600, spof: true, locatable: true, locatedBy: 'the broker itself is down' }),
-        failure('lake-sink', 'lake-sink', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], recoveryMs: 400, spof: false, locatable: true, locatedBy: lag }),
+        failure('A', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 6500, spof: true, locatable: true, locatedBy: lag }),
+        failure('B', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 5700, spof: false, locatable: true, locatedBy: lag }),
+        failure('C', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 5650, spof: false, locatable: true, locatedBy: lag }),
+        failure('D', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 5600, spof: false, locatable: true, locatedBy: lag }),
+        failure('E', 'system', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 5800, spof: false, locatable: true, locatedBy: lag }),
+        failure('broker', 'broker', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: ['A', 'B', 'C', 'D', 'E'], serviceMs: 7600, spof: true, locatable: true, locatedBy: 'the broker itself is down' }),
+        failure('lake-sink', 'lake-sink', { errorRate: 0, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 100, spof: false, locatable: true, locatedBy: lag }),
       ], []),
     ],
   };
 }
 
-/** The hub-cluster layout of the failures runner: three brokers and the quorum leader killed, nothing lost. */
-function clusterLayout(): FailuresResult['layouts'][number] {
+/**
+ * The HA layouts of the failures runner: legacy-ha (three RabbitMQ nodes, the quorum leader, and
+ * system A) and hub-cluster (three brokers and the quorum leader, nothing lost).
+ */
+function haLayouts(): FailuresResult['layouts'] {
   const located = (n: string): string => `the cluster: ${n} not reached by the active controller from 0.1 s ⇒ ${n}`;
-  const broker = (name: string, kind: FailureMeasurement['kind'], gapMs: number): FailureMeasurement => ({
-    ...failure(name, kind, { errorRate: 0.02, recordsLost: 0, ordersLost: 0, blast: ['A'], recoveryMs: 0, spof: false, locatable: true, locatedBy: located(name.replace(/^quorum-leader \((.*)\)$/, '$1')) }),
-    ingressGapMs: gapMs, replicasInSyncMs: 1400, leadersBackMs: 2100,
+  const node = (name: string, kind: FailureMeasurement['kind'], serviceMs: number, gapMs: number, lost = 0): FailureMeasurement => ({
+    ...failure(name, kind, { errorRate: 0.02, recordsLost: lost, ordersLost: lost > 0 ? 1 : 0, blast: ['A'], serviceMs, spof: lost > 0, locatable: true, locatedBy: located(name.replace(/^quorum-leader \((.*)\)$/, '$1')) }),
+    ingressOutageMs: gapMs,
   });
-  return {
-    ...failuresLayout('hub-cluster', [
-      broker('broker-1', 'broker', 3100), broker('broker-2', 'broker', 3300), broker('broker-3', 'broker', 4600), broker('quorum-leader (broker-2)', 'quorum-leader', 4200),
+  const cluster = (c: FailureMeasurement): FailureMeasurement => ({ ...c, replicasInSyncMs: 1400, leadersBackMs: 2100 });
+  return [
+    failuresLayout('legacy-ha', [
+      failure('A', 'system', { errorRate: 1, recordsLost: 0, ordersLost: 0, blast: [], serviceMs: 6600, spof: true, locatable: false, locatedBy: 'ingress down; nothing else shows it' }),
+      node('rabbitmq-1', 'rabbitmq', 2600, 2400), node('rabbitmq-2', 'rabbitmq', 2700, 2500, 6), node('rabbitmq-3', 'rabbitmq', 2500, 2300),
+      node('quorum-leader (rabbitmq-1)', 'quorum-leader', 3900, 3600),
     ], []),
-    cluster: { brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000, leaderRebalanceIntervalMs: 1000 },
-  };
+    {
+      ...failuresLayout('hub-cluster', [
+        cluster(node('broker-1', 'broker', 3200, 3100)), cluster(node('broker-2', 'broker', 3400, 3300)), cluster(node('broker-3', 'broker', 4700, 4600)),
+        cluster(node('quorum-leader (broker-2)', 'quorum-leader', 4300, 4200)),
+      ], []),
+      cluster: { brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000, leaderRebalanceIntervalMs: 1000 },
+    },
+  ];
 }
 
-/** The sample report with the failures runner's hub-cluster layout added (the headline recomputed). */
+/** The sample report with the failures runner's HA layouts added, legacy-ha and hub-cluster (the headline recomputed). */
 export function sampleReportWithCluster(): Report {
   const r = sampleReport();
-  r.runners.failures!.layouts.push(clusterLayout());
+  r.runners.failures!.layouts.push(...haLayouts());
   r.headline = headlineRows(r.runners);
+  return r;
+}
+
+/** The sample report as a run made before the loss causes, kill → service and the HA pairs (results/reference then): the figures it lacks removed. */
+export function earlierStyleReport(): Report {
+  const r = sampleReportWithCluster();
+  const f = r.runners.failures!;
+  f.layouts = f.layouts.filter((l) => l.layout !== 'legacy-ha');
+  for (const l of f.layouts) {
+    delete l.practices;
+    delete l.summary.components;
+    delete l.summary.totalRecordsDuplicated;
+    delete l.summary.meanKillToServiceMs;
+    delete l.summary.longestIngressOutageMs;
+    l.summary.meanRecoveryMs = 1200;
+    for (const c of l.components) {
+      for (const k of ['restartMs', 'killToServiceMs', 'observedMs', 'ingressOutageMs', 'lostByCause', 'outcomeTimeline'] as const) delete c[k];
+      c.recoveryMs = 1200;
+      c.ingressTimeline = [{ tS: 0, accepted: 40, failed: 10 }, { tS: 1, accepted: 50, failed: 0 }];
+    }
+  }
+  // Its headline as such a run wrote it: legacy, hub and hub-cluster values, no legacy-ha, no second ratio.
+  r.headline = headlineRows(r.runners).map(({ 'legacy-ha': _ha, clusterRatio: _ratio, ...h }) => h);
   return r;
 }
 
@@ -216,11 +272,13 @@ function onboarding(): OnboardingResult {
     layouts: [
       {
         layout: 'legacy', initialSystems: initial, addedSystems: added, reconfiguredSystems: ['A', 'B', 'C', 'D', 'E'], restartedSystems: ['A', 'B', 'D'],
+        reloadedSystems: ['C', 'E'], restartDowntimeMs: 12_400,
         newLinks: legacyNew.length, newLinkIds: legacyNew, ingressDowntimeMs: 4200, ingressFailed: 211, ingressSent: 3000, onboardingMs: 38_500,
         newcomers: added.map((system) => ({ system, historyReceived: 0, historyExpected: 1480, receivedHistory: false })),
       },
       {
         layout: 'hub', initialSystems: initial, addedSystems: added, reconfiguredSystems: [], restartedSystems: [],
+        reloadedSystems: [], restartDowntimeMs: 0,
         newLinks: 3, newLinkIds: added.map((s) => `${s}-hub`), ingressDowntimeMs: 0, ingressFailed: 0, ingressSent: 3000, onboardingMs: 6_200,
         newcomers: added.map((system) => ({ system, historyReceived: 1480, historyExpected: 1480, receivedHistory: true })),
       },

@@ -25,7 +25,7 @@ describe('headlineRows of the sample report', () => {
 
   it('has every metric of the four runners, in runner order', () => {
     expect(rows.map((r) => r.runner)).toEqual([
-      ...Array(5).fill('connections'), ...Array(7).fill('failures'), ...Array(6).fill('throughput'), ...Array(4).fill('onboarding'),
+      ...Array(5).fill('connections'), ...Array(10).fill('failures'), ...Array(6).fill('throughput'), ...Array(4).fill('onboarding'),
     ]);
   });
 
@@ -38,17 +38,29 @@ describe('headlineRows of the sample report', () => {
     expect(rowOf(rows, 'connections', 'adapters (all systems)')).toMatchObject({ legacy: 26, hub: 9 });
   });
 
-  it('summarises failures from each layout summary and the components', () => {
+  it('compares failures legacy against hub over the components both failed (the hub\'s lake sink left out)', () => {
     expect(rowOf(rows, 'failures', 'single points of failure')).toMatchObject({ legacy: 5, hub: 2, ratio: 0.4 });
     expect(rowOf(rows, 'failures', 'single points of failure in the integration')).toMatchObject({ legacy: 1, hub: 1, ratio: 1 });
-    expect(rows.every((r) => !('hub-cluster' in r))).toBe(true);
     expect(rowOf(rows, 'failures', 'records lost')).toMatchObject({ legacy: 187, hub: 0, ratio: 0 });
+    expect(rowOf(rows, 'failures', 'records duplicated')).toMatchObject({ legacy: 18, hub: 15 });
     expect(rowOf(rows, 'failures', 'orders lost')).toMatchObject({ legacy: 4, hub: 0 });
     expect(rowOf(rows, 'failures', 'mean blast radius').legacy).toBeCloseTo(14 / 6);
-    expect(rowOf(rows, 'failures', 'mean recovery time')).toMatchObject({ legacy: 2680, unit: 'ms' });
+    expect(rowOf(rows, 'failures', 'mean blast radius').hub).toBeCloseTo(5 / 6);
+    expect(rowOf(rows, 'failures', 'mean time from kill to ready')).toMatchObject({ legacy: 5000, hub: 5000, unit: 'ms' });
+    // rabbitmq's service was not back within its 13 s observation: it counts with those 13 s.
+    expect(rowOf(rows, 'failures', 'mean time from kill to service').legacy).toBeCloseTo((6800 + 7400 + 8100 + 5900 + 10_200 + 13_000) / 6);
+    expect(rowOf(rows, 'failures', 'mean time from kill to service').hub).toBeCloseTo((6500 + 5700 + 5650 + 5600 + 5800 + 7600) / 6);
+    expect(rowOf(rows, 'failures', 'longest ingress outage')).toMatchObject({ legacy: 7400, hub: 7600 });
     const errorRate = rowOf(rows, 'failures', 'mean ingress error rate during faults');
     expect(errorRate.unit).toBe('%');
     expect(errorRate.legacy).toBeCloseTo(((1 + 1 + 0.4 + 0 + 0 + 0.02) / 6) * 100);
+  });
+
+  it('carries the second pair in the failures rows, null when not measured, and no other runner\'s', () => {
+    for (const r of rows) {
+      if (r.runner === 'failures') expect(r).toMatchObject({ 'legacy-ha': null, 'hub-cluster': null, clusterRatio: null });
+      else expect('hub-cluster' in r || 'legacy-ha' in r, `${r.runner} / ${r.metric}`).toBe(false);
+    }
   });
 
   it('takes throughput at saturation and latency at the lowest step', () => {
@@ -103,35 +115,64 @@ describe('headlineRows edge cases', () => {
   });
 });
 
-describe('headlineRows with the failures runner\'s hub-cluster layout', () => {
+describe('headlineRows compare only the same components', () => {
+  it('leaves out of both sides a component one side did not fail', () => {
+    const r = sampleReport();
+    const hub = r.runners.failures!.layouts[1];
+    hub.components = hub.components.filter((c) => c.component !== 'B');
+    const rows = headlineRows(r.runners);
+    // legacy's B (a single point of failure) is not compared: hub did not fail B.
+    expect(rowOf(rows, 'failures', 'single points of failure')).toMatchObject({ legacy: 4, hub: 2 });
+    expect(rowOf(rows, 'failures', 'mean blast radius').legacy).toBeCloseTo(12 / 5);
+  });
+
+  it('has nothing to compare when the two layouts share no component, and shows one side alone when the other was not measured', () => {
+    const r = sampleReportWithCluster();
+    const f = r.runners.failures!;
+    const ha = f.layouts.find((l) => l.layout === 'legacy-ha')!;
+    ha.components = ha.components.filter((c) => c.kind === 'system');
+    expect(rowOf(headlineRows(r.runners), 'failures', 'records lost')).toMatchObject({ 'legacy-ha': null, 'hub-cluster': null });
+    f.layouts = f.layouts.filter((l) => l.layout !== 'legacy-ha');
+    expect(rowOf(headlineRows(r.runners), 'failures', 'single points of failure')).toMatchObject({ 'legacy-ha': null, 'hub-cluster': 0, clusterRatio: null });
+  });
+});
+
+describe('headlineRows with the failures runner\'s legacy-ha and hub-cluster layouts', () => {
   const rows = headlineRows(sampleReportWithCluster().runners);
 
-  it('gives the failures rows a hub-cluster value, and no other runner\'s', () => {
-    expect(rows.filter((r) => 'hub-cluster' in r).map((r) => r.runner)).toEqual(Array(7).fill('failures'));
-    expect(rowOf(rows, 'failures', 'single points of failure')).toMatchObject({ legacy: 5, hub: 2, 'hub-cluster': 0 });
-    expect(rowOf(rows, 'failures', 'single points of failure in the integration')).toMatchObject({ legacy: 1, hub: 1, 'hub-cluster': 0 });
-    expect(rowOf(rows, 'failures', 'records lost')['hub-cluster']).toBe(0);
-    expect(rowOf(rows, 'failures', 'mean recovery time')['hub-cluster']).toBe(0);
-    // The ratio stays hub / legacy.
+  it('compares legacy-ha against hub-cluster over the nodes and quorum leader both failed (legacy-ha\'s A left out)', () => {
+    expect(rowOf(rows, 'failures', 'single points of failure')).toMatchObject({ legacy: 5, hub: 2, 'legacy-ha': 1, 'hub-cluster': 0, clusterRatio: 0 });
+    expect(rowOf(rows, 'failures', 'records lost')).toMatchObject({ 'legacy-ha': 6, 'hub-cluster': 0 });
+    expect(rowOf(rows, 'failures', 'records duplicated')).toMatchObject({ 'legacy-ha': 12, 'hub-cluster': 3 });
+    expect(rowOf(rows, 'failures', 'mean time from kill to service')).toMatchObject({ 'legacy-ha': (2600 + 2700 + 2500 + 3900) / 4, 'hub-cluster': (3200 + 3400 + 4700 + 4300) / 4 });
+    expect(rowOf(rows, 'failures', 'longest ingress outage')).toMatchObject({ 'legacy-ha': 3600, 'hub-cluster': 4600 });
+    // The first pair's ratio stays hub / legacy.
     expect(rowOf(rows, 'failures', 'single points of failure').ratio).toBe(0.4);
   });
 
-  it('prints a hub-cluster column, with – where a runner did not measure it', () => {
-    const lines = formatHeadlineTable(rows).split('\n');
-    expect(lines[0]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub-cluster\s+hub\/legacy\s+better$/);
-    expect(lines.find((l) => l.includes('in the integration'))).toMatch(/failures\s+single points of failure in the integration \(components\)\s+1\s+1\s+0\s+1×\s+lower/);
-    expect(lines.find((l) => l.includes('declared links'))).toMatch(/declared links\s+24\s+10\s+–\s+0\.417×/);
+  it('prints the two pairs as two tables', () => {
+    const text = formatHeadlineTable(rows);
+    const [first, second] = text.split('\n\n');
+    expect(first.split('\n')[0]).toBe('legacy against hub (one RabbitMQ node against one broker)');
+    expect(first.split('\n')[1]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub\/legacy\s+better$/);
+    expect(first).toMatch(/declared links\s+24\s+10\s+0\.417×/);
+    expect(second.split('\n')[0]).toBe('legacy-ha against hub-cluster (failures only)');
+    expect(second.split('\n')[1]).toMatch(/^runner\s+metric\s+legacy-ha\s+hub-cluster\s+hub-cluster\/legacy-ha\s+better$/);
+    expect(second).toMatch(/failures\s+records lost\s+6\s+0\s+0×\s+lower/);
+    expect(second).not.toContain('declared links');
   });
 });
 
 describe('formatHeadlineTable', () => {
   it('prints an aligned plain-text table with units where the metric does not name them', () => {
-    const text = formatHeadlineTable(sampleReport().headline);
+    const r = sampleReport();
+    delete r.runners.failures;
+    const text = formatHeadlineTable(headlineRows(r.runners));
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub\/legacy\s+better$/);
     expect(text).toMatch(/connections\s+declared links\s+24\s+10\s+0\.417×\s+lower/);
-    expect(text).toMatch(/mean recovery time \(ms\)\s+2,680\s+1,036/);
     expect(text).toMatch(/newcomers that received history \(systems\)\s+0\s+3\s+–\s+higher/);
+    expect(formatHeadlineTable(sampleReport().headline)).toMatch(/mean time from kill to service \(ms\)\s+8,567\s+6,142/);
     expect(formatHeadlineTable([])).toBe('no runner ran, so there is no headline');
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { validateReport } from '../../report/validate.ts';
+import { renderMarkdown } from '../../report/render-md.ts';
+import { renderHtml } from '../../report/render-html.ts';
 
 // The committed reference run (made with `npm run compare`) stays valid against the schema, and the
 // README quotes its headline table as it is.
@@ -25,4 +27,16 @@ describe('results/reference', () => {
     expect(fromReport.length).toBeGreaterThan(10);
     expect(table(readFileSync('README.md', 'utf8'))).toEqual(fromReport);
   });
+
+  it('renders with this code: the figures it was made without shown as not measured, not as 0', async () => {
+    const checked = validateReport(report);
+    if (!checked.ok) throw new Error(checked.errors.join('\n'));
+    const md = renderMarkdown(checked.report);
+    expect(md).toContain('## Failures');
+    expect(md).toContain('| legacy | not recorded | not recorded | not recorded | not recorded |');
+    expect(md).toMatch(/\| records lost by cause \| not measured \| not measured \|/);
+    expect(md).toContain('legacy-ha was not measured in this run');
+    const html = await renderHtml(checked.report);
+    expect(html).toContain('kill → service not measured (an older report)');
+  }, 60_000);
 });

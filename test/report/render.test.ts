@@ -5,7 +5,7 @@ import { headlineRows } from '../../report/headline.ts';
 import { renderHtml } from '../../report/render-html.ts';
 import { renderMarkdown } from '../../report/render-md.ts';
 import { validateReport } from '../../report/validate.ts';
-import { sampleReport, sampleReportWithCluster } from './fixture.ts';
+import { earlierStyleReport, sampleReport, sampleReportWithCluster } from './fixture.ts';
 import { externalReferences, figuresOf } from './html-checks.ts';
 
 const ALL_CHARTS = [
@@ -56,7 +56,8 @@ describe('renderMarkdown', () => {
   it('has the headline table: metric, legacy, hub, hub/legacy, better', () => {
     expect(md).toContain('| runner | metric | legacy | hub | hub/legacy | better |\n|:---|:---|---:|---:|---:|:---|\n');
     expect(md).toContain('| connections | declared links | 24 | 10 | 0.417× | lower |');
-    expect(md).toContain('| failures | mean recovery time (ms) | 2,680 | 1,036 | 0.386× | lower |');
+    expect(md).toContain('| failures | mean time from kill to service (ms) | 8,567 | 6,142 | 0.717× | lower |');
+    expect(md).toContain('| failures | records duplicated | 18 | 15 | 0.833× | lower |');
     expect(md).toContain('| throughput | accepted orders/s at saturation | 212.4 | 612.3 | 2.88× | higher |');
     expect(md).toContain('| onboarding | newcomers that received history (systems) | 0 | 3 | – | higher |');
     expect(md).toContain('taken at n = 9 systems');
@@ -66,9 +67,11 @@ describe('renderMarkdown', () => {
     for (const title of ['## Connections', '## Failures', '## Throughput and cost', '## Onboarding', '## Topology', '## Notes']) expect(md).toContain(title);
     expect(md).toContain('| 9 | A B C D E F G H I | 24 | 17 | amqp, file, http | csv, json, xml | 26 | 598 / 600 |');
     expect(md).toContain('| 16 (saturation) | 212.4 |');
-    expect(md).toContain('| rabbitmq | rabbitmq | 5,000 ms | 5 / 250 | 2 % | 140 / 6,965 | 3 | 0 | not within the window |');
+    expect(md).toContain('| component | kind | kill → ready | kill → service | longest ingress outage | ingress failed / sent while down | error rate |\n');
+    expect(md).toContain('| rabbitmq | rabbitmq | 5,000 ms | not within 13,000 ms | 60 ms | 5 / 250 | 2 % |');
+    expect(md).toContain('| C | 12 / 6,300 | 8 buffer lost at kill, 4 in-flight call | 3 | 4 |');
+    expect(md).toContain('| rabbitmq | 140 / 6,965 | 140 RabbitMQ | 3 | 0 |');
     expect(md).toContain('| B | yes | no | A, F | no | A calls B synchronously: A fails, F polls fail |');
-    expect(md).toContain('not within the window');
     expect(md).toContain('| existing systems restarted | 3: A, B, D | 0: none |');
     expect(md).toContain('| hub | G | 1,480 / 1,480 | yes |');
   });
@@ -179,11 +182,12 @@ describe('renderHtml', async () => {
       result.layouts = result.layouts.filter((l) => l.layout === 'legacy') as typeof result.layouts;
     }
     legacyOnly.runners.connections!.points = legacyOnly.runners.connections!.points.filter((p) => p.layout === 'legacy');
-    for (const c of legacyOnly.runners.failures!.layouts[0].components) c.recoveryMs = null;
+    for (const c of legacyOnly.runners.failures!.layouts[0].components) c.killToServiceMs = null;
     legacyOnly.headline = headlineRows(legacyOnly.runners);
     const html = await renderHtml(legacyOnly);
     expect(figuresOf(html).filter((f) => f.kind === 'chart')).toHaveLength(ALL_CHARTS.length);
-    expect(html).toContain('Not recovered within the window, so not drawn: A (legacy), B (legacy)');
+    expect(html).toContain('Service not back within the observation, so not drawn: A (legacy), B (legacy)');
+    expect(renderMarkdown(legacyOnly)).toContain('| failures | records lost | 187 | not measured | – | lower |');
   });
 
   it('escapes every text from the report (no HTML injection through names, notes, settings or diagrams)', async () => {
@@ -195,7 +199,59 @@ describe('renderHtml', async () => {
   });
 });
 
-describe('a report with the failures runner\'s hub-cluster layout', async () => {
+describe('the failures section compares like with like', () => {
+  const md = renderMarkdown(sampleReport());
+
+  it('lists the practices each layout ran with, the best practices marked', () => {
+    expect(md).toContain('| layout | outbox | peers | formats | delivery |');
+    expect(md).toContain('| legacy | memory | fixed | declared | at-least-once |');
+    expect(md).toContain('| hub | memory | fixed | declared | idempotent (best practice) |');
+  });
+
+  it('compares legacy and hub over the components both failed, the lake sink left out, with the losses by cause', () => {
+    expect(md).toContain('legacy against hub (one RabbitMQ node against one broker): compared over the components both failed: A, B, C, D, E, messaging node (rabbitmq; broker).');
+    expect(md).toContain('| components compared | 6: A, B, C, D, E, rabbitmq | 6: A, B, C, D, E, broker |');
+    expect(md).toContain('| records lost by cause | 43 buffer lost at kill, 4 in-flight call, 140 RabbitMQ | none |');
+    expect(md).toContain('| service not back within the observation | 1: rabbitmq | 0: none |');
+    expect(md).toContain('legacy-ha against hub-cluster (a 3-node RabbitMQ cluster with quorum queues against 3 replicating brokers): neither was measured in this run.');
+  });
+
+  it('shows a component not failed in a layout as not tested, and one that layout does not have as not applicable', () => {
+    expect(md).toContain('| component | legacy | hub |');
+    expect(md).toContain('| lake sink | not applicable | lake-sink: not a single point of failure |');
+    const r = sampleReport();
+    r.runners.failures!.layouts[1].components = r.runners.failures!.layouts[1].components.filter((c) => c.component !== 'D');
+    expect(renderMarkdown(r)).toContain('| D | D: not a single point of failure | not tested |');
+  });
+
+  it('defines every figure in the glossary', () => {
+    expect(md).toContain('## Glossary');
+    for (const term of ['kill → ready', 'kill → service', 'longest ingress outage', 'buffer lost at kill', 'in-flight call', 'not tested, not applicable, not measured']) {
+      expect(md).toContain(`| ${term} |`);
+    }
+    expect(md).toMatch(/\| kill → service \| From the kill until the service worked again, in 100 ms steps/);
+  });
+});
+
+describe('a report made before the loss causes, kill → service and the HA pairs', async () => {
+  const r = earlierStyleReport();
+  const md = renderMarkdown(r);
+  const html = await renderHtml(r);
+
+  it('validates, and renders what it lacks as not measured or not recorded', () => {
+    const checked = validateReport(JSON.parse(JSON.stringify(r)));
+    expect(checked.ok ? [] : checked.errors).toEqual([]);
+    expect(md).toContain('| legacy | not recorded | not recorded | not recorded | not recorded |');
+    expect(md).toContain('| rabbitmq | rabbitmq | 5,000 ms | not measured | not measured | 5 / 250 | 2 % | 1,200 ms |');
+    expect(md).toContain('| rabbitmq | 140 / 6,965 | not measured | 3 | 0 |');
+    expect(md).toContain('| records lost by cause | not measured | not measured |');
+    expect(md).toContain('| failures | single points of failure (components) | not measured | 0 | – | lower |');
+    expect(html).toContain('kill → service not measured (an older report)');
+    expect(html).toContain('Not measured (an older report): A (legacy)');
+  });
+});
+
+describe('a report with the failures runner\'s legacy-ha and hub-cluster layouts', async () => {
   const r = sampleReportWithCluster();
   const md = renderMarkdown(r);
   const html = await renderHtml(r);
@@ -205,35 +261,53 @@ describe('a report with the failures runner\'s hub-cluster layout', async () => 
     expect(checked.ok ? [] : checked.errors).toEqual([]);
   });
 
-  it('puts hub-cluster into the headline and the failures summary, with how the cluster was set up', () => {
-    expect(md).toContain('| runner | metric | legacy | hub | hub-cluster | hub/legacy | better |');
-    expect(md).toContain('| failures | single points of failure in the integration (components) | 1 | 1 | 0 | 1× | lower |');
-    expect(md).toContain('| connections | declared links | 24 | 10 | – | 0.417× | lower |');
-    expect(md).toContain('| measure | legacy | hub | hub-cluster |');
-    expect(md).toContain('| single points of failure | 5: A, B, C, E, rabbitmq | 2: A, broker | 0: none |');
-    expect(md).toContain('| single points of failure in the integration (not the systems) | 1: rabbitmq | 1: broker | 0: none |');
+  it('states both comparison pairs in the headline, each over the same components', () => {
+    expect(md).toContain('**legacy against hub (one RabbitMQ node against one broker)**\n\n| runner | metric | legacy | hub | hub/legacy | better |');
+    expect(md).toContain('**legacy-ha against hub-cluster (a 3-node RabbitMQ cluster with quorum queues against 3 replicating brokers): failures only**\n\n'
+      + '| runner | metric | legacy-ha | hub-cluster | hub-cluster/legacy-ha | better |');
+    expect(md).toContain('| failures | single points of failure in the integration (components) | 1 | 0 | 0× | lower |');
+    expect(md).toContain('| failures | records duplicated | 12 | 3 | 0.25× | lower |');
+    expect(md).toContain('| failures | longest ingress outage (ms) | 3,600 | 4,600 | 1.28× | lower |');
+    expect(md).toContain('legacy-ha against hub-cluster (a 3-node RabbitMQ cluster with quorum queues against 3 replicating brokers): compared over the components both failed: '
+      + 'messaging node (rabbitmq-1, rabbitmq-2, rabbitmq-3; broker-1, broker-2, broker-3), quorum leader (quorum-leader (rabbitmq-1); quorum-leader (broker-2)).');
+    expect(md).toContain('| connections | declared links | 24 | 10 | 0.417× | lower |');
+  });
+
+  it('compares the HA pair in the failures section, and shows legacy-ha\'s A as not tested in hub-cluster', () => {
+    expect(md).toContain('| measure | legacy-ha | hub-cluster |');
+    expect(md).toContain('| single points of failure | 1: rabbitmq-2 | 0: none |');
+    expect(md).toContain('| A | A: single point of failure | A: single point of failure | A: single point of failure | not tested |');
+    expect(md).toContain('| messaging node | rabbitmq: single point of failure | rabbitmq-1, rabbitmq-2, rabbitmq-3: 1 of 3 single points of failure | broker: single point of failure '
+      + '| broker-1, broker-2, broker-3: 0 of 3 single points of failure |');
+    expect(md).toContain('| quorum leader | not applicable | quorum-leader (rabbitmq-1): not a single point of failure | not applicable |');
+    expect(md).toContain('| legacy-ha | durable (best practice) | reload (best practice) | json (best practice) | idempotent (best practice) |');
     expect(md).toContain('hub-cluster is the hub on 3 brokers, 3 of them also controller quorum voters; the run\'s topics had replication factor 3 '
       + 'and min.insync.replicas 2, and the producers used acks=all (-1). The controller fenced a broker 2,000 ms after its last heartbeat');
   });
 
-  it('gives each cluster fault its ingress gap and the time until the replicas were back in sync and led by their preferred replica', () => {
-    expect(md).toContain('| component | kind | down | ingress failed / sent | error rate | longest ingress gap | records lost / expected | duplicated | orders lost | recovery '
-      + '| replicas in sync after | leaders back after |\n');
-    expect(md).toContain('| quorum-leader (broker-2) | quorum-leader | 5,000 ms | 5 / 250 | 2 % | 4,200 ms | 0 / 6,965 | 3 | 0 | 0 ms | 1,400 ms | 2,100 ms |\n');
+  it('gives each cluster fault the time until the replicas were back in sync and led by their preferred replica', () => {
+    expect(md).toContain('| component | kind | kill → ready | kill → service | longest ingress outage | ingress failed / sent while down | error rate '
+      + '| replicas in sync after ready | leaders back after ready |\n');
+    expect(md).toContain('| quorum-leader (broker-2) | quorum-leader | 5,000 ms | 4,300 ms | 4,200 ms | 5 / 250 | 2 % | 1,400 ms | 2,100 ms |\n');
     expect(md).toContain('Every 1,000 ms it moved leadership back to each partition\'s preferred replica once that replica was in sync again.');
     expect(md).toContain('| broker-2 | no | yes | A | yes | the cluster: broker-2 not reached by the active controller from 0.1 s ⇒ broker-2 |');
-    // The layouts without these figures keep their columns.
-    expect(md).toContain('| component | kind | down | ingress failed / sent | error rate | records lost / expected | duplicated | orders lost | recovery |');
   });
 
-  it('draws hub-cluster in the failures charts only, and stays self-contained', () => {
+  it('draws the HA layouts in the failures charts only, nodes of a role side by side, and stays self-contained', () => {
     const figures = figuresOf(html);
     expect(externalReferences(html)).toEqual([]);
     expect(figures.filter((f) => f.kind === 'chart').map((f) => f.id)).toEqual(ALL_CHARTS);
     for (const id of ['chart-failures-error-rate', 'chart-failures-recovery', 'chart-failures-timeline']) {
-      expect(figures.find((f) => f.id === id)!.body, id).toContain('>hub-cluster</text>');
+      const body = figures.find((f) => f.id === id)!.body;
+      expect(body, id).toContain('>hub-cluster</text>');
+      expect(body, id).toContain('>legacy-ha</text>');
+      expect(body, id).toContain('>messaging node 2</text>');
     }
     expect(figures.find((f) => f.id === 'chart-throughput-accepted')!.body).not.toContain('hub-cluster');
-    expect(html).toContain('<td class="num">0: none</td>');
+  });
+
+  it('renders the same bytes every time', async () => {
+    expect(renderMarkdown(sampleReportWithCluster())).toBe(md);
+    expect(await renderHtml(sampleReportWithCluster())).toBe(html);
   });
 });

@@ -7,7 +7,7 @@ import { runFailures } from '../../scenarios/runners/failures.ts';
 import { planComponents } from '../../scenarios/runners/failures/components.ts';
 import { concludeLocation, groupReadings, type Locator, type LocatorSample } from '../../scenarios/runners/failures/locate.ts';
 import { attributeLoss, OUTSIDE } from '../../scenarios/runners/failures/loss.ts';
-import { errorTotal, judgeProcess, receivedTotal, recoveryMs, type StateMonitor, type StateSample } from '../../scenarios/runners/failures/observe.ts';
+import { errorTotal, judgeProcess, receivedTotal, type StateMonitor, type StateSample } from '../../scenarios/runners/failures/observe.ts';
 import { stillStoppedHalfway } from '../../scenarios/runners/failures/figures.ts';
 import type { RequestRecord, SteadyLoad } from '../../scenarios/load/steady.ts';
 import type { RunnerContext } from '../../scenarios/runners/context.ts';
@@ -61,9 +61,12 @@ function show(result: FailuresResult): void {
       component: c.component, kind: c.kind, downMs: c.downMs, sent: c.ingressSent, failed: c.ingressFailed,
       errorRate: Number(c.ingressErrorRate.toFixed(2)), accepted: c.ordersAccepted, expected: c.recordsExpected,
       lost: c.recordsLost, dup: c.recordsDuplicated, ordersLost: c.ordersLost, blast: c.blastRadius.join(','),
-      recoveryMs: c.recoveryMs, locatable: c.locatable, spof: c.singlePointOfFailure,
+      readyMs: c.downMs, serviceMs: c.killToServiceMs, outageMs: c.ingressOutageMs, locatable: c.locatable, spof: c.singlePointOfFailure,
     })));
-    for (const c of l.components) console.log(`  ${c.component} located by: ${c.locatedBy}\n  ${c.component} timeline: ${c.ingressTimeline.map((b) => `${b.accepted}/${b.failed}`).join(' ')}`);
+    for (const c of l.components) {
+      console.log(`  ${c.component} located by: ${c.locatedBy}\n  ${c.component} lost by cause: ${JSON.stringify(c.lostByCause)}`
+        + `\n  ${c.component} timeline: ${(c.outcomeTimeline?.points ?? []).map((b) => `${b.accepted}/${b.failed}`).join(' ')}`);
+    }
   }
 }
 
@@ -136,7 +139,13 @@ describe.runIf(hasRabbitServer)('failures runner, legacy layout (A-D, private Ra
     expect(b.blastRadius).toContain('A');
     // B takes its orders over REST only: RabbitMQ's queues cannot point at it.
     expect(b.locatable).toBe(false);
-    expect(b.ingressTimeline.length).toBeGreaterThanOrEqual(7);
+    // Answers by the time they came, 500 ms buckets from 2 s before the kill to the end of the observation.
+    expect(b.outcomeTimeline!.points.length).toBeGreaterThanOrEqual(14);
+    // A waits for B: the ingress is out from the kill until B is back, and the service is not back before B is.
+    expect(b.ingressOutageMs!).toBeGreaterThanOrEqual(2500);
+    expect(b.killToServiceMs).not.toBeUndefined();
+    if (b.killToServiceMs !== null) expect(b.killToServiceMs!).toBeGreaterThanOrEqual(2500);
+    expect(layout.practices).toEqual({ outbox: 'memory', peers: 'fixed', formats: 'declared', delivery: 'at-least-once' });
 
     const r = component(result, 'rabbitmq');
     expect(r.kind).toBe('rabbitmq');
@@ -233,14 +242,6 @@ describe('failures rules', () => {
     expect(stillStoppedHalfway(fault, 'B', inputs(requests(0), { C: [0, 0, 0, 0, 0], D: [0, 10, 20, 30, 40] })).stopped).toBe(false);
   });
 
-  it('times recovery from the first 1 s bucket back at 90 % of the baseline', () => {
-    const ingress = [{ tS: 0, accepted: 2, failed: 8 }, { tS: 1, accepted: 9, failed: 1 }, { tS: 2, accepted: 10, failed: 0 }];
-    expect(recoveryMs({ readyAtMs: 0, observeEndMs: 3000, ingress, baselineAcceptedPerS: 10 })).toBe(1000);
-    const own = { baselinePerS: 10, samples: [sample(10, 0), sample(1000, 1), sample(2000, 2), sample(3000, 15)] };
-    expect(recoveryMs({ readyAtMs: 0, observeEndMs: 3000, ingress, baselineAcceptedPerS: 10, own })).toBe(2000);
-    expect(recoveryMs({ readyAtMs: 0, observeEndMs: 3000, ingress: ingress.slice(0, 1), baselineAcceptedPerS: 10 })).toBeNull();
-  });
-
   it('names the component whose lag or depth grows, and the place itself when it is unreachable', () => {
     const text = (lag0: number, lag1: number, hw0: number, hw1: number): string => [
       `untangle_broker_high_watermark{topic="t",partition="0",node="1"} ${hw0}`,
@@ -274,7 +275,8 @@ describe('failures rules', () => {
     const received = new Map([['B', new Map([['order', [orders[0].orderId, orders[1].orderId, orders[2].orderId, orders[2].orderId, orders[3].orderId]]])]]);
     const report = verify(expected, { lake, received });
     const sent = orders.map((o, i) => ({ root: ingressRootKey('order', o.orderId), sentAtMs: i * 1000 }));
-    const losses = attributeLoss(report, expected, sent, [{ component: 'B', fromMs: 1000, toMs: 3000 }]);
+    const paths = { family: 'legacy' as const, flows: ab.flows.map((f) => ({ id: f.id, from: f.from, to: f.to, data: f.data, transport: f.legacy.transport })), producers: new Map([['order', ['A']]]) };
+    const losses = attributeLoss(report, expected, sent, [{ component: 'B', kind: 'system', fromMs: 1000, toMs: 3000 }], paths);
     expect(losses.get('B')).toMatchObject({ ordersAccepted: 2, recordsLost: 1, ordersLost: 1, recordsDuplicated: 1 });
     expect(losses.get(OUTSIDE)).toMatchObject({ ordersAccepted: 2, recordsLost: 0, recordsDuplicated: 0 });
   });

@@ -5,6 +5,10 @@ import { readFileSync } from 'node:fs';
 import { loadTopology, parseTopology, restrictTo } from '../../systems/topology/index.ts';
 import { expectedOutcome } from '../../systems/oracle/index.ts';
 import { ingressEvents } from '../../scenarios/load/ingress-feed.ts';
+import { onboardingPracticesFor, onboardingSettingsSchema } from '../../scenarios/settings.ts';
+import { AS_GROWN, BEST_PRACTICE } from '../../systems/runtime/practices.ts';
+import { onboardingSection } from '../../report/document-runners.ts';
+import { onboardingResultSchema, type OnboardingResult } from '../../report/model.ts';
 
 // The onboarding runner's rules, from the topology. The runner itself runs for real in
 // test/scenarios/compare-quick.test.ts (A-D under load, then I joins: legacy must reconfigure and
@@ -87,5 +91,36 @@ defaults:`);
     expect(points.length).toBeGreaterThan(250);
     expect(points.length).toBeLessThan(350);
     for (const p of points) expect(p.body.points).toBe(Math.trunc(Number(events.find((e) => e.id === p.id)!.record.totalCents) / 100) * (p.body.tier === 'gold' ? 2 : 1));
+  });
+});
+
+describe('onboarding: practices and what the report counts', () => {
+  it('takes each layout\'s practices from the scenario, as grown otherwise', () => {
+    const settings = onboardingSettingsSchema.parse({ practices: { legacy: { peers: 'reload' } } });
+    expect(onboardingPracticesFor(settings, 'legacy')).toEqual({ ...AS_GROWN, peers: 'reload' });
+    expect(onboardingPracticesFor(settings, 'hub')).toEqual(AS_GROWN);
+    expect(onboardingPracticesFor(onboardingSettingsSchema.parse({}), 'legacy')).toEqual(AS_GROWN);
+    expect(onboardingPracticesFor(onboardingSettingsSchema.parse({ practices: { legacy: 'best-practice' } }), 'legacy')).toEqual(BEST_PRACTICE);
+    expect(() => onboardingSettingsSchema.parse({ practices: { legacy: { peers: 'hot' } } })).toThrow();
+    expect(() => onboardingSettingsSchema.parse({ practices: { 'hub-cluster': 'as-grown' } })).toThrow();
+  });
+
+  it('counts rewiring without a restart apart from restarts; a report without the new fields still reads', () => {
+    const layout = (over: Partial<OnboardingResult['layouts'][number]>): OnboardingResult['layouts'][number] => ({
+      layout: 'legacy', initialSystems: ['A', 'B', 'C', 'D'], addedSystems: ['I'], reconfiguredSystems: ['A', 'B'], restartedSystems: [],
+      newLinks: 3, newLinkIds: ['a-i-score', 'b-i-payments', 'I-lake-export'], ingressDowntimeMs: 0, ingressFailed: 0, ingressSent: 100, onboardingMs: 900,
+      newcomers: [{ system: 'I', historyReceived: 0, historyExpected: 40, receivedHistory: false }], ...over,
+    });
+    const reload = layout({ reloadedSystems: ['A', 'B'], restartDowntimeMs: 0, practices: { ...AS_GROWN, peers: 'reload' } });
+    const old = layout({ layout: 'hub', restartedSystems: ['A', 'B'] });
+    const result = onboardingResultSchema.parse({ layouts: [reload, old] });
+    const table = onboardingSection(result).blocks.find((b) => b.kind === 'table');
+    const rows = table?.kind === 'table' ? table.table.rows : [];
+    const row = (measure: string): string[] => rows.find((r) => r[0] === measure)!.slice(1);
+    expect(row('existing systems reconfigured')).toEqual(['2: A, B', '2: A, B']);
+    expect(row('of them, rewired without a restart (peer reload)')).toEqual(['2: A, B', '–']);
+    expect(row('existing systems restarted')).toEqual(['0: none', '2: A, B']);
+    expect(row('restart downtime (summed over the restarted systems)')).toEqual(['0 ms', '–']);
+    expect(row('integration practices')).toEqual(['outbox=memory, peers=reload, formats=declared, delivery=at-least-once', '–']);
   });
 });

@@ -103,7 +103,7 @@ describe('scenario files', () => {
     expect(estimateSeconds(loadScenario(file))).toBeGreaterThan(estimateSeconds(loadScenario(file, { quick: true })));
     const bad = problems(write('bad-cluster.yaml', `name: b\ntopology: ${SMALL}\nlayouts: [hub-cluster]\nrunners:\n  failures: { layouts: [mesh] }\n`));
     expect(bad.join('\n')).toMatch(/bad-cluster.yaml:3:.*layouts\[0\]: expected one of legacy, hub, got "hub-cluster"/);
-    expect(bad.join('\n')).toMatch(/bad-cluster.yaml:5:.*expected one of legacy, hub, hub-cluster, got "mesh"/);
+    expect(bad.join('\n')).toMatch(/bad-cluster.yaml:5:.*expected one of legacy, legacy-ha, hub, hub-cluster, got "mesh"/);
   });
 
   it('refuses YAML syntax errors, a missing file and an oversized file with a clear message', () => {

@@ -1,13 +1,15 @@
 /**
  * The failures runner's figures, from what it recorded: the requests of the steady load, every
- * process's GET /state samples and the snapshots around each fault, the place's conclusion and the
- * oracle's losses per fault. Blast radius and recovery follow the rules in observe.ts; the single
- * point of failure rule is here.
+ * process's GET /state samples and the snapshots around each fault, when each system received each
+ * record, the place's conclusion and the oracle's losses per fault. Blast radius follows the rule
+ * in observe.ts, kill → service and the longest ingress outage those in recovery.ts, the loss
+ * causes loss.ts; the single point of failure rule is here.
  */
 import type { FailureMeasurement, FailuresResult } from '../../../report/model.ts';
-import type { RequestRecord, SteadyLoad } from '../../load/steady.ts';
+import type { SteadyLoad } from '../../load/steady.ts';
 import type { WindowLoss } from './loss.ts';
-import { countAt, judgeProcess, recoveryMs, RECEIVES_MIN_PER_S, STALL_FRACTION, type StateMonitor, type StateSample } from './observe.ts';
+import { countAt, judgeProcess, RECEIVES_MIN_PER_S, STALL_FRACTION, type StateMonitor, type StateSample } from './observe.ts';
+import { killToServiceMs, longestIngressOutageMs, outcomeTimeline, type OrderPath } from './recovery.ts';
 import type { Location } from './locate.ts';
 import type { FaultTarget } from './infra.ts';
 
@@ -75,21 +77,6 @@ export function stillStoppedHalfway(f: Pick<Fault, 'killAtMs' | 'restartAtMs' | 
     : { stopped: false, why: '' };
 }
 
-/**
- * The longest stretch of [fromMs, toMs] in which the ingress answered no request as accepted (by
- * the time each answer came): the interruption its clients saw. The whole span when none was.
- */
-export function longestIngressGapMs(requests: readonly RequestRecord[], fromMs: number, toMs: number): number {
-  const answers = requests.filter((r) => r.accepted && r.endedAtMs >= fromMs && r.endedAtMs <= toMs).map((r) => r.endedAtMs).sort((a, b) => a - b);
-  let last = fromMs;
-  let longest = 0;
-  for (const t of [...answers, toMs]) {
-    longest = Math.max(longest, t - last);
-    last = t;
-  }
-  return longest;
-}
-
 export interface FigureInputs {
   load: SteadyLoad;
   monitor: StateMonitor;
@@ -98,7 +85,15 @@ export interface FigureInputs {
   baselineAcceptedPerS: number;
   ingressId: string | undefined;
   losses: ReadonlyMap<string, WindowLoss>;
+  /** Every order of the load with when each of its expected receptions arrived (recovery.ts orderPaths). */
+  orders: readonly OrderPath[];
+  /** Each system's normal delay from the warm-up (recovery.ts normalDelayBounds). */
+  bounds: ReadonlyMap<string, number>;
 }
+
+/** The fault timeline's bucket, and how far before the kill it starts. */
+export const TIMELINE_BUCKET_MS = 500;
+export const TIMELINE_BEFORE_MS = 2000;
 
 /** The measurement of one fault, and a line saying what happened. */
 export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement; line: string } {
@@ -116,14 +111,9 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
       why.push(`${other} (${j.why.join('; ')})`);
     }
   }
-  const ownBaseline = kind === 'system' || kind === 'lake-sink' ? x.baselines.get(killed) ?? null : null;
-  const newPid = f.post.get(killed)?.pid ?? null;
-  const own = ownBaseline !== null && ownBaseline >= RECEIVES_MIN_PER_S && newPid !== null
-    ? { samples: x.monitor.samplesOf(killed).filter((s) => s.ok && s.pid === newPid && s.atMs >= f.readyAtMs), baselinePerS: ownBaseline }
-    : undefined;
-  const recovery = recoveryMs({
-    readyAtMs: f.readyAtMs, observeEndMs: f.observeEndMs, ingress: x.load.timeline(f.readyAtMs, f.observeEndMs),
-    baselineAcceptedPerS: x.baselineAcceptedPerS, own,
+  const requests = x.load.requests();
+  const service = killToServiceMs({
+    killAtMs: f.killAtMs, endMs: f.observeEndMs, requests, baselineAcceptedPerS: x.baselineAcceptedPerS, orders: x.orders, bounds: x.bounds,
   });
   const loss = x.losses.get(name)!;
   const halfway = stillStoppedHalfway(f, killed, x);
@@ -131,10 +121,13 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
     component: name,
     kind,
     downMs: f.readyAtMs - f.killAtMs,
+    restartMs: f.readyAtMs - f.restartAtMs,
+    killToServiceMs: service.ms,
+    observedMs: f.observeEndMs - f.killAtMs,
+    ingressOutageMs: longestIngressOutageMs(requests, f.killAtMs, f.observeEndMs),
     ingressSent: down.length,
     ingressFailed: failed,
     ingressErrorRate: errorRate,
-    ingressGapMs: longestIngressGapMs(x.load.requests(), f.killAtMs, f.readyAtMs),
     ...(f.inSyncAtMs !== undefined ? { replicasInSyncMs: f.inSyncAtMs === null ? null : Math.max(0, f.inSyncAtMs - f.readyAtMs) } : {}),
     ...(f.leadersBackAtMs !== undefined ? { leadersBackMs: f.leadersBackAtMs === null ? null : Math.max(0, f.leadersBackAtMs - f.readyAtMs) } : {}),
     ordersAccepted: loss.ordersAccepted,
@@ -142,17 +135,23 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
     recordsLost: loss.recordsLost,
     recordsDuplicated: loss.recordsDuplicated,
     ordersLost: loss.ordersLost,
+    lostByCause: loss.lostByCause,
     blastRadius: blastRadius.sort(),
-    recoveryMs: recovery,
     locatable: f.location.named.length === 1 && f.location.named[0] === killed,
     locatedBy: f.location.locatedBy,
     resumedWhileDown: !halfway.stopped,
     singlePointOfFailure: loss.recordsLost > 0 || halfway.stopped,
-    ingressTimeline: x.load.timeline(f.killAtMs, f.observeEndMs).map((b) => ({ tS: b.tS, accepted: b.accepted, failed: b.failed })),
+    outcomeTimeline: {
+      bucketMs: TIMELINE_BUCKET_MS,
+      points: outcomeTimeline(requests, f.killAtMs - TIMELINE_BEFORE_MS, f.observeEndMs, f.killAtMs, TIMELINE_BUCKET_MS),
+    },
   };
-  const line = `${name}: ingress ${failed}/${down.length} failed while down (longest gap ${m.ingressGapMs} ms), `
-    + `${m.recordsLost} record(s) of ${m.ordersLost} order(s) lost, ${m.recordsDuplicated} duplicated, `
-    + `blast radius [${why.join(', ')}], recovery ${recovery === null ? 'not within the observation' : `${recovery} ms`}, `
+  const causes = Object.entries(loss.lostByCause).filter(([, n]) => n > 0).map(([c, n]) => `${n} ${c}`).join(', ');
+  const at = (t: number | null): string => (t === null ? 'never' : `+${t - f.killAtMs} ms`);
+  const line = `${name}: ready after ${m.downMs} ms, service after ${service.ms === null ? 'not within the observation' : `${service.ms} ms`} `
+    + `(ingress back ${at(service.ingressBackAtMs)}, flow back ${at(service.flowBackAtMs)}), ingress ${failed}/${down.length} failed while down, `
+    + `longest ingress outage ${m.ingressOutageMs} ms, ${m.recordsLost} record(s) of ${m.ordersLost} order(s) lost${causes ? ` (${causes})` : ''}, `
+    + `${m.recordsDuplicated} duplicated, blast radius [${why.join(', ')}], `
     + `${m.replicasInSyncMs === undefined ? '' : `replicas in sync ${m.replicasInSyncMs === null ? 'not within the wait' : `after ${m.replicasInSyncMs} ms`}, `}`
     + `${m.leadersBackMs === undefined ? '' : `leaders back ${m.leadersBackMs === null ? 'not within the wait' : `after ${m.leadersBackMs} ms`}, `}`
     + `${m.locatable ? 'located' : 'not located'}`
@@ -160,14 +159,18 @@ export function measureFault(f: Fault, x: FigureInputs): { m: FailureMeasurement
   return { m, line };
 }
 
+/** A layout's summary over every component it failed (the report compares layouts over the components they share). */
 export function summarize(components: readonly FailureMeasurement[]): FailuresResult['layouts'][number]['summary'] {
-  const recoveries = components.map((c) => c.recoveryMs).filter((x): x is number => x !== null);
+  const back = components.map((c) => c.killToServiceMs).filter((x): x is number => x !== null && x !== undefined);
   return {
+    components: components.map((c) => c.component),
     singlePointsOfFailure: components.filter((c) => c.singlePointOfFailure).map((c) => c.component),
     meanBlastRadius: components.length > 0 ? components.reduce((a, c) => a + c.blastRadius.length, 0) / components.length : 0,
     totalRecordsLost: components.reduce((a, c) => a + c.recordsLost, 0),
+    totalRecordsDuplicated: components.reduce((a, c) => a + c.recordsDuplicated, 0),
     totalOrdersLost: components.reduce((a, c) => a + c.ordersLost, 0),
-    // Over the components that recovered within their observation; null when none did.
-    meanRecoveryMs: recoveries.length > 0 ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length : null,
+    // Over the components whose service came back within their observation; null when none did.
+    meanKillToServiceMs: back.length > 0 ? back.reduce((a, b) => a + b, 0) / back.length : null,
+    longestIngressOutageMs: components.reduce((a, c) => Math.max(a, c.ingressOutageMs ?? 0), 0),
   };
 }

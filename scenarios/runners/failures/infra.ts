@@ -2,6 +2,12 @@
  * What runs under one layout of the failures runner besides the systems, and how each component is
  * killed, restarted and looked for:
  *  - legacy: RabbitMQ, a private node when RabbitMQ is to be killed (never the machine's shared one);
+ *  - legacy-ha: RABBIT_CLUSTER_NODES private RabbitMQ nodes clustered (infra/rabbitmq-cluster.ts,
+ *    rabbitmq-1, rabbitmq-2, ...; their own Supervisor, so the landscape's stop leaves them up to
+ *    delete the run's queues); the systems get every node's URL, fail over between them and declare
+ *    their flow queues as quorum queues. After a node's restart the cluster is whole again once
+ *    every node runs and every quorum queue of the run has all its members online; then the
+ *    queues' leaders are spread over the nodes again (RabbitMQ 3.10 does not move them back itself);
  *  - hub: our broker as its own process under the landscape's Supervisor;
  *  - hub-cluster: CLUSTER_NODES of our brokers, each also a controller quorum voter, each its own
  *    process under the landscape's Supervisor (broker-1, broker-2, ...), with the run's topics
@@ -14,16 +20,18 @@ import type { FailuresSettings } from '../../settings.ts';
 import { noteForReport, startHubProcess, subDir, type RunnerContext } from '../context.ts';
 import type { Supervisor } from '../../../systems/process/supervisor.ts';
 import type { Landscape } from '../../../systems/runtime/landscape.ts';
-import { topicPrefixOf } from '../../../systems/runtime/options.ts';
+import { queuePrefixOf, topicPrefixOf } from '../../../systems/runtime/options.ts';
 import { hubLayout, type Topology } from '../../../systems/topology/index.ts';
 import { allHubTopics } from '../../../systems/hub/index.ts';
 import { findRabbitmqServer, startRabbitNode, type RabbitNode } from '../../../infra/rabbitmq-node.ts';
 import { redactAmqpUrl } from '../../../infra/rabbitmq.ts';
+import { RABBIT_CLUSTER_NODES, startRabbitCluster, type RabbitCluster } from '../../../infra/rabbitmq-cluster.ts';
 import type { ResolvedHub } from '../../../infra/kafka.ts';
 import { startKafkaCluster, type KafkaCluster } from '../../../infra/kafka-cluster.ts';
 import { QUORUM_LEADER, type ComponentKind, type LayoutParts, type PlannedComponent } from './components.ts';
 import { brokerMetricsLocator, rabbitQueuesLocator, type Locator } from './locate.ts';
 import { clusterLocator } from './cluster-locate.ts';
+import { rabbitClusterLocator } from './rabbit-cluster-locate.ts';
 
 export const CLUSTER_NODES = 3;
 export const CLUSTER_REPLICATION_FACTOR = 3;
@@ -71,7 +79,9 @@ export interface LayoutInfra {
   target(c: PlannedComponent, landscape: Landscape): Promise<FaultTarget | { skip: string }>;
   /**
    * hub-cluster: waits until every broker is live and every replica in sync again, then until every
-   * partition is led by its preferred replica; resolves when both are, or the wait is over.
+   * partition is led by its preferred replica; legacy-ha: until every node runs and every quorum
+   * queue has all its members online, then spreads the leaders again. Resolves when both are done,
+   * or the wait is over.
    */
   whole?(): Promise<{ inSyncAtMs: number | null; leadersBackAtMs: number | null; problem: string }>;
 }
@@ -143,6 +153,8 @@ export async function startLayoutInfra(ctx: RunnerContext, settings: FailuresSet
     };
   }
 
+  if (layout === 'legacy-ha') return startLegacyHa(ctx, layout, o, plain);
+
   if (layout === 'hub') {
     ctx.progress.step(`failures ${layout}: starting the broker`, 3);
     const hub: ResolvedHub = await startHubProcess(ctx, o.supervisor, join(o.dir, 'broker'));
@@ -196,6 +208,48 @@ export async function startLayoutInfra(ctx: RunnerContext, settings: FailuresSet
       const inSyncAtMs = Date.now();
       const back = await cluster.waitInSync(IN_SYNC_WAIT_MS, ctx.signal, { preferredLeaders: true });
       return { inSyncAtMs, leadersBackAtMs: back.ok ? Date.now() : null, problem: back.problem };
+    },
+  };
+}
+
+/** legacy-ha: the RabbitMQ cluster; a node or the quorum leader killed and restarted through it (see the top of this file). */
+async function startLegacyHa(ctx: RunnerContext, layout: FailuresLayoutName, o: InfraOptions, plain: (c: PlannedComponent, landscape: Landscape) => FaultTarget): Promise<LayoutInfra> {
+  const note = (line: string): void => ctx.progress.note(`failures ${layout}: ${line}`);
+  ctx.progress.step(`failures ${layout}: starting ${RABBIT_CLUSTER_NODES} RabbitMQ nodes and clustering them`, 20);
+  const rabbit: RabbitCluster = await startRabbitCluster({ dir: subDir(ctx, `failures-${layout}`, 'rabbitmq'), nodes: RABBIT_CLUSTER_NODES, log: note });
+  o.teardown.push({ label: 'RabbitMQ cluster', run: () => rabbit.stop() });
+  const prefix = queuePrefixOf(o.runId);
+  const node = (index: number, kind: ComponentKind, shown: string): FaultTarget => ({
+    name: shown, kind, process: rabbit.names[index],
+    kill: () => rabbit.kill(index),
+    restart: () => rabbit.restart(index),
+  });
+  return {
+    amqpUrl: rabbit.amqpUrl, kafkaBrokers: undefined, cluster: undefined,
+    parts: { rabbitmqUnavailable: null, brokerUnavailable: null, rabbitNodes: rabbit.names },
+    locator: (landscape) => ({ locator: rabbitClusterLocator(rabbit, landscape.topology, o.runId), noLocator: '' }),
+    target: async (c, landscape) => {
+      if (c.kind === 'rabbitmq') return node(rabbit.names.indexOf(c.name), c.kind, c.name);
+      if (c.kind !== 'quorum-leader') return plain(c, landscape);
+      let leader: Awaited<ReturnType<RabbitCluster['leaderOfMost']>>;
+      try {
+        leader = await rabbit.leaderOfMost(prefix);
+      } catch (err) {
+        return { skip: `no RabbitMQ node answered which node leads the run's quorum queues (${firstLine(err)})` };
+      }
+      if (leader === null) return { skip: `none of the run's quorum queues (${prefix}*) has a leader` };
+      return { ...node(leader.index, 'quorum-leader', `${QUORUM_LEADER} (${leader.name})`), remark: `${QUORUM_LEADER}: ${leader.name} led ${leader.leads} of the run's ${leader.of} quorum queues` };
+    },
+    whole: async () => {
+      const r = await rabbit.waitWhole(prefix, IN_SYNC_WAIT_MS, ctx.signal);
+      if (!r.ok) return { inSyncAtMs: null, leadersBackAtMs: null, problem: r.problem };
+      const inSyncAtMs = Date.now();
+      try {
+        await rabbit.rebalance(prefix);
+      } catch (err) {
+        return { inSyncAtMs, leadersBackAtMs: null, problem: `spreading the quorum queues' leaders failed: ${firstLine(err)}` };
+      }
+      return { inSyncAtMs, leadersBackAtMs: Date.now(), problem: '' };
     },
   };
 }

@@ -9,6 +9,7 @@
  */
 import amqp from 'amqplib';
 import { amqpNames } from '../../../systems/legacy/amqp.ts';
+import { parseAmqpUrls } from '../../../systems/legacy/amqp-connection.ts';
 import { LAKE_SINK } from '../../../systems/runtime/landscape.ts';
 import { queuePrefixOf, topicPrefixOf } from '../../../systems/runtime/options.ts';
 import { hubLayout, type Topology } from '../../../systems/topology/index.ts';
@@ -129,32 +130,50 @@ export function brokerMetricsLocator(metricsUrl: string, topology: Topology, run
   };
 }
 
-/** The legacy layout's place: RabbitMQ's queues of this run's AMQP flows, each mapped to its consumer. */
+/** One AMQP connection within SAMPLE_TIMEOUT_MS; a late one is closed. */
+async function connectWithin(url: string): Promise<amqp.ChannelModel> {
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = amqp.connect(url, { timeout: SAMPLE_TIMEOUT_MS });
+  try {
+    return await Promise.race([
+      attempt,
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no AMQP handshake within ${SAMPLE_TIMEOUT_MS} ms`)), SAMPLE_TIMEOUT_MS); }),
+    ]);
+  } catch (err) {
+    attempt.then((late) => late.close(), () => undefined).catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The legacy layout's place: RabbitMQ's queues of this run's AMQP flows, each mapped to its consumer.
+ * `amqpUrl` may list a cluster's nodes (comma-separated): each sample asks the first that answers.
+ */
 export function rabbitQueuesLocator(amqpUrl: string, topology: Topology, runId: string): Locator {
   const owners = new Map<string, string>(
     topology.flows.filter((f) => f.legacy.transport === 'amqp').map((f) => [amqpNames(f.id, queuePrefixOf(runId)).queue, f.to]),
   );
+  const nodes = parseAmqpUrls(amqpUrl);
   return {
-    place: `RabbitMQ at ${redactAmqpUrl(amqpUrl)}`,
+    place: nodes.length > 1 ? `the RabbitMQ cluster at ${nodes.map(redactAmqpUrl).join(',')}` : `RabbitMQ at ${redactAmqpUrl(amqpUrl)}`,
     owners,
     itself: 'rabbitmq',
     measure: 'queue depth',
     async sample() {
       const atMs = Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      const attempt = amqp.connect(amqpUrl, { timeout: SAMPLE_TIMEOUT_MS });
-      let conn: amqp.ChannelModel;
-      try {
-        conn = await Promise.race([
-          attempt,
-          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no AMQP handshake within ${SAMPLE_TIMEOUT_MS} ms`)), SAMPLE_TIMEOUT_MS); }),
-        ]);
-      } catch (err) {
-        attempt.then((late) => late.close(), () => undefined).catch(() => undefined);
-        return { atMs, reachable: false, problem: describeError(err), values: new Map() };
-      } finally {
-        clearTimeout(timer);
+      let conn: amqp.ChannelModel | undefined;
+      const problems: string[] = [];
+      for (const node of nodes) {
+        try {
+          conn = await connectWithin(node);
+          break;
+        } catch (err) {
+          problems.push(describeError(err));
+        }
       }
+      if (!conn) return { atMs, reachable: false, problem: problems.join('; '), values: new Map() };
       conn.on('error', () => undefined);
       const values = new Map<string, Reading>();
       try {

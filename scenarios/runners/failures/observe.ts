@@ -1,12 +1,14 @@
 /**
  * What the failures runner watches on the landscape's own processes: every running system's
  * GET /state (and the lake sink's) polled about once a second, reduced to two numbers per sample
- * (records received, error counters), plus the blast-radius and recovery rules built on them.
+ * (records received, error counters), plus the blast-radius rule built on them; and, once the
+ * run has settled, when each system received each record (for kill → service, failures/recovery.ts).
  */
 import type { Landscape } from '../../../systems/runtime/landscape.ts';
 import type { ReceivedState } from '../../../systems/runtime/core.ts';
 import { PATHS } from '../../../systems/runtime/options.ts';
-import type { TimelineBucket } from '../../load/steady.ts';
+import { receivedOfSystem } from '../../../systems/runtime/run-check.ts';
+import { recordKey } from '../../../systems/oracle/index.ts';
 
 export interface StateSample {
   atMs: number;
@@ -144,14 +146,6 @@ export class StateMonitor {
   }
 }
 
-/** Received records per second of `samples` (one pid) over [fromMs, toMs]; null when they do not cover it. */
-export function ratePerS(samples: readonly StateSample[], fromMs: number, toMs: number): number | null {
-  const a = countAt(samples, fromMs);
-  const b = countAt(samples, toMs);
-  if (a === null || b === null || toMs <= fromMs) return null;
-  return ((b - a) * 1000) / (toMs - fromMs);
-}
-
 /** The received count at `t`, interpolated linearly between the answered samples around it (one pid). */
 export function countAt(samples: readonly StateSample[], t: number): number | null {
   const ok = samples.filter((s) => s.ok);
@@ -182,8 +176,6 @@ export function baselineRate(samples: readonly StateSample[], fromMs: number, to
 export const RECEIVES_MIN_PER_S = 0.5;
 /** Stalled: received less than this fraction of what its baseline rate would have given. */
 export const STALL_FRACTION = 0.5;
-/** Recovered: at least this fraction of the baseline. */
-export const RECOVERED_FRACTION = 0.9;
 
 /**
  * Whether one process other than the failed component was affected by the fault. The fault here is
@@ -223,43 +215,28 @@ export function judgeProcess(opts: {
 }
 
 /**
- * Time from the restart being ready until recovery, in whole seconds: the start of the first
- * 1 s bucket after ready (within the observation) in which
- *  - the ingress accepted at least RECOVERED_FRACTION × min(baseline accepted/s, requests sent in
- *    that bucket) orders (the load is open-loop, so a bucket holds about the load rate; the min
- *    keeps a fractional rate from asking for more orders than were sent), and
- *  - when `own` is given (the failed component receives: a system or the lake sink whose baseline
- *    is >= RECEIVES_MIN_PER_S), its own receive rate over that bucket (received counts
- *    interpolated between its samples, from its first sample when that comes after the bucket's
- *    start; unknown, so not recovered, over less than 0.5 s) was at least RECOVERED_FRACTION × its
- *    baseline rate.
- * A partial last bucket scales the ingress expectation by its length. Null when no bucket qualifies.
+ * When each system first received each record over its flows, from what every instance journalled
+ * (GET /state `received[kind].atMs`): system → oracle recordKey → arrival (ms since the epoch).
+ * Read once the run has settled; records without a time (an older system) are left out.
  */
-export function recoveryMs(opts: {
-  readyAtMs: number;
-  observeEndMs: number;
-  /** load.timeline(readyAtMs, observeEndMs), 1 s buckets. */
-  ingress: readonly TimelineBucket[];
-  baselineAcceptedPerS: number;
-  own?: { samples: readonly StateSample[]; baselinePerS: number };
-}): number | null {
-  for (let i = 0; i < opts.ingress.length; i++) {
-    const from = opts.readyAtMs + i * 1000;
-    const lenS = Math.min(1000, opts.observeEndMs - from) / 1000;
-    if (lenS <= 0) break;
-    const b = opts.ingress[i];
-    const sent = b.accepted + b.failed;
-    const ingressOk = b.accepted >= RECOVERED_FRACTION * Math.min(opts.baselineAcceptedPerS * lenS, sent);
-    let ownOk = true;
-    if (opts.own) {
-      // The first sample of the restarted process comes a few ms after ready: start there.
-      const firstAt = opts.own.samples.find((s) => s.ok)?.atMs ?? Number.POSITIVE_INFINITY;
-      const start = Math.max(from, firstAt);
-      const end = from + lenS * 1000;
-      const rate = end - start >= 500 ? ratePerS(opts.own.samples, start, end) : null;
-      ownOk = rate !== null && rate >= RECOVERED_FRACTION * opts.own.baselinePerS;
+export async function collectArrivals(landscape: Landscape): Promise<Map<string, Map<string, number>>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const s of landscape.topology.systems) {
+    const viaFlows = new Set(landscape.topology.flows.filter((f) => f.to === s.id).map((f) => f.data));
+    const received = await receivedOfSystem(landscape, s.id);
+    if (!received) continue;
+    const arrivals = new Map<string, number>();
+    for (const [kind, r] of Object.entries(received)) {
+      if (!viaFlows.has(kind)) continue;
+      r.ids.forEach((id, i) => {
+        const at = r.atMs?.[i];
+        if (typeof at !== 'number' || !Number.isFinite(at)) return;
+        const key = recordKey(kind, id);
+        const had = arrivals.get(key);
+        if (had === undefined || at < had) arrivals.set(key, at);
+      });
     }
-    if (ingressOk && ownOk) return i * 1000;
+    out.set(s.id, arrivals);
   }
-  return null;
+  return out;
 }

@@ -1,0 +1,53 @@
+/**
+ * The report's glossary: what each failures figure means, exactly as the runner measures it
+ * (scenarios/runners/failures/recovery.ts, loss.ts, figures.ts, observe.ts, and
+ * report/failures-compare.ts for comparing layouts). Kept beside the document so a reader of
+ * report.md or report.html needs nothing else; change both together.
+ */
+import { left, table, type Section } from './document-model.ts';
+
+export const FAILURES_GLOSSARY: readonly (readonly [string, string])[] = [
+  ['kill → ready', 'From kill -9 of the component until its restart was ready again (answered its health check, or the node accepted connections). '
+    + 'It includes the time the runner kept it down on purpose, then its start.'],
+  ['kill → service', 'From the kill until the service worked again, in 100 ms steps: the later of (1) the ingress back, the first accepted ingress '
+    + 'answer after the kill from which on the ingress accepted, counted by the time each answer came, at least 90 % of its warm-up rate over the next 2 s; '
+    + 'and (2) the flow back, the send time of the first order sent after the kill that the ingress accepted and that reached every system due to receive one '
+    + 'of its records (the lake aside) within that system\'s normal delay: the 95th percentile of its delays in the warm-up, plus 10 % and 100 ms. It is shorter than '
+    + 'kill → ready when the layout carried on without the component (a failover, another instance, a consumer nobody waits for). "Not within" means the '
+    + 'service was not back by the end of the observation; a mean counts such a fault with its whole observed span, so it is a lower bound.'],
+  ['longest ingress outage', 'The longest gap between two consecutive accepted ingress answers, by the time each answer came, from the last one before '
+    + 'the kill (within a second of it) to the end of the observation; a gap still open then ends there. What the ingress\'s clients saw as an outage.'],
+  ['ingress failed / sent while down', 'Orders sent to the ingress between the kill and ready, and how many were not accepted (an error answer or none).'],
+  ['records lost, duplicated', 'From the oracle, once the landscape settled: every record the accepted orders should have produced, in the lake and at '
+    + 'each receiving system, that never arrived (lost) or arrived more than once (duplicated); charged to the fault whose window (kill to the end of its '
+    + 'observation, reaching back one schedule period for what sat in memory) the order was sent in.'],
+  ['buffer lost at kill', 'Lost with the killed system\'s memory: a record it should have handed over later (its lake export, a batch file, a poll feed, an '
+    + 'AMQP or hub publish), or one it had taken in from AMQP or a batch file and not yet recorded.'],
+  ['in-flight call', 'Lost in a request in progress at the kill: a synchronous REST call to or from the killed system, a poll it was answering or making, '
+    + 'or (hub) a record it was handling.'],
+  ['RabbitMQ, broker', 'Lost while RabbitMQ (a node, or legacy-ha\'s quorum leader) or the broker (a broker, or hub-cluster\'s quorum leader) was down.'],
+  ['lake sink', 'Lake records lost while the hub\'s lake sink was down.'],
+  ['unexplained', 'Lost in a fault\'s window but not next to the killed component on its path, with no other loss of the same order next to it; a record '
+    + 'missing further along (never made because an earlier record of its order went missing next to the killed component) takes that loss\'s cause.'],
+  ['single point of failure', 'A component whose failure alone lost records, or still stopped the service in the second half of the time it was kept '
+    + 'down: the ingress refused more than half of the orders then, or nothing moved downstream.'],
+  ['service resumed while down', 'In the second half of the time the component was kept down the ingress accepted at least half of the orders and not '
+    + 'every downstream system stalled: the layout failed over without it.'],
+  ['blast radius', 'The other processes that, between the snapshots right before the kill and right after ready, counted new errors, received less than '
+    + 'half their warm-up rate, were down or restarted, or (the ingress) refused orders.'],
+  ['located by one place', 'Whether the one place an operator would look (legacy: RabbitMQ\'s queues; hub: the broker\'s metrics; hub-cluster: the '
+    + 'cluster\'s quorum, metadata and metrics) named exactly the killed component.'],
+  ['same components', 'Each pair of layouts is compared over the components both failed, matched by role: a system by its id; RabbitMQ, the broker and '
+    + 'each node of a cluster (rabbitmq-N, broker-N) as a messaging node; the quorum leader; the lake sink.'],
+  ['not tested, not applicable, not measured', '"Not tested": the component exists in that layout but was not failed in this run. "Not applicable": the '
+    + 'layout has no such component (legacy has no lake sink, only the cluster layouts have a quorum leader). "Not measured": the run did not measure that '
+    + 'layout, or the report was made before that figure was.'],
+];
+
+/** The glossary section (when the failures runner ran). */
+export function glossarySection(): Section {
+  return {
+    id: 'glossary', title: 'Glossary',
+    blocks: [table({ id: 'glossary-failures', caption: 'Failures: what each figure means', columns: [left('term'), left('definition')], rows: FAILURES_GLOSSARY.map(([t, d]) => [t, d]) })],
+  };
+}

@@ -11,8 +11,8 @@ function startS(processes: number): number {
   return 1 + 0.45 * processes;
 }
 
-/** A hub consumer that is killed rejoins its group only after the dead member's session expires. */
-const HUB_REJOIN_S = 6;
+/** A hub consumer that is killed rejoins its group at once (it removes its dead predecessor), then its group rebalances. */
+const HUB_REJOIN_S = 2;
 /** hub-cluster: its brokers, and starting them (a quorum to elect, the run's topics to create). */
 const CLUSTER_BROKERS = 3;
 const CLUSTER_START_S = 6;

@@ -15,6 +15,7 @@ import { machineInfo, ownVersion, rabbitMqVersion, versionsInfo } from './enviro
 import { runConnections } from './runners/connections.ts';
 import { runFailures } from './runners/failures.ts';
 import { CLUSTER_NODES } from './runners/failures/infra.ts';
+import { RABBIT_CLUSTER_NODES } from '../infra/rabbitmq-cluster.ts';
 import { runOnboarding } from './runners/onboarding.ts';
 import { runThroughput } from './runners/throughput.ts';
 import type { RunnerContext } from './runners/context.ts';
@@ -81,6 +82,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   const measuredFailures = failuresLayouts(scenario);
   const usesLegacy = scenario.layouts.includes('legacy') || (scenario.runners.failures !== undefined && measuredFailures.includes('legacy'));
   const usesCluster = scenario.runners.failures !== undefined && measuredFailures.includes('hub-cluster');
+  const usesRabbitCluster = scenario.runners.failures !== undefined && measuredFailures.includes('legacy-ha');
   const usesHub = RUNNER_ORDER.some((n) => scenario.runners[n] !== undefined && (n === 'failures' ? measuredFailures : scenario.layouts).includes('hub'));
 
   progress.step('finding RabbitMQ', 2);
@@ -94,6 +96,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     ...(usesCluster ? [`hub-cluster (failures only): untangle broker ${ownVersion()}, ${CLUSTER_NODES} nodes, each its own process`] : []),
   ];
   if (rabbit) notes.push(`RabbitMQ for the legacy layout: ${redactAmqpUrl(rabbit.url)} (${rabbit.source}).`);
+  if (usesRabbitCluster) notes.push(`RabbitMQ for legacy-ha (failures only): ${RABBIT_CLUSTER_NODES} local nodes of the machine's rabbitmq-server started for the run, one cluster, quorum queues.`);
 
   const runners: Report['runners'] = {};
   const failed: string[] = [];

@@ -63,15 +63,16 @@ const practiceOptionsSchema = z.strictObject({
 export const layoutPracticesSchema = z.union([z.literal('as-grown'), z.literal('best-practice'), practiceOptionsSchema]);
 
 /**
- * Each failures layout's practices unless the scenario says otherwise: legacy as it grew, legacy-ha
- * at its best (durable outboxes, peer reload, JSON, idempotent delivery), the hub layouts as grown
- * but with idempotent delivery (a redelivered record is skipped, as a Kafka consumer keyed on the
- * record id would).
+ * Each failures layout's practices unless the scenario says otherwise, so that each comparison
+ * pair is like for like: legacy and hub as they grew (in-memory buffers, fixed peers, declared
+ * formats, at-least-once delivery: what the second pair's practices save shows against them), and
+ * legacy-ha and hub-cluster at their best (legacy-ha: durable outboxes, peer reload, JSON, idempotent
+ * delivery; hub-cluster: idempotent delivery, the one practice that applies to the hub).
  */
 export const DEFAULT_FAILURES_PRACTICES: Readonly<Record<FailuresLayoutName, Practices>> = {
   legacy: AS_GROWN,
   'legacy-ha': BEST_PRACTICE,
-  hub: { ...AS_GROWN, delivery: 'idempotent' },
+  hub: AS_GROWN,
   'hub-cluster': { ...AS_GROWN, delivery: 'idempotent' },
 };
 

@@ -97,7 +97,7 @@ function downSecondsOf(settings: FailuresSettings, kind: FaultTarget['kind']): n
 
 /** Extra seconds a fault takes on top of down and observe: a restart, and in hub-cluster the replicas catching up. */
 function faultOverheadS(kind: FaultTarget['kind'] | 'rabbitmq'): number {
-  return kind === 'rabbitmq' ? 8 : kind === 'broker' || kind === 'quorum-leader' ? 4 : 2;
+  return kind === 'rabbitmq' ? 8 : kind === 'quorum-leader' ? 6 : kind === 'broker' ? 4 : 2;
 }
 
 async function runLayout(ctx: RunnerContext, settings: FailuresSettings, layout: FailuresLayoutName): Promise<FailuresLayout> {

@@ -1,27 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { runScenario } from '../../scenarios/run.ts';
-import { loadScenario } from '../../scenarios/scenario.ts';
-import { createProgress } from '../../scenarios/progress.ts';
+import { describe, expect, it } from 'vitest';
 import { planComponents } from '../../scenarios/runners/failures/components.ts';
 import { concludeClusterLocation, mergeGroupReadings } from '../../scenarios/runners/failures/cluster-locate.ts';
 import { concludeRabbitClusterLocation } from '../../scenarios/runners/failures/rabbit-cluster-locate.ts';
 import type { Locator, LocatorSample, Members } from '../../scenarios/runners/failures/locate.ts';
-import { validateReport } from '../../report/validate.ts';
-import type { FailuresResult, Report } from '../../report/model.ts';
 
-// The failures runner on the hub-cluster layout only: systems A-D of the shop on a cluster of three
-// of our brokers (topics replicated 3 times, min.insync.replicas 2, acks=all), each broker killed
-// in turn and then the controller quorum's leader, through `untangle run`'s own code path (scenario
-// file, runner, report files). Before it, the rules the cluster's figures follow, on made-up inputs.
-
-const TOPOLOGY = resolve('scenarios/topologies/shop.yaml');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+// The rules the HA layouts' failures figures follow, on made-up inputs: which components hub-cluster
+// and legacy-ha fail, and what each cluster, as the one place to look, names. The real runs of both
+// layouts are in failures-ha.test.ts.
 
 describe('hub-cluster: which components, and what the cluster names', () => {
   const parts = { layout: 'hub-cluster' as const, systems: ['A', 'B'], rabbitmqUnavailable: null, brokerUnavailable: null, clusterBrokers: ['broker-1', 'broker-2', 'broker-3'] };
@@ -111,86 +96,4 @@ describe('hub-cluster: which components, and what the cluster names', () => {
     expect(mergeGroupReadings([a, b, c]).get('g')).toEqual({ value: 1, inflow: 90, parts: 't/0,t/1' });
   });
 
-});
-
-describe('failures runner, hub-cluster layout (A-D on three brokers)', () => {
-  let report: Report;
-  let failures: FailuresResult['layouts'][number];
-
-  it('kills each broker and then the quorum leader: nothing lost, the service fails over while the broker is down, no single point of failure', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'untangle-failures-cluster-'));
-    dirs.push(dir);
-    const file = join(dir, 'failures-cluster.yaml');
-    writeFileSync(file, [
-      'name: failures-cluster',
-      `topology: ${JSON.stringify(TOPOLOGY)}`,
-      'layouts: [hub]',
-      'systems: [A, B, C, D]',
-      'runners:',
-      '  failures: { loadOrdersPerS: 10, warmupS: 3, downS: 3, infraDownS: 7, observeS: 3, settleS: 30, components: [broker, quorum-leader], layouts: [hub-cluster] }',
-      '',
-    ].join('\n'));
-    const scenario = loadScenario(file);
-    const out = join(dir, 'run');
-    const started = Date.now();
-    const outcome = await runScenario(scenario, {
-      outDir: out, runId: 'failures-cluster-test', keepWork: false,
-      progress: createProgress({ interactive: false, write: (line) => console.log(line) }),
-    });
-    console.log(`hub-cluster failures took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    expect(outcome.failed, outcome.report.notes.join('\n')).toEqual([]);
-
-    const checked = validateReport(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')));
-    expect(checked.ok ? [] : checked.errors).toEqual([]);
-    if (!checked.ok) return;
-    report = checked.report;
-    expect(report.runners.failures!.layouts.map((l) => l.layout)).toEqual(['hub-cluster']);
-    failures = report.runners.failures!.layouts[0];
-    console.table(failures.components.map((c) => ({
-      component: c.component, kind: c.kind, readyMs: c.downMs, serviceMs: c.killToServiceMs, sent: c.ingressSent, failed: c.ingressFailed, outageMs: c.ingressOutageMs,
-      accepted: c.ordersAccepted, lost: c.recordsLost, dup: c.recordsDuplicated, ordersLost: c.ordersLost,
-      inSyncMs: c.replicasInSyncMs, leadersBackMs: c.leadersBackMs, blast: c.blastRadius.join(','), locatable: c.locatable, spof: c.singlePointOfFailure,
-    })));
-    for (const c of failures.components) console.log(`  ${c.component}: ${c.locatedBy}`);
-    for (const n of report.notes) console.log(`note: ${n}`);
-
-    expect(failures.cluster).toEqual({ brokers: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, acks: -1, brokerSessionTimeoutMs: 2000, leaderRebalanceIntervalMs: 1000 });
-    expect(failures.skipped).toEqual([]);
-    const names = failures.components.map((c) => c.component);
-    expect(names.slice(0, 3)).toEqual(['broker-1', 'broker-2', 'broker-3']);
-    expect(names[3]).toMatch(/^quorum-leader \(broker-[123]\)$/);
-    expect(failures.components.map((c) => c.kind)).toEqual(['broker', 'broker', 'broker', 'quorum-leader']);
-    for (const c of failures.components) {
-      expect(c.downMs, c.component).toBeGreaterThanOrEqual(7000);
-      expect(c.ordersAccepted, c.component).toBeGreaterThan(0);
-      expect(c.recordsLost, `${c.component}: records lost`).toBe(0);
-      // Ingress keeps taking orders: at most a failover's worth of requests fail.
-      expect(c.ingressFailed / Math.max(1, c.ingressSent), `${c.component}: ingress error rate`).toBeLessThanOrEqual(0.5);
-      expect(c.replicasInSyncMs, `${c.component}: replicas back in sync`).not.toBeNull();
-      // The controller's leader rebalance gives the restarted broker its partitions back.
-      expect(c.leadersBackMs, `${c.component}: leaders back on their preferred replicas`).not.toBeNull();
-      expect(c.leadersBackMs!, c.component).toBeGreaterThanOrEqual(c.replicasInSyncMs!);
-      // A new leader takes over within the down time: the service works again before the broker is back.
-      expect(c.resumedWhileDown, `${c.component}: service resumed while down`).toBe(true);
-      expect(c.killToServiceMs, `${c.component}: kill → service`).not.toBeNull();
-      expect(c.killToServiceMs!, `${c.component}: kill → service before kill → ready`).toBeLessThan(c.downMs);
-      expect(c.killToServiceMs! % 100, `${c.component}: kill → service in 100 ms steps`).toBe(0);
-      expect(c.ingressOutageMs!, `${c.component}: longest ingress outage`).toBeLessThan(c.downMs);
-      expect(c.singlePointOfFailure, `${c.component}: single point of failure`).toBe(false);
-    }
-  }, 240_000);
-
-  it('puts hub-cluster into the headline and the failures section', () => {
-    expect(report, 'the run above produced a report').toBeDefined();
-    const spof = report.headline.find((h) => h.runner === 'failures' && h.metric === 'single points of failure in the integration')!;
-    const flagged = failures.components.filter((c) => c.singlePointOfFailure).length;
-    expect(flagged).toBe(0);
-    expect(spof).toMatchObject({ legacy: null, hub: null, 'legacy-ha': null, 'hub-cluster': 0 });
-    const md = readFileSync(join(dirs[dirs.length - 1], 'run', 'report.md'), 'utf8');
-    expect(md).toContain('| runner | metric | legacy-ha | hub-cluster | hub-cluster/legacy-ha | better |');
-    expect(md).toMatch(/\| failures \| single points of failure in the integration \(components\) \| not measured \| 0 \| – \| lower \|/);
-    expect(md).toContain('hub-cluster is the hub on 3 brokers');
-    expect(md).toContain('legacy-ha was not measured in this run, so hub-cluster is shown over every component it failed');
-    expect(md).toMatch(/\| hub-cluster \| memory \| fixed \| declared \| idempotent \(best practice\) \|/);
-  });
 });

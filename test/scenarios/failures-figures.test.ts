@@ -195,9 +195,9 @@ describe('the practices each failures layout runs with', () => {
   const dirs: string[] = [];
   afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-  it('defaults: legacy as grown, legacy-ha at its best, the hub layouts as grown with idempotent delivery', () => {
+  it('defaults, pair by pair: legacy and hub as grown, legacy-ha at its best, hub-cluster with idempotent delivery', () => {
     expect(DEFAULT_FAILURES_PRACTICES).toEqual({
-      legacy: AS_GROWN, 'legacy-ha': BEST_PRACTICE, hub: { ...AS_GROWN, delivery: 'idempotent' }, 'hub-cluster': { ...AS_GROWN, delivery: 'idempotent' },
+      legacy: AS_GROWN, 'legacy-ha': BEST_PRACTICE, hub: AS_GROWN, 'hub-cluster': { ...AS_GROWN, delivery: 'idempotent' },
     });
     const none = failuresSettingsSchema.parse({});
     for (const layout of ['legacy', 'legacy-ha', 'hub', 'hub-cluster'] as const) expect(practicesFor(none, layout)).toEqual(DEFAULT_FAILURES_PRACTICES[layout]);

@@ -121,7 +121,7 @@ describe.runIf(hasRabbitServer)('private RabbitMQ node (infra/rabbitmq-node.ts)'
 
 describe.runIf(hasRabbitServer)('failures runner, legacy layout (A-D, private RabbitMQ)', () => {
   it('finds B (synchronous REST dependency of the ingress) a single point of failure, and RabbitMQ located by itself', async () => {
-    const settings = failuresSettingsSchema.parse({ ...SHORT, components: ['B', 'rabbitmq', 'lake-sink'] });
+    const settings = failuresSettingsSchema.parse({ ...SHORT, components: ['B', 'D', 'rabbitmq', 'lake-sink'] });
     const result = await runFailures(context('legacy'), settings, ['legacy']);
     show(result);
     expect(failuresResultSchema.parse(result)).toEqual(result);
@@ -146,6 +146,14 @@ describe.runIf(hasRabbitServer)('failures runner, legacy layout (A-D, private Ra
     expect(b.killToServiceMs).not.toBeUndefined();
     if (b.killToServiceMs !== null) expect(b.killToServiceMs!).toBeGreaterThanOrEqual(2500);
     expect(layout.practices).toEqual({ outbox: 'memory', peers: 'fixed', formats: 'declared', delivery: 'at-least-once' });
+    // As grown, each system holds its lake export in memory until the next schedule: a kill loses it,
+    // and the loss is charged to that buffer.
+    for (const name of ['B', 'D']) {
+      const k = component(result, name);
+      expect(k.recordsLost, `${name}: records lost as grown`).toBeGreaterThan(0);
+      expect(k.lostByCause!.bufferAtKill, `${name}: lost with its buffer (${JSON.stringify(k.lostByCause)})`).toBeGreaterThan(0);
+      expect(Object.values(k.lostByCause!).reduce((a, x) => a + x, 0), `${name}: causes add up`).toBe(k.recordsLost);
+    }
 
     const r = component(result, 'rabbitmq');
     expect(r.kind).toBe('rabbitmq');
@@ -158,8 +166,8 @@ describe.runIf(hasRabbitServer)('failures runner, legacy layout (A-D, private Ra
 });
 
 describe('failures runner, hub layout (A-D, our broker as a process)', () => {
-  it('loses nothing when consumer C is killed, and the broker metrics name C and the broker', async () => {
-    const settings = failuresSettingsSchema.parse({ ...SHORT, components: ['C', 'broker', 'rabbitmq'] });
+  it('loses nothing when consumers are killed, counts what at-least-once delivers twice, and the broker metrics name C and the broker', async () => {
+    const settings = failuresSettingsSchema.parse({ ...SHORT, components: ['C', 'D', 'broker', 'rabbitmq'] });
     const result = await runFailures(context('hub'), settings, ['hub']);
     show(result);
     expect(failuresResultSchema.parse(result)).toEqual(result);
@@ -178,6 +186,13 @@ describe('failures runner, hub layout (A-D, our broker as a process)', () => {
     expect(c.singlePointOfFailure).toBe(false);
     expect(c.locatable).toBe(true);
     expect(c.locatedBy).toMatch(/⇒ C/);
+
+    // As grown (at-least-once), a consumer killed between handling records and committing their
+    // offsets (every second) is given them again, and applies them again: duplicates, counted.
+    expect(layout.practices?.delivery).toBe('at-least-once');
+    const duplicated = layout.components.reduce((a, k) => a + k.recordsDuplicated, 0);
+    expect(duplicated, 'records applied twice under at-least-once').toBeGreaterThan(0);
+    expect(layout.summary.totalRecordsDuplicated).toBe(duplicated);
 
     const broker = component(result, 'broker');
     expect(broker.kind).toBe('broker');

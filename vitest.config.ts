@@ -1,10 +1,18 @@
+import { readdirSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-// Two lanes that run side by side, each one file at a time: the landscape scenarios (test/scenarios:
-// whole landscapes of processes under a light order load, mostly waiting on kill, restart and
-// settle windows) and everything else (the broker, the cluster, the systems, the report). Within a
-// lane no two integration suites fight over the machine's two cores; across the lanes a scenario's
-// waiting overlaps the other lane's work, which keeps the whole suite within its time budget.
+// Two lanes, each running its files one at a time, and `npm test` runs the two lanes side by side
+// (two vitest processes): the landscape scenarios (whole landscapes of processes under a light
+// order load, mostly waiting on kill, restart and settle windows) and everything else (the broker,
+// the cluster, the systems, the report). Within a lane no two integration suites fight over the
+// machine's two cores; across the lanes a scenario's waiting overlaps the other lane's work, which
+// keeps the suite within its time budget. any-landscape.test.ts runs in the parts lane to even the
+// two out. `npx vitest run FILE` runs a file in its lane as usual.
+const BALANCE = 'test/scenarios/any-landscape.test.ts';
+const partsDirs = readdirSync('test', { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'scenarios')
+  .map((d) => `test/${d.name}/**/*.test.ts`);
+
 const lane = (name: string, include: string[], exclude: string[] = []) => ({
   extends: true as const,
   test: { name, include, exclude, fileParallelism: false },
@@ -16,8 +24,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default'],
     projects: [
-      lane('landscapes', ['test/scenarios/**/*.test.ts']),
-      lane('parts', ['test/**/*.test.ts'], ['test/scenarios/**']),
+      lane('landscapes', ['test/scenarios/**/*.test.ts'], [BALANCE]),
+      lane('parts', [...partsDirs, 'test/*.test.ts', BALANCE]),
     ],
   },
 });

@@ -16,6 +16,7 @@ import { runConnections } from './runners/connections.ts';
 import { runFailures } from './runners/failures.ts';
 import { CLUSTER_NODES } from './runners/failures/infra.ts';
 import { RABBIT_CLUSTER_NODES } from '../infra/rabbitmq-cluster.ts';
+import { AS_GROWN, formatPractices } from '../systems/runtime/practices.ts';
 import { runOnboarding } from './runners/onboarding.ts';
 import { runThroughput } from './runners/throughput.ts';
 import type { RunnerContext } from './runners/context.ts';
@@ -119,6 +120,11 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       };
       mkdirSync(ctx.workDir, { recursive: true });
       try {
+        if (name === 'connections' || name === 'throughput') {
+          // These two run every layout with the systems as the landscape grew; the failures and onboarding
+          // sections list the practices of each of their layouts.
+          notes.push(`${name}: every layout ran with the as-grown integration practices (${formatPractices(AS_GROWN).replaceAll(',', ', ')}).`);
+        }
         if (name === 'connections') runners.connections = await runConnections(ctx, scenario.runners.connections!, scenario.layouts);
         if (name === 'throughput') runners.throughput = await runThroughput(ctx, scenario.runners.throughput!, scenario.layouts);
         if (name === 'failures') runners.failures = await runFailures(ctx, scenario.runners.failures!, measuredFailures);

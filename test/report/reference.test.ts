@@ -28,15 +28,24 @@ describe('results/reference', () => {
     expect(table(readFileSync('README.md', 'utf8'))).toEqual(fromReport);
   });
 
-  it('renders with this code: the figures it was made without shown as not measured, not as 0', async () => {
+  it('measures the failures runner in all four layouts, every figure of this code present, and renders with it', async () => {
     const checked = validateReport(report);
     if (!checked.ok) throw new Error(checked.errors.join('\n'));
+    const failures = checked.report.runners.failures!;
+    expect(failures.layouts.map((l) => l.layout)).toEqual(['legacy', 'legacy-ha', 'hub', 'hub-cluster']);
+    for (const l of failures.layouts) {
+      expect(l.practices, l.layout).toBeDefined();
+      expect(l.summary.components, l.layout).toBeDefined();
+      for (const c of l.components) {
+        expect(c.killToServiceMs, `${l.layout} ${c.component}`).not.toBeUndefined();
+        expect(c.lostByCause, `${l.layout} ${c.component}`).toBeDefined();
+        expect(c.ingressOutageMs, `${l.layout} ${c.component}`).toBeDefined();
+      }
+    }
     const md = renderMarkdown(checked.report);
     expect(md).toContain('## Failures');
-    expect(md).toContain('| legacy | not recorded | not recorded | not recorded | not recorded |');
-    expect(md).toMatch(/\| records lost by cause \| not measured \| not measured \|/);
-    expect(md).toContain('legacy-ha was not measured in this run');
+    expect(md).toContain('| runner | metric | legacy-ha | hub-cluster | hub-cluster/legacy-ha | better |');
     const html = await renderHtml(checked.report);
-    expect(html).toContain('kill → service not measured (an older report)');
+    expect(html).toContain('legacy-ha');
   }, 60_000);
 });

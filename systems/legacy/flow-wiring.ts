@@ -20,7 +20,8 @@ import type { RestClientOptions } from './rest-client.ts';
 import { RestPoller } from './rest-poller.ts';
 import type { RestPollerOptions } from './rest-poller.ts';
 import { codecFor, type RecordCodec } from './common.ts';
-import type { Outbox, OutboxStore } from './outbox.ts';
+import type { Outbox } from './outbox.ts';
+import type { OutboxStore } from './outbox-store.ts';
 import { recordKindsOf } from '../model/kinds.ts';
 
 function expect(flow: Flow, ...transports: LegacyTransport[]): void {

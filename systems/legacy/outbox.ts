@@ -30,7 +30,7 @@
  * twice that live part: it stays below max(compactBytesMin, 2 x live part) plus one append.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { syncDirSync, writeFullySync } from './fs-atomic.ts';
 
@@ -38,9 +38,12 @@ import { syncDirSync, writeFullySync } from './fs-atomic.ts';
 export const OUTBOX_DEDUPE_IDS_MAX = 50_000;
 /** An outbox file smaller than this is never compacted. */
 export const OUTBOX_COMPACT_BYTES_MIN = 1024 * 1024;
-const SUFFIX = '.outbox';
+export const OUTBOX_SUFFIX = '.outbox';
+const SUFFIX = OUTBOX_SUFFIX;
 const COMPACT_SUFFIX = '.compact.tmp';
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/;
+/** What an outbox may be called (its file is `<name>.outbox`). */
+export const OUTBOX_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/;
+const NAME_PATTERN = OUTBOX_NAME_PATTERN;
 /** The header's size, about (it is counted in the live part of the file). */
 const HEADER_BYTES = 200;
 
@@ -383,41 +386,6 @@ export class Outbox<R = unknown> {
 
   private checkOpen(): void {
     if (this.closed) throw new Error(`outbox ${this.name} is closed`);
-  }
-}
-
-/** The outboxes of one system instance: one folder, one open Outbox per name, their counters together. */
-export class OutboxStore {
-  private readonly outboxes = new Map<string, Outbox<unknown>>();
-
-  constructor(readonly dir: string, private readonly defaults: Omit<OutboxOptions<unknown>, 'idOf'> = {}) {}
-
-  /** The outbox `name`, opened on first use (the same object after that: a flow rebuilt takes over its outbox). */
-  open<R>(name: string, opts: OutboxOptions<R> = {}): Outbox<R> {
-    let o = this.outboxes.get(name);
-    if (!o) this.outboxes.set(name, (o = new Outbox<R>(this.dir, name, { ...this.defaults, ...opts }) as Outbox<unknown>));
-    return o as Outbox<R>;
-  }
-
-  /** Names of the outbox files in the folder that start with `prefix` (left by an earlier process, or open). */
-  existing(prefix: string): string[] {
-    let names: string[] = [];
-    try {
-      names = readdirSync(this.dir).filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    return names.filter((n) => n.startsWith(prefix) && NAME_PATTERN.test(n)).sort();
-  }
-
-  /** Depth, bytes and the rest, per outbox name (for /state). */
-  counters(): Record<string, OutboxCounters> {
-    return Object.fromEntries([...this.outboxes].map(([name, o]) => [name, o.counters()]));
-  }
-
-  close(): void {
-    for (const o of this.outboxes.values()) o.close();
-    this.outboxes.clear();
   }
 }
 

@@ -1,6 +1,7 @@
 /** A legacy system's own scheduled batch export to the data lake (see LakeExporter). */
 import { writeLegacyExport } from '../lake/index.ts';
-import type { Outbox, OutboxStore } from '../legacy/outbox.ts';
+import type { Outbox } from '../legacy/outbox.ts';
+import type { OutboxStore } from '../legacy/outbox-store.ts';
 import type { RecordKinds } from '../model/kinds.ts';
 import type { LakeExport } from '../topology/index.ts';
 

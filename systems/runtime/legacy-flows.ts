@@ -14,7 +14,7 @@ import type { RecordValidator } from '../legacy/common.ts';
 import type { LegacyCounterRegistry } from '../legacy/counters.ts';
 import { FeedLog } from '../legacy/feed-log.ts';
 import type { RestApp, RouteHandle } from '../legacy/rest-server.ts';
-import type { OutboxStore } from '../legacy/outbox.ts';
+import type { OutboxStore } from '../legacy/outbox-store.ts';
 import {
   amqpConsumerForFlow,
   amqpPublisherForFlow,

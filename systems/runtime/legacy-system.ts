@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { LegacyCounterRegistry } from '../legacy/counters.ts';
-import { OutboxStore } from '../legacy/outbox.ts';
+import { OutboxStore } from '../legacy/outbox-store.ts';
 import type { RestApp } from '../legacy/rest-server.ts';
 import { describeDiff, isEmptyDiff, planFlows, rulesChanged } from '../legacy/flow-set.ts';
 import { loadTopology } from '../topology/index.ts';

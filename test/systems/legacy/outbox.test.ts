@@ -5,7 +5,8 @@
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchPicker, BatchWriter, FeedLog, flowInbox } from '../../../systems/legacy/index.ts';
-import { Outbox, OutboxStore } from '../../../systems/legacy/outbox.ts';
+import { Outbox } from '../../../systems/legacy/outbox.ts';
+import { OutboxStore } from '../../../systems/legacy/outbox-store.ts';
 import { CODEC, order, payment, tempDir } from './helpers.ts';
 
 type Rec = { id: string; n: number };

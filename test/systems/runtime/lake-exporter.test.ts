@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLake } from '../../../systems/lake/index.ts';
-import { OutboxStore } from '../../../systems/legacy/outbox.ts';
+import { OutboxStore } from '../../../systems/legacy/outbox-store.ts';
 import { LakeExporter, type DurableExport } from '../../../systems/runtime/lake-exporter.ts';
 import { sampleKinds, sampleRecords } from '../codecs/samples.ts';
 

@@ -14,12 +14,12 @@
  * rename is atomic and only this writer renames it), so the file is never published twice, even
  * when a picker had already taken it away.
  */
-import { access, mkdir, open, rename } from 'node:fs/promises';
+import { access, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataFormat, DataKindId } from '../topology/model.ts';
 import { FILE_EXTENSIONS, errorText } from './common.ts';
 import type { RecordCodec } from './common.ts';
-import { syncDir, writeFileAtomic } from './fs-atomic.ts';
+import { syncDir, writeFileAtomic, writeFileSynced } from './fs-atomic.ts';
 import type { Handover, Outbox } from './outbox.ts';
 
 export { BatchPicker } from './batch-picker.ts';
@@ -254,13 +254,7 @@ export class BatchWriter {
     const staged = path.join(dir, `.${name}.staged`);
     if (!h.staged) {
       await mkdir(dir, { recursive: true });
-      const fh = await open(staged, 'w');
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeFileSynced(staged, data);
       outbox.staged();
       this.options.onStep?.('staged');
     } else if (!(await exists(staged))) {

@@ -3,18 +3,23 @@ import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Writes `data` to `file` atomically: a hidden .tmp beside it, fsync, rename, fsync the folder. */
-export async function writeFileAtomic(file: string, data: Buffer | string): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fh = await open(tmp, 'w');
+/** Writes `data` to `file` (created or truncated) and fsyncs it. */
+export async function writeFileSynced(file: string, data: Buffer | string): Promise<void> {
+  const fh = await open(file, 'w');
   try {
     await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** Writes `data` to `file` atomically: a hidden .tmp beside it, fsync, rename, fsync the folder. */
+export async function writeFileAtomic(file: string, data: Buffer | string): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  await writeFileSynced(tmp, data);
   await rename(tmp, file);
   await syncDir(dir);
 }

@@ -3,6 +3,7 @@
 // holds, an unchanged one keeps running with its state, and a record route comes and goes while
 // the server listens.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../helpers/run.ts';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,13 +24,7 @@ const peers = Object.fromEntries(shop.systems.map((s, i) => [s.id, [`http://127.
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
-async function until(check: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (check: () => boolean): Promise<void> => waitFor(check, 8000, 'the condition');
 
 describe('legacy running flows', () => {
   it('starts new flows, flushes removed ones and leaves unchanged ones running', async () => {

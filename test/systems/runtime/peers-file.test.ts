@@ -1,6 +1,7 @@
 // The peers file of peers=reload: read with a reason when it is bad, written atomically, and
 // watched: each new valid content is followed once, a bad or half-written one is ignored.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../helpers/run.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +18,7 @@ function scratch(): string {
   dirs.push(d);
   return d;
 }
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (check: () => boolean): Promise<void> => waitFor(check, 5000, 'the condition');
 
 describe('peers file', () => {
   it('reads a valid file (topology relative to it) and refuses a bad one with the reason', () => {

@@ -8,8 +8,16 @@
 // in CI. So ports here come from below the ephemeral range, where outgoing connections never land;
 // each is checked by binding it, and this process never hands out the same port twice. On a system
 // whose ephemeral range leaves no room below it, the OS's own pick is used, as before.
-import { readFileSync } from 'node:fs';
+//
+// Other processes choose ports the same way (test runs side by side, two landscapes): a port one
+// process handed out, whose owner is down for a restart, must not be chosen by another. So each
+// port handed out is also reserved machine-wide by a lock file in the temp folder holding the
+// owner's pid, created exclusively; another process skips a port whose lock names a live process,
+// and takes over a lock whose process is gone. Locks are removed when the process exits.
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Lowest port chosen: well above the registered services most machines run (RabbitMQ 5672/15672/25672 sit below or are checked by binding). */
 const LOWEST = 20_000;
@@ -18,6 +26,72 @@ const DEFAULT_EPHEMERAL_LOW = 32_768;
 const MAX_TRIES_PER_PORT = 200;
 
 const handedOut = new Set<number>();
+const LOCK_DIR = join(tmpdir(), 'untangle-ports');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, as another user's process.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let cleanupInstalled = false;
+function releaseAllOnExit(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once('exit', () => {
+    for (const port of handedOut) {
+      try {
+        if (Number(readFileSync(lockFile(port), 'utf8')) === process.pid) unlinkSync(lockFile(port));
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+const lockFile = (port: number): string => join(LOCK_DIR, `${port}.lock`);
+
+/**
+ * Reserves `port` for this process machine-wide; false when a live process holds it. Without a
+ * usable temp folder nothing is reserved (true): the bind check alone, as before.
+ */
+function reserve(port: number): boolean {
+  try {
+    mkdirSync(LOCK_DIR, { recursive: true, mode: 0o1777 });
+  } catch {
+    return true;
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile(port), 'wx', 0o644);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      releaseAllOnExit();
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true;
+      let owner = Number.NaN;
+      try {
+        owner = Number(readFileSync(lockFile(port), 'utf8'));
+      } catch {
+        // removed meanwhile: try again
+      }
+      if (owner === process.pid) return true;
+      // A lock being written (empty for a moment) or held by a live process is respected.
+      if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) return false;
+      try {
+        unlinkSync(lockFile(port));
+      } catch {
+        // another process took it over first
+      }
+    }
+  }
+  return false;
+}
 
 function ephemeralLow(): number {
   try {
@@ -48,7 +122,12 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
       if (high - LOWEST >= 1_000) {
         for (let t = 0; t < MAX_TRIES_PER_PORT && !server; t++) {
           const port = LOWEST + Math.floor(Math.random() * (high - LOWEST));
-          if (!handedOut.has(port)) server = await bind(port, host);
+          if (handedOut.has(port)) continue;
+          server = await bind(port, host);
+          if (server && !reserve(port)) {
+            await close(server);
+            server = null;
+          }
         }
       }
       // No room below the ephemeral range (or every try was taken): the OS's pick.

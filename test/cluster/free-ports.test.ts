@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { freePort, freePorts } from '../../broker/cluster/free-ports.ts';
 
@@ -51,4 +52,33 @@ describe('freePorts', () => {
       await new Promise((r) => target.close(r));
     }
   });
+});
+
+describe('freePorts across processes', () => {
+  it('never hands out a port another live process holds, also while nothing listens on it (down for a restart)', async () => {
+    const { spawn } = await import('node:child_process');
+    // A child chooses 300 ports (the range holds about 12,000), prints them, and stays alive.
+    const script = "import { freePorts } from './broker/cluster/free-ports.ts'; const p = await freePorts(300); console.log(JSON.stringify(p)); setInterval(() => {}, 1000);";
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const theirs: number[] = await new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]) as number[]);
+        });
+        child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+      });
+      expect(theirs).toHaveLength(300);
+      // Nothing listens on them now (the child closed its probes), yet none is handed out here.
+      const mine = await freePorts(600);
+      const taken = new Set(theirs);
+      expect(mine.filter((p) => taken.has(p))).toEqual([]);
+      for (const p of theirs) expect(readFileSync(`${tmpdir()}/untangle-ports/${p}.lock`, 'utf8')).toBe(String(child.pid));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
 });

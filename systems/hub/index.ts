@@ -3,6 +3,7 @@ import type { HubLayout } from '../topology/index.ts';
 import type { RecordKinds } from '../model/kinds.ts';
 import { dlqTopicName, type TopicSpec } from './headers.ts';
 import type { HubValidator } from './subscriber.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
 
 export * from './headers.ts';
 export * from './kafka-client.ts';
@@ -51,11 +52,12 @@ export function allHubTopics(layout: HubLayout): string[] {
 
 /**
  * A subscriber (or lake sink) validator backed by the landscape's data kinds: a record of an
- * undeclared kind or one its kind refuses is dead-lettered (or quarantined) with the reason.
+ * undeclared kind or one its kind refuses is dead-lettered (or quarantined) with the reason. Its
+ * CPU counts as `rules`, as validation does in the system core and the legacy transports.
  */
 export function hubValidator(kinds: RecordKinds): HubValidator {
   return (kind, value) => {
-    const v = kinds.validate(kind, value);
+    const v = measureCpu('rules', () => kinds.validate(kind, value));
     return v.ok ? { ok: true, record: v.record } : { ok: false, reason: v.reason };
   };
 }

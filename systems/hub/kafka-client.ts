@@ -6,6 +6,7 @@
  */
 import { Kafka, logLevel as LogLevel, type Admin, type Consumer, type ITopicMetadata, type LogEntry, type RetryOptions } from 'kafkajs';
 import { MemberMemory } from './member-memory.ts';
+import { HUB_CONSUMER, KAFKA_CLIENT } from '../runtime/tuning.ts';
 
 /** Where a log line goes: the same shape as the broker's logger. */
 export type HubLogger = (line: string) => void;
@@ -93,8 +94,8 @@ export function createKafka(options: HubKafkaOptions): Kafka {
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
-    connectionTimeout: options.connectionTimeoutMs ?? 5_000,
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    connectionTimeout: options.connectionTimeoutMs ?? KAFKA_CLIENT.connectionTimeout,
+    requestTimeout: options.requestTimeoutMs ?? KAFKA_CLIENT.requestTimeout,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     logLevel: options.logLevel ?? kafkaLogLevelFromEnv(),
     logCreator: kafkaLogCreator(options.logger ?? stderrLogger),
@@ -205,10 +206,12 @@ export const LEAVE_PREVIOUS_TIMEOUT_MS = 5_000;
 export function groupConsumer(kafka: Kafka, s: GroupConsumerSettings): Consumer {
   const consumer = kafka.consumer({
     groupId: s.groupId,
-    sessionTimeout: s.sessionTimeoutMs ?? 10_000,
-    rebalanceTimeout: 30_000,
-    heartbeatInterval: s.heartbeatIntervalMs ?? 1_000,
-    maxWaitTimeInMs: s.maxWaitTimeMs ?? 200,
+    sessionTimeout: s.sessionTimeoutMs ?? HUB_CONSUMER.sessionTimeout,
+    rebalanceTimeout: HUB_CONSUMER.rebalanceTimeout,
+    heartbeatInterval: s.heartbeatIntervalMs ?? HUB_CONSUMER.heartbeatInterval,
+    maxWaitTimeInMs: s.maxWaitTimeMs ?? HUB_CONSUMER.maxWaitTimeInMs,
+    minBytes: HUB_CONSUMER.minBytes,
+    maxBytes: HUB_CONSUMER.maxBytes,
     maxBytesPerPartition: s.maxBytesPerPartition,
     allowAutoTopicCreation: false,
   });

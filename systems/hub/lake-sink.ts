@@ -30,6 +30,8 @@ import { headerString, HEADER_KIND, type TopicSpec } from './headers.ts';
 import { ensureTopics, groupConsumer, stderrLogger, type HubLogger } from './kafka-client.ts';
 import { LakeOffsetCheckpoint, partitionKey, type LakeHighWater, type LakeSinkState, type UnconfirmedLines } from './lake-offsets.ts';
 import type { HubValidator } from './subscriber.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
+import { HUB_LAKE_SINK, HUB_TOPICS } from '../runtime/tuning.ts';
 
 /** What the sink needs from the lake writer (HubLakeWriter has it). */
 export interface LakeAppender {
@@ -71,13 +73,15 @@ export interface LakeSinkOptions {
   dedupe?: { capacity: number; idOf: (kind: string, record: unknown) => string | undefined; written?: () => Iterable<string> };
   /** The sink's record of what is in the lake (LakeOffsetCheckpoint); without it a crash can leave duplicates. */
   checkpoint?: { load(): LakeSinkState; save(highWater: LakeHighWater, unconfirmed: UnconfirmedLines): void };
-  /** Flush and commit at least this often while records arrive. Default 1 s. */
+  /** Flush and commit at least this often while records arrive. Default HUB_LAKE_SINK.flushIntervalMs. */
   flushIntervalMs?: number;
-  /** Flush and commit after this many unflushed records. Default 5,000. */
+  /** Flush and commit after this many unflushed records. Default HUB_LAKE_SINK.flushRecordsMax. */
   flushRecordsMax?: number;
+  /** Default HUB_LAKE_SINK.partitionsConsumedConcurrently. */
   partitionsConcurrently?: number;
+  /** Default HUB_LAKE_SINK.maxBytesPerPartition. */
   maxBytesPerPartition?: number;
-  /** Partitions of a topic that ensureTopics creates when it is missing. Default 6. */
+  /** Partitions of a topic that ensureTopics creates when it is missing. Default HUB_TOPICS.partitions. */
   topicPartitions?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
@@ -132,7 +136,7 @@ export class HubLakeSink {
     const admin = o.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, [...this.topicByName.keys()], o.topicPartitions ?? 6);
+      await ensureTopics(admin, [...this.topicByName.keys()], o.topicPartitions ?? HUB_TOPICS.partitions);
     } finally {
       await admin.disconnect();
     }
@@ -143,7 +147,7 @@ export class HubLakeSink {
       this.written = new BoundedDedupe(o.dedupe.capacity);
       for (const id of o.dedupe.written?.() ?? []) this.written.add(id);
     }
-    const consumer = groupConsumer(o.kafka, { ...o, maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024 });
+    const consumer = groupConsumer(o.kafka, { ...o, maxBytesPerPartition: o.maxBytesPerPartition ?? HUB_LAKE_SINK.maxBytesPerPartition });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
     await consumer.connect();
@@ -152,10 +156,10 @@ export class HubLakeSink {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: o.partitionsConcurrently ?? 6,
+      partitionsConsumedConcurrently: o.partitionsConcurrently ?? HUB_LAKE_SINK.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
     });
-    const intervalMs = o.flushIntervalMs ?? 1_000;
+    const intervalMs = o.flushIntervalMs ?? HUB_LAKE_SINK.flushIntervalMs;
     this.timer = setInterval(() => {
       if (this.uncommitted.size > 0 && Date.now() - this.lastFlushMs >= intervalMs) void this.flushAndCommit().catch((err: Error) => this.log(`lake sink: flush failed: ${err.message}`));
     }, Math.max(50, Math.floor(intervalMs / 2)));
@@ -205,9 +209,9 @@ export class HubLakeSink {
         }
         this.uncommitted.set(key, { topic: batch.topic, partition: batch.partition, next: offset + 1n });
         resolveOffset(m.offset);
-        if (this.unflushed >= (this.options.flushRecordsMax ?? 5_000)) await this.flushAndCommit();
+        if (this.unflushed >= (this.options.flushRecordsMax ?? HUB_LAKE_SINK.flushRecordsMax)) await this.flushAndCommit();
       }
-      if (Date.now() - this.lastFlushMs >= (this.options.flushIntervalMs ?? 1_000)) await this.flushAndCommit();
+      if (Date.now() - this.lastFlushMs >= (this.options.flushIntervalMs ?? HUB_LAKE_SINK.flushIntervalMs)) await this.flushAndCommit();
       await heartbeat();
     } finally {
       this.active--;
@@ -257,7 +261,8 @@ export class HubLakeSink {
     if (text === '') reason = 'empty value';
     else {
       try {
-        record = JSON.parse(text);
+        // The parse is serialization; the validation below counts as rules (hubValidator).
+        record = measureCpu('serialization', () => JSON.parse(text) as unknown);
       } catch (err) {
         reason = `bad JSON: ${(err as Error).message}`;
       }
@@ -276,7 +281,7 @@ export class HubLakeSink {
     const id = this.written ? this.options.dedupe?.idOf(kind, record) : undefined;
     const unconfirmed = this.unconfirmed.get(folder);
     if (unconfirmed && unconfirmed.size > 0) {
-      const line = JSON.stringify(record);
+      const line = measureCpu('serialization', () => JSON.stringify(record));
       const count = unconfirmed.get(line) ?? 0;
       if (count > 0) {
         // In a part sealed after the last checkpoint: already in the lake.

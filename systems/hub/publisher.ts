@@ -13,29 +13,40 @@
  * records when a leader dies (see partition-groups.ts); the split costs about a fifth more CPU per
  * record, which is why one broker does without it. When the queue is full, `publish()` waits for
  * room (backpressure). `publish()` resolves once the broker has acknowledged the record.
+ *
+ * Before each request the sender lets the current turn of the event loop finish: the handlers
+ * that one fetch or one acknowledgement released publish in that turn, and their records go in
+ * one request rather than the first alone and the rest in the next. kafkajs has no linger.ms;
+ * lingerMs adds one (wait until the oldest queued record is that old, unless a batch is full).
+ * The values of these knobs, and why, are in runtime/tuning.ts.
  */
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import { HEADER_KIND, HEADER_SOURCE, type TopicSpec } from './headers.ts';
 import { ensureTopics, stderrLogger, type HubLogger } from './kafka-client.ts';
 import { PartitionGrouper } from './partition-groups.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
+import { HUB_PRODUCER, HUB_TOPICS } from '../runtime/tuning.ts';
 
 export interface PublisherOptions {
   kafka: Kafka;
   systemId: string;
   /** The topics this system may publish to, one per data kind (from hubLayout(t).topics). */
   topics: readonly TopicSpec[];
-  /** Records waiting to be sent before publish() waits for room. Default 1,000. */
+  /** Records waiting to be sent before publish() waits for room. Default HUB_PRODUCER.queueMax. */
   queueMax?: number;
-  /** Bytes of values waiting before publish() waits for room. Default 8 MiB. */
+  /** Bytes of values waiting before publish() waits for room. Default HUB_PRODUCER.queueBytesMax. */
   queueBytesMax?: number;
-  /** Records the sender takes from the queue at a time (split by partition). Default 500. */
+  /** Records the sender takes from the queue at a time (split by partition). Default HUB_PRODUCER.batchMax. */
   batchMax?: number;
-  /** Value bytes the sender takes at a time. Default 1 MiB. */
+  /** Value bytes the sender takes at a time. Default HUB_PRODUCER.batchBytesMax. */
   batchBytesMax?: number;
-  /** Broker-side ack timeout of one produce request. Default 30 s. */
+  /** How long an idle sender waits for more records after the first (0: none). Default HUB_PRODUCER.lingerMs. */
+  lingerMs?: number;
+  /** Broker-side ack timeout of one produce request. Default HUB_PRODUCER.ackTimeoutMs. */
   ackTimeoutMs?: number;
+  /** Default HUB_PRODUCER.compression. */
   compression?: CompressionTypes;
-  /** Partitions of a topic that the first connect creates when it is missing. Default 6. */
+  /** Partitions of a topic that the first connect creates when it is missing. Default HUB_TOPICS.partitions. */
   topicPartitions?: number;
   /** kafkajs producer retries; when exhausted the batch fails and a fresh producer id is used. */
   retry?: RetryOptions;
@@ -61,9 +72,14 @@ interface Pending {
   topic: string;
   message: Message;
   bytes: number;
+  /** performance.now() when it entered the queue (the linger counts from the oldest). */
+  queuedAtMs: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
+
+/** The kafkajs codec of each compression the tuning may name. */
+const COMPRESSION: Readonly<Record<typeof HUB_PRODUCER.compression, CompressionTypes>> = { none: CompressionTypes.None };
 
 /** Producer retries: long enough to ride out a broker restart (about two minutes), at most 0.5 s apart so a failover is noticed at once. */
 const PRODUCER_RETRY: RetryOptions = { retries: 240, initialRetryTime: 100, maxRetryTime: 500 };
@@ -86,14 +102,19 @@ export class HubPublisher {
   private readonly queueBytesMax: number;
   private readonly batchMax: number;
   private readonly batchBytesMax: number;
+  private readonly lingerMs: number;
+  /** Ends the sender's linger early (a batch is full, or the publisher closes); null while not lingering. */
+  private endLinger: (() => void) | null = null;
   private readonly log: HubLogger;
 
   constructor(private readonly options: PublisherOptions) {
     this.topicByKind = new Map(options.topics.map((t) => [t.dataKind, t]));
-    this.queueMax = positive(options.queueMax ?? 1_000, 'queueMax');
-    this.queueBytesMax = positive(options.queueBytesMax ?? 8 * 1024 * 1024, 'queueBytesMax');
-    this.batchMax = positive(options.batchMax ?? 500, 'batchMax');
-    this.batchBytesMax = positive(options.batchBytesMax ?? 1024 * 1024, 'batchBytesMax');
+    this.queueMax = positive(options.queueMax ?? HUB_PRODUCER.queueMax, 'queueMax');
+    this.queueBytesMax = positive(options.queueBytesMax ?? HUB_PRODUCER.queueBytesMax, 'queueBytesMax');
+    this.batchMax = positive(options.batchMax ?? HUB_PRODUCER.batchMax, 'batchMax');
+    this.batchBytesMax = positive(options.batchBytesMax ?? HUB_PRODUCER.batchBytesMax, 'batchBytesMax');
+    this.lingerMs = options.lingerMs ?? HUB_PRODUCER.lingerMs;
+    if (!(this.lingerMs >= 0)) throw new Error(`HubPublisher: lingerMs must be 0 or more, got ${this.lingerMs}`);
     this.log = options.logger ?? stderrLogger;
   }
 
@@ -107,7 +128,7 @@ export class HubPublisher {
    * send failed after retries. Waits first while the queue is full.
    */
   async publish(kind: string, record: object): Promise<void> {
-    let pending: Omit<Pending, 'resolve' | 'reject'>;
+    let pending: Omit<Pending, 'resolve' | 'reject' | 'queuedAtMs'>;
     try {
       if (this.closed) throw new Error(`publisher of system ${this.options.systemId} is closed`);
       pending = this.toPending(kind, record);
@@ -116,7 +137,7 @@ export class HubPublisher {
       throw err;
     }
     return new Promise<void>((resolve, reject) => {
-      const item: Pending = { ...pending, resolve, reject };
+      const item: Pending = { ...pending, queuedAtMs: 0, resolve, reject };
       // Strictly first come, first queued: a caller never overtakes one already waiting for room.
       if (this.waiting.length > 0 || this.isFull(item.bytes)) this.waiting.push(item);
       else this.enqueue(item);
@@ -131,19 +152,21 @@ export class HubPublisher {
   /** Sends what is queued or waiting, then disconnects. Later publish() calls reject. */
   async close(): Promise<void> {
     this.closed = true;
+    this.endLinger?.();
     while (this.sending) await this.sending;
     const producer = this.producer;
     this.producer = null;
     if (producer) await producer.disconnect();
   }
 
-  private toPending(kind: string, record: object): Omit<Pending, 'resolve' | 'reject'> {
+  private toPending(kind: string, record: object): Omit<Pending, 'resolve' | 'reject' | 'queuedAtMs'> {
     const topic = this.topicByKind.get(kind);
     if (!topic) throw new Error(`system ${this.options.systemId} has no hub topic for data kind '${kind}'`);
     const keyValue = (record as Record<string, unknown>)[topic.key];
     const key = keyValue === undefined || keyValue === null ? '' : String(keyValue);
     if (key === '') throw new Error(`a ${kind} record needs a non-empty '${topic.key}' as its key`);
-    const value = Buffer.from(JSON.stringify(record), 'utf8');
+    // The record to its wire format; kafkajs's own framing and compression stay in the remainder.
+    const value = measureCpu('serialization', () => Buffer.from(JSON.stringify(record), 'utf8'));
     return {
       topic: topic.name,
       bytes: value.length,
@@ -156,8 +179,36 @@ export class HubPublisher {
   }
 
   private enqueue(item: Pending): void {
+    item.queuedAtMs = performance.now();
     this.queue.push(item);
     this.queueBytes += item.bytes;
+    if (this.endLinger && this.batchFull()) this.endLinger();
+  }
+
+  /** A whole batch is queued: lingering would not make it larger. */
+  private batchFull(): boolean {
+    return this.queue.length >= this.batchMax || this.queueBytes >= this.batchBytesMax;
+  }
+
+  /**
+   * Before each request, unless a batch is full or the publisher closes: first lets the current
+   * turn of the event loop finish, so that the publishes made in it (the handlers one fetch or one
+   * acknowledgement released together) join the batch; then waits until the oldest queued record
+   * is lingerMs old.
+   */
+  private async linger(): Promise<void> {
+    if (this.closed || this.batchFull()) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const dueInMs = this.queue[0].queuedAtMs + this.lingerMs - performance.now();
+    if (dueInMs <= 0 || this.closed || this.batchFull()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.endLinger?.(), Math.ceil(dueInMs));
+      this.endLinger = () => {
+        clearTimeout(timer);
+        this.endLinger = null;
+        resolve();
+      };
+    });
   }
 
   private admitWaiting(): void {
@@ -174,6 +225,7 @@ export class HubPublisher {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      await this.linger();
       const batch = this.takeBatch();
       this.admitWaiting();
       let failed = false;
@@ -207,7 +259,7 @@ export class HubPublisher {
   /** The kafkajs calls a batch goes out in: one sendBatch against one broker, one send() per partition against several. */
   private sendUnits(batch: Pending[]): { items: Pending[]; where: string; send(producer: Producer): Promise<unknown> }[] {
     const hub = this.hub!;
-    const common = { acks: -1, timeout: this.options.ackTimeoutMs ?? 30_000, compression: this.options.compression ?? CompressionTypes.None };
+    const common = { acks: HUB_PRODUCER.acks, timeout: this.options.ackTimeoutMs ?? HUB_PRODUCER.ackTimeoutMs, compression: this.options.compression ?? COMPRESSION[HUB_PRODUCER.compression] };
     if (hub.brokers <= 1) {
       const byTopic = new Map<string, Message[]>();
       for (const p of batch) {
@@ -253,15 +305,15 @@ export class HubPublisher {
         const admin = this.options.kafka.admin();
         await admin.connect();
         try {
-          const partitionCounts = await ensureTopics(admin, [...this.topicByKind.values()].map((t) => t.name), this.options.topicPartitions ?? 6);
+          const partitionCounts = await ensureTopics(admin, [...this.topicByKind.values()].map((t) => t.name), this.options.topicPartitions ?? HUB_TOPICS.partitions);
           this.hub = { partitionCounts, brokers: (await admin.describeCluster()).brokers.length };
         } finally {
           await admin.disconnect();
         }
       }
       const producer = this.options.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
+        idempotent: HUB_PRODUCER.idempotent,
+        maxInFlightRequests: HUB_PRODUCER.maxInFlightRequests,
         createPartitioner: Partitioners.DefaultPartitioner,
         retry: { ...PRODUCER_RETRY, ...this.options.retry },
         allowAutoTopicCreation: false,

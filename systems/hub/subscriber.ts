@@ -3,8 +3,11 @@
  * topics of the data kinds that flow to it. Delivery is at-least-once: a record's offset is
  * resolved (and committed, when due) only after the handler finished with it or it was
  * dead-lettered. Records of one partition are handled one after the other (one order's records
- * share a partition, so they stay in order); up to `partitionsConcurrently` partitions run at once,
- * which bounds the work in flight.
+ * share a partition, so they stay in order); by default every partition of its topics runs at
+ * once (up to a bound), since kafkajs fetches again only when every batch of the last fetch is
+ * handled and a handler mostly waits (for the broker to acknowledge its outputs): with fewer
+ * workers than partitions the batches would wait in turn. Values and measurements in
+ * runtime/tuning.ts.
  *
  * A poison record (no value, bad JSON, refused by `validate`) goes to the system's dead-letter
  * topic `<prefix>dlq.<system>` with the reason in a header, and the partition moves on. A handler
@@ -15,6 +18,8 @@ import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Produce
 import { BoundedDedupe } from './dedupe.ts';
 import { clipHeader, dlqTopicName, headerString, HEADER_DLQ_GROUP, HEADER_DLQ_ORIGIN, HEADER_DLQ_REASON, HEADER_KIND, HEADER_SOURCE, type TopicSpec } from './headers.ts';
 import { ensureTopics, groupConsumer, stderrLogger, type HubLogger } from './kafka-client.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
+import { HUB_SUBSCRIBER, HUB_TOPICS } from '../runtime/tuning.ts';
 
 /** One record as a handler sees it. */
 export interface HubMessage {
@@ -48,9 +53,9 @@ export interface SubscriberOptions {
   validate?: HubValidator;
   /** A new group starts at the earliest offset (backfill) instead of the latest. Default false. */
   fromBeginning?: boolean;
-  /** Partitions handled at once. Default 3. */
+  /** Partitions handled at once. Default: every partition of its topics, at most HUB_SUBSCRIBER.partitionsConsumedConcurrentlyMax. */
   partitionsConcurrently?: number;
-  /** Bytes fetched per partition per request. Default 256 KiB. */
+  /** Bytes fetched per partition per request. Default HUB_SUBSCRIBER.maxBytesPerPartition. */
   maxBytesPerPartition?: number;
   /** Calls of the handler per record before it is dead-lettered. Default 5. */
   handlerAttempts?: number;
@@ -61,7 +66,7 @@ export interface SubscriberOptions {
    * record's id (dedupeIdFor(the landscape's RecordKinds)), undefined to never skip it.
    */
   dedupe?: { capacity: number; idOf: (kind: string, record: unknown) => string | undefined };
-  /** Partitions of a topic that ensureTopics creates when it is missing. Default 6. */
+  /** Partitions of a topic that ensureTopics creates when it is missing. Default HUB_TOPICS.partitions. */
   topicPartitions?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
@@ -108,24 +113,26 @@ export class HubSubscriber {
     const o = this.options;
     const admin = o.kafka.admin();
     await admin.connect();
+    let partitions = 0;
     try {
-      await ensureTopics(admin, [...this.kindByTopic.keys(), this.dlqTopic], o.topicPartitions ?? 6);
+      const counts = await ensureTopics(admin, [...this.kindByTopic.keys(), this.dlqTopic], o.topicPartitions ?? HUB_TOPICS.partitions);
+      for (const topic of this.kindByTopic.keys()) partitions += counts.get(topic) ?? 0;
     } finally {
       await admin.disconnect();
     }
     const dlq = o.kafka.producer({ allowAutoTopicCreation: false });
     await dlq.connect();
     this.dlqProducer = dlq;
-    const consumer = groupConsumer(o.kafka, { ...o, maxBytesPerPartition: o.maxBytesPerPartition ?? 256 * 1024 });
+    const consumer = groupConsumer(o.kafka, { ...o, maxBytesPerPartition: o.maxBytesPerPartition ?? HUB_SUBSCRIBER.maxBytesPerPartition });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.kindByTopic.keys()], fromBeginning: o.fromBeginning ?? false });
     await consumer.run({
       autoCommit: true,
-      autoCommitInterval: 1_000,
-      autoCommitThreshold: 100,
+      autoCommitInterval: HUB_SUBSCRIBER.autoCommitInterval,
+      autoCommitThreshold: HUB_SUBSCRIBER.autoCommitThreshold,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: o.partitionsConcurrently ?? 3,
+      partitionsConsumedConcurrently: o.partitionsConcurrently ?? Math.max(1, Math.min(partitions, HUB_SUBSCRIBER.partitionsConsumedConcurrentlyMax)),
       eachBatch: (payload) => this.eachBatch(payload),
     });
   }
@@ -205,7 +212,8 @@ export class HubSubscriber {
     if (!value || value.length === 0) return { ok: false, reason: 'empty value' };
     let record: unknown;
     try {
-      record = JSON.parse(value.toString('utf8'));
+      // Validation below counts as rules (hubValidator); only the parse is serialization.
+      record = measureCpu('serialization', () => JSON.parse(value.toString('utf8')) as unknown);
     } catch (err) {
       return { ok: false, reason: `bad JSON: ${(err as Error).message}` };
     }

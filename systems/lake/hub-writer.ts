@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, HUB_DIR, listDir, NAME_PATTERN, TEMP_SUFFIX, utcDate } from './files.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
 
 export const PART_DIGITS = 5;
 
@@ -70,7 +71,7 @@ export class HubLakeWriter {
   append(topic: string, record: unknown, eventTimeMs: number): void {
     if (this.closed) throw new Error('HubLakeWriter is closed');
     if (!NAME_PATTERN.test(topic)) throw new RangeError(`not a topic name: ${JSON.stringify(topic)}`);
-    const line = JSON.stringify(record) + '\n';
+    const line = measureCpu('serialization', () => JSON.stringify(record)) + '\n';
     const lineBytes = Buffer.byteLength(line);
     const dir = path.join(this.lakeDir, HUB_DIR, topic, `date=${utcDate(eventTimeMs)}`);
     let part = this.partFor(dir);

@@ -12,6 +12,7 @@ import { encodeBatch } from '../codecs/batch.ts';
 import { FORMAT_EXTENSIONS, type DataFormat } from '../codecs/layouts.ts';
 import type { RecordKind } from '../model/kinds.ts';
 import { fsyncDir, LEGACY_DIR, listDir, SYSTEM_ID_PATTERN, TEMP_SUFFIX, utcDate, writeFileSynced } from './files.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
 
 export const SEQ_DIGITS = 6;
 /** Attempts to claim a sequence number when other writers race for the same directory. */
@@ -63,7 +64,8 @@ export function writeLegacyExport(
   if (!SYSTEM_ID_PATTERN.test(systemId)) throw new RangeError(`not a system id: ${JSON.stringify(systemId)}`);
   if (opts.name !== undefined && (!FILE_STEM_PATTERN.test(opts.name) || opts.name.endsWith(TEMP_SUFFIX))) throw new RangeError(`not a lake file name: ${JSON.stringify(opts.name)}`);
   if (records.length === 0) return null;
-  const data = encodeBatch(kind, format, records);
+  // Nested in the exporter's lakeExport section (lake-exporter.ts), counted apart as serialization.
+  const data = measureCpu('serialization', () => encodeBatch(kind, format, records));
   const dir = path.join(lakeDir, LEGACY_DIR, systemId, kind.id, utcDate(opts.atMs ?? Date.now()));
   fs.mkdirSync(dir, { recursive: true });
   const ext = FORMAT_EXTENSIONS[format];

@@ -11,6 +11,7 @@
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { backoffDelayMs, errorText } from './common.ts';
+import { AMQP_CONNECTION } from '../runtime/tuning.ts';
 import type { BackoffOptions } from './common.ts';
 
 /** How flow queues are declared: classic (one node) or quorum (replicated over a cluster's nodes). */
@@ -50,7 +51,7 @@ export interface AmqpConnectorOptions {
   /** How flow queues are declared; default queueTypeFor(the URLs). */
   readonly queueType?: AmqpQueueType;
   readonly backoff?: BackoffOptions;
-  /** AMQP heartbeat in seconds, so a silent peer is noticed. Default 10. */
+  /** AMQP heartbeat in seconds, so a silent peer is noticed. Default AMQP_CONNECTION.heartbeatS. */
   readonly heartbeatS?: number;
   /** Connection name shown in the RabbitMQ management UI. */
   readonly name?: string;
@@ -143,8 +144,8 @@ export class AmqpConnector {
       if (this.closing) return;
       node = (this.nextNode + tried) % this.urls.length;
       try {
-        conn = await amqp.connect(withHeartbeat(this.urls[node], this.options.heartbeatS ?? 10),
-          { timeout: 5_000, clientProperties: { connection_name: this.options.name ?? 'untangle-legacy' } });
+        conn = await amqp.connect(withHeartbeat(this.urls[node], this.options.heartbeatS ?? AMQP_CONNECTION.heartbeatS),
+          { timeout: 5_000, noDelay: AMQP_CONNECTION.noDelay, clientProperties: { connection_name: this.options.name ?? 'untangle-legacy' } });
       } catch (e) {
         this.c.connectFailures++;
         this.c.lastError = this.urls.length > 1 ? `${redact(this.urls[node])}: ${errorText(e)}` : errorText(e);

@@ -26,6 +26,7 @@ import type { DataFormat, DataKindId } from '../topology/model.ts';
 import { backoffDelayMs, CONTENT_TYPES, decodeAndValidate, errorText } from './common.ts';
 import type { RecordCodec, RecordValidator } from './common.ts';
 import { parseAmqpUrls, type AmqpConnector, type AmqpQueueType } from './amqp-connection.ts';
+import { AMQP_PUBLISHER } from '../runtime/tuning.ts';
 
 export interface AmqpFlowNames { readonly queue: string; readonly dlx: string; readonly dlq: string }
 
@@ -85,9 +86,9 @@ interface FlowOptions {
 }
 
 export interface AmqpPublisherOptions extends FlowOptions {
-  /** Messages sent but not yet confirmed, at most. Default 100. */
+  /** Messages sent but not yet confirmed, at most. Default AMQP_PUBLISHER.inFlightMax. */
   readonly inFlightMax?: number;
-  /** Messages waiting (disconnected or in-flight limit reached), at most; beyond it publish fails. Default 1000. */
+  /** Messages waiting (disconnected or in-flight limit reached), at most; beyond it publish fails. Default AMQP_PUBLISHER.bufferMax. */
   readonly bufferMax?: number;
   /** Times one message is sent again after a nack (on a new channel, after a backoff); then its publish rejects. Default 6 (about 6 s in all). */
   readonly nackRetriesMax?: number;
@@ -142,7 +143,7 @@ export class AmqpPublisher {
 
   /** Publishes one message carrying `records`; resolves when the broker confirmed it. */
   publish(records: readonly unknown[]): Promise<void> {
-    const bufferMax = this.options.bufferMax ?? 1000;
+    const bufferMax = this.options.bufferMax ?? AMQP_PUBLISHER.bufferMax;
     if (this.buffer.length + this.inFlight.size >= bufferMax) {
       this.c.bufferRejected++;
       return Promise.reject(new PublishRejectedError(`${this.options.flowId}: ${bufferMax} messages already waiting for RabbitMQ`));
@@ -221,7 +222,7 @@ export class AmqpPublisher {
   }
 
   private pump(): void {
-    const inFlightMax = this.options.inFlightMax ?? 100;
+    const inFlightMax = this.options.inFlightMax ?? AMQP_PUBLISHER.inFlightMax;
     while (this.ch && !this.blocked && this.buffer.length > 0 && this.inFlight.size < inFlightMax) {
       const ch = this.ch;
       const p = this.buffer.shift()!;

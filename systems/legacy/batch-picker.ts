@@ -21,6 +21,7 @@ import type { DataFormat, DataKindId } from '../topology/model.ts';
 import { FILE_EXTENSIONS, decodeAndValidate, errorText } from './common.ts';
 import type { BadRecord, RecordCodec, RecordValidator } from './common.ts';
 import { appendDurably, syncDir } from './fs-atomic.ts';
+import { BATCH_PICKER } from '../runtime/tuning.ts';
 
 export interface BatchFileInfo {
   readonly name: string;
@@ -35,7 +36,7 @@ export interface BatchPickerOptions<R = unknown> {
   readonly scheduleMs: number;
   /** Larger files are moved to `<inbox>/quarantine/<flowId>/` unread. Default 16 MiB. */
   readonly fileBytesMax?: number;
-  /** Files handled per scan at most. Default 100. */
+  /** Files handled per scan at most. Default BATCH_PICKER.filesPerScanMax. */
   readonly filesPerScanMax?: number;
   /** After processing: move to done/ (default) or delete. */
   readonly afterProcessing?: 'move' | 'delete';
@@ -142,7 +143,7 @@ export class BatchPicker<R = unknown> {
       await this.heartbeat();
       await this.takeOverDeadClaims();
     }
-    const max = this.options.filesPerScanMax ?? 100;
+    const max = this.options.filesPerScanMax ?? BATCH_PICKER.filesPerScanMax;
     // Files already ours: in place when alone; else claimed earlier (a crash, a failed handler, a takeover).
     const mine = await this.completeFiles(this.home);
     const journal = await this.loadJournal(mine);

@@ -21,6 +21,7 @@ import { FILE_EXTENSIONS, errorText } from './common.ts';
 import type { RecordCodec } from './common.ts';
 import { syncDir, writeFileAtomic, writeFileSynced } from './fs-atomic.ts';
 import type { Handover, Outbox } from './outbox.ts';
+import { BATCH_WRITER } from '../runtime/tuning.ts';
 
 export { BatchPicker } from './batch-picker.ts';
 export type { BatchPickerCounters, BatchPickerOptions, BatchFileInfo } from './batch-picker.ts';
@@ -42,11 +43,11 @@ export interface BatchWriterOptions {
   readonly kind: DataKindId;
   readonly format: DataFormat;
   readonly scheduleMs: number;
-  /** Default 1000. */
+  /** Default BATCH_WRITER.recordsPerFileMax. */
   readonly recordsPerFileMax?: number;
-  /** Default 4 MiB; a chunk that encodes larger is split. */
+  /** Default BATCH_WRITER.fileBytesMax; a chunk that encodes larger is split. */
   readonly fileBytesMax?: number;
-  /** Records waiting for the next file, at most; add() refuses beyond it. Default 10000. */
+  /** Records waiting for the next file, at most; add() refuses beyond it. Default BATCH_WRITER.bufferMax. */
   readonly bufferMax?: number;
   /** Encodes and decodes the records: codecFor(the landscape's RecordKinds). */
   readonly codec: RecordCodec;
@@ -97,7 +98,7 @@ export class BatchWriter {
    */
   add(...records: unknown[]): number {
     const outbox = this.options.outbox;
-    const room = Math.max(0, (this.options.bufferMax ?? 10_000) - (outbox ? outbox.depth : this.buffer.length));
+    const room = Math.max(0, (this.options.bufferMax ?? BATCH_WRITER.bufferMax) - (outbox ? outbox.depth : this.buffer.length));
     const accepted = records.slice(0, room);
     if (outbox) outbox.append(accepted);
     else this.buffer.push(...accepted);
@@ -131,10 +132,10 @@ export class BatchWriter {
 
   private async writeAll(): Promise<number> {
     const codec = this.options.codec;
-    const bytesMax = this.options.fileBytesMax ?? 4 * 1024 * 1024;
+    const bytesMax = this.options.fileBytesMax ?? BATCH_WRITER.fileBytesMax;
     let files = 0;
     while (this.buffer.length > 0) {
-      let n = Math.min(this.buffer.length, this.options.recordsPerFileMax ?? 1000);
+      let n = Math.min(this.buffer.length, this.options.recordsPerFileMax ?? BATCH_WRITER.recordsPerFileMax);
       let data: Buffer;
       try {
         data = codec.encodeBatch(this.options.kind, this.options.format, this.buffer.slice(0, n));
@@ -207,8 +208,8 @@ export class BatchWriter {
    */
   private nextChunk(outbox: Outbox<unknown>): { from: number; to: number; data: Buffer } | null {
     const { codec, kind, format } = this.options;
-    const bytesMax = this.options.fileBytesMax ?? 4 * 1024 * 1024;
-    const entries = outbox.pending(this.options.recordsPerFileMax ?? 1000);
+    const bytesMax = this.options.fileBytesMax ?? BATCH_WRITER.fileBytesMax;
+    const entries = outbox.pending(this.options.recordsPerFileMax ?? BATCH_WRITER.recordsPerFileMax);
     const encode = (n: number): Buffer => codec.encodeBatch(kind, format, entries.slice(0, n).map((e) => e.record));
     let n = entries.length;
     let data: Buffer;

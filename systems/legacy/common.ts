@@ -6,6 +6,7 @@
 import type { DataFormat, DataKindId } from '../topology/model.ts';
 import { decodeBatch, encodeBatch } from '../codecs/index.ts';
 import type { RecordKinds } from '../model/kinds.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
 
 /** One line (or element) of a payload that could not be turned into a record. */
 export interface BadRecord {
@@ -32,13 +33,15 @@ export interface RecordCodec {
  * systems/codecs over the landscape's data kinds: one record per line, validated on encode
  * (throws) and on decode (bad lines). A kind the landscape does not declare throws on encode and
  * is one bad entry on decode, so a receiver answers it like any other undecodable payload.
+ * Its CPU counts as `serialization` (cpu-meter.ts), the codec's own checks of the layout included:
+ * they are part of reading and writing the format, not the system's validation.
  */
 export function codecFor(kinds: RecordKinds): RecordCodec {
   return {
-    encodeBatch: (kind, format, records) => encodeBatch(kinds.get(kind), format, records as readonly Record<string, unknown>[]),
+    encodeBatch: (kind, format, records) => measureCpu('serialization', () => encodeBatch(kinds.get(kind), format, records as readonly Record<string, unknown>[])),
     decodeBatch: (kind, format, buf) => {
       if (!kinds.has(kind)) return { records: [], bad: [{ line: 0, raw: clip(buf.toString('utf8')), reason: `unknown data kind "${kind}"` }] };
-      return decodeBatch(kinds.get(kind), format, buf);
+      return measureCpu('serialization', () => decodeBatch(kinds.get(kind), format, buf));
     },
   };
 }
@@ -49,7 +52,11 @@ export function codecFor(kinds: RecordKinds): RecordCodec {
  */
 export type RecordValidator = (kind: DataKindId, record: unknown) => string | undefined;
 
-/** Decodes a payload and runs the validator over every record; invalid records move to `bad`. */
+/**
+ * Decodes a payload and runs the validator over every record; invalid records move to `bad`. The
+ * validator's CPU counts as `rules`, as the system core's validation does (one section for the
+ * whole batch, so a section's own cost stays small); decoding counts in the codec.
+ */
 export function decodeAndValidate<R>(codec: RecordCodec, kind: DataKindId, format: DataFormat, buf: Buffer,
   validate?: RecordValidator): DecodedBatch<R> {
   let decoded: DecodedBatch;
@@ -59,19 +66,21 @@ export function decodeAndValidate<R>(codec: RecordCodec, kind: DataKindId, forma
     return { records: [], bad: [{ line: 0, raw: clip(buf.toString('utf8')), reason: `undecodable ${format}: ${errorText(e)}` }] };
   }
   if (!validate) return decoded as DecodedBatch<R>;
-  const records: R[] = [];
-  const bad = [...decoded.bad];
-  decoded.records.forEach((r, i) => {
-    let reason: string | undefined;
-    try {
-      reason = validate(kind, r);
-    } catch (e) {
-      reason = `validator threw: ${errorText(e)}`;
-    }
-    if (reason === undefined) records.push(r as R);
-    else bad.push({ line: i + 1, raw: clip(safeJson(r)), reason });
+  return measureCpu('rules', () => {
+    const records: R[] = [];
+    const bad = [...decoded.bad];
+    decoded.records.forEach((r, i) => {
+      let reason: string | undefined;
+      try {
+        reason = validate(kind, r);
+      } catch (e) {
+        reason = `validator threw: ${errorText(e)}`;
+      }
+      if (reason === undefined) records.push(r as R);
+      else bad.push({ line: i + 1, raw: clip(safeJson(r)), reason });
+    });
+    return { records, bad };
   });
-  return { records, bad };
 }
 
 export const CONTENT_TYPES: Readonly<Record<DataFormat, string>> = {

@@ -17,6 +17,7 @@ import { CONTENT_TYPES, DEFAULT_BACKOFF, backoffDelayMs, decodeAndValidate, erro
   observeLatency, sleep, snapshotOf } from './common.ts';
 import type { BackoffOptions, DecodedBatch, LatencyStats, RecordCodec, RecordValidator } from './common.ts';
 import { IDEMPOTENCY_KEY_HEADER } from './rest-server.ts';
+import { REST_CLIENT } from '../runtime/tuning.ts';
 
 export interface RestClientOptions {
   /** http://host:port of the receiver, or of each of its instances (at most BASE_URLS_MAX). */
@@ -25,7 +26,7 @@ export interface RestClientOptions {
   readonly timeoutMs: number;
   /** Extra attempts after the first one fails with a connection error, a timeout or a 5xx. */
   readonly retries: number;
-  /** Keep-alive sockets to the receiver at most; further calls queue in the Agent. Default 16. */
+  /** Keep-alive sockets to each receiver instance at most; further calls queue in the Agent. Default REST_CLIENT.maxSockets. */
   readonly maxSockets?: number;
   readonly backoff?: BackoffOptions;
   /** Larger answers are cut off and fail the attempt. Default 8 MiB. */
@@ -112,7 +113,9 @@ export class RestClient {
     });
     this.downUntilMs = this.urls.map(() => 0);
     for (const u of this.urls) this.c.attemptsByUrl[u.origin] = 0;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16, maxFreeSockets: options.maxSockets ?? 16 });
+    // As many sockets may stay open idle as may be busy: a burst after a pause opens no new connections.
+    const maxSockets = options.maxSockets ?? REST_CLIENT.maxSockets;
+    this.agent = new http.Agent({ keepAlive: REST_CLIENT.keepAlive, maxSockets, maxFreeSockets: maxSockets });
     this.codec = options.codec;
   }
 

@@ -17,6 +17,7 @@ import { CONTENT_TYPES, backoffDelayMs, decodeAndValidate, errorText } from './c
 import type { BackoffOptions, BadRecord, RecordCodec, RecordValidator } from './common.ts';
 import type { RestClient } from './rest-client.ts';
 import { FEED_HEADERS } from './rest-server.ts';
+import { REST_POLLER } from '../runtime/tuning.ts';
 
 export interface PollPageInfo {
   readonly cursor: string;
@@ -33,7 +34,7 @@ export interface RestPollerOptions<R = unknown> {
   readonly scheduleMs: number;
   /** Where the cursor survives restarts (written atomically). */
   readonly cursorFile: string;
-  /** Records per poll at most; a full page is followed by another poll at once. Default 500. */
+  /** Records per poll at most; a full page is followed by another poll at once. Default REST_POLLER.limit. */
   readonly limit?: number;
   /** Default `/feed/<kind>`. */
   readonly path?: string;
@@ -95,7 +96,7 @@ export class RestPoller<R = unknown> {
 
   /** One poll: fetch, hand over, persist. Returns the number of records received (bad included). */
   async pollOnce(): Promise<number> {
-    const limit = this.options.limit ?? 500;
+    const limit = this.options.limit ?? REST_POLLER.limit;
     const q = new URLSearchParams({ limit: String(limit) });
     if (this.cursor) q.set('after', this.cursor);
     this.c.polls++;
@@ -135,7 +136,7 @@ export class RestPoller<R = unknown> {
   }
 
   private async run(): Promise<void> {
-    const limit = this.options.limit ?? 500;
+    const limit = this.options.limit ?? REST_POLLER.limit;
     while (this.running) {
       let delayMs = this.options.scheduleMs;
       try {

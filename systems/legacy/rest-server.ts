@@ -12,17 +12,18 @@ import type { DataFormat, DataKindId } from '../topology/model.ts';
 import { CONTENT_TYPES, clip, decodeAndValidate, errorText, formatOfContentType } from './common.ts';
 import type { RecordCodec, RecordValidator } from './common.ts';
 import type { FeedLog } from './feed-log.ts';
+import { REST_SERVER } from '../runtime/tuning.ts';
 
 /** The header a caller may set so a receiver can choose to dedupe its retries. Transports never do. */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const FEED_HEADERS = { cursor: 'x-feed-cursor', missed: 'x-feed-missed', reset: 'x-feed-reset' } as const;
 
 export interface RestServerOptions {
-  /** Largest accepted request body; larger gets 413. Default 1 MiB. */
+  /** Largest accepted request body; larger gets 413. Default REST_SERVER.bodyBytesMax. */
   readonly bodyBytesMax?: number;
   /** Most records one request may carry; more gets 400. Default 1000. */
   readonly recordsPerBodyMax?: number;
-  /** Most records one feed page may return, whatever `limit` asks. Default 1000. */
+  /** Most records one feed page may return, whatever `limit` asks. Default REST_SERVER.feedPageMax. */
   readonly feedPageMax?: number;
   /** Encodes and decodes the records: codecFor(the landscape's RecordKinds). */
   readonly codec: RecordCodec;
@@ -89,9 +90,9 @@ export interface RestListener {
 }
 
 export function createRestApp(opts: RestServerOptions): RestApp {
-  const bodyBytesMax = opts.bodyBytesMax ?? 1024 * 1024;
+  const bodyBytesMax = opts.bodyBytesMax ?? REST_SERVER.bodyBytesMax;
   const recordsPerBodyMax = opts.recordsPerBodyMax ?? 1000;
-  const feedPageMax = opts.feedPageMax ?? 1000;
+  const feedPageMax = opts.feedPageMax ?? REST_SERVER.feedPageMax;
   const codec = opts.codec;
   const c: RestServerCounters = { requests: 0, badRequests: 0, tooLarge: 0, serverErrors: 0, feedRequests: 0, recordsAccepted: 0, recordsServed: 0 };
   const app = express();
@@ -185,7 +186,7 @@ export function createRestApp(opts: RestServerOptions): RestApp {
       finish();
       return new Promise((resolve, reject) => {
         const server = http.createServer(app);
-        server.keepAliveTimeout = 5_000;
+        server.keepAliveTimeout = REST_SERVER.keepAliveTimeout;
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);

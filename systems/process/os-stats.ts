@@ -92,10 +92,15 @@ export interface IoBytes {
    * by Linux (UDP senders and some TCP clients use them), and neither are mmap'ed file writes.
    */
   writtenBytes: number;
+  /**
+   * Bytes it caused to be sent to storage (write_bytes): counted when a page of a file is dirtied,
+   * so page-granular, and 0 for files on tmpfs; what disk writes cost, unlike wchar.
+   */
+  storageBytes: number;
 }
 
 /**
- * Cumulative I/O of a process from /proc/PID/io (rchar, wchar), counted by the kernel since the
+ * Cumulative I/O of a process from /proc/PID/io (rchar, wchar, write_bytes), counted by the kernel since the
  * process started, for every thread, dead ones included. Reading another user's /proc/PID/io needs
  * ptrace rights (root, or the same user): without them this throws "cannot read".
  */
@@ -110,7 +115,7 @@ export function ioBytes(pid: number): IoBytes {
     if (v === undefined) throw new Error(`/proc/${pid}/io has no ${name} line`);
     return v;
   };
-  return { readBytes: field('rchar'), writtenBytes: field('wchar') };
+  return { readBytes: field('rchar'), writtenBytes: field('wchar'), storageBytes: field('write_bytes') };
 }
 
 /** Resident set size in bytes (VmRSS of /proc/PID/status); 0 for a zombie. */

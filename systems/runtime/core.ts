@@ -10,6 +10,9 @@
  * (no CPU cost, no delay, not remembered nor counted), but its outputs are returned again, flagged
  * `repeat` (the rules are pure), so the wiring hands them over again: a crash between applying a
  * record and handing its outputs over loses nothing, and the receivers skip what they already have.
+ *
+ * The CPU of each step is counted for the benchmark (systems/process/cpu-meter.ts): the declared
+ * cost as `declaredWork`, validation and the rule itself as `rules`.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -19,6 +22,7 @@ import type { RecordKinds } from '../model/kinds.ts';
 import type { SystemSpec, Topology } from '../topology/index.ts';
 import type { Practices } from './practices.ts';
 import { AppliedIds, journalLine, parseJournalLine } from './received-journal.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
 
 /**
  * Record ids remembered per input kind for the oracle; beyond this only counts are kept. With
@@ -51,12 +55,19 @@ export interface ReceivedState {
 }
 
 /**
- * A real busy loop of about `costUs` microseconds of CPU: repeated sha256 hashing, checking the
- * clock every few rounds. Returns the number of hash rounds done (so the work cannot be elided).
+ * A real busy loop of `costUs` microseconds of this process's CPU: repeated sha256 hashing until
+ * the process's CPU time (process.cpuUsage) has grown by costUs, checked every few rounds. CPU
+ * time, not the wall clock: on a busy machine a process that is descheduled mid-loop still spends
+ * what the topology declares, so the declared work measured in the cost figures matches the YAML.
+ * Returns the number of hash rounds done (so the work cannot be elided).
  */
 export function burnCpu(costUs: number): number {
   if (!(costUs > 0)) return 0;
-  const deadline = process.hrtime.bigint() + BigInt(Math.round(costUs * 1000));
+  const used = (): number => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  const until = used() + costUs;
   let digest = Buffer.alloc(32);
   let rounds = 0;
   do {
@@ -64,7 +75,7 @@ export function burnCpu(costUs: number): number {
       digest = createHash('sha256').update(digest).digest();
       rounds++;
     }
-  } while (process.hrtime.bigint() < deadline);
+  } while (used() < until);
   return rounds + (digest[0] & 0);
 }
 
@@ -124,16 +135,16 @@ export class SystemCore {
    */
   accept(kind: string, value: unknown): ProcessResult {
     if (!this.spec.ingress.some((g) => g.kind === kind)) return this.reject(`system ${this.spec.id} takes no ${kind} records from outside`);
-    const v = this.kinds.validate(kind, value);
+    const v = measureCpu('rules', () => this.kinds.validate(kind, value));
     if (!v.ok) return this.reject(v.reason);
-    burnCpu(this.spec.costPerMessageUs);
+    measureCpu('declaredWork', () => burnCpu(this.spec.costPerMessageUs));
     this.count(kind);
     return { ok: true, outputs: [{ kind, record: v.record }] };
   }
 
   /** A record this system made itself (a scheduled source): the declared cost is spent, and it is counted as produced. */
   produced(kind: string): void {
-    burnCpu(this.spec.costPerMessageUs);
+    measureCpu('declaredWork', () => burnCpu(this.spec.costPerMessageUs));
     this.count(kind);
   }
 
@@ -146,16 +157,16 @@ export class SystemCore {
   async handle(inputKind: string, value: unknown): Promise<ProcessResult> {
     const rule = this.behaviour.rule(inputKind);
     if (!rule) return this.reject(`system ${this.spec.id} has no rule for ${inputKind} records`);
-    const valid = this.kinds.validate(inputKind, value);
+    const valid = measureCpu('rules', () => this.kinds.validate(inputKind, value));
     if (!valid.ok) return this.reject(valid.reason);
     const id = rule.input.idOf(valid.record);
     const applied = this.applied;
     const repeated = applied?.has(inputKind, id) ?? false;
     // Applied before (by this instance or a sibling, before or after a restart): its outputs again, nothing else.
-    if (!repeated) burnCpu(rule.costUs);
+    if (!repeated) measureCpu('declaredWork', () => burnCpu(rule.costUs));
     let outputs: EmittedRecord[];
     try {
-      outputs = rule.apply(valid.record);
+      outputs = measureCpu('rules', () => rule.apply(valid.record));
     } catch (err) {
       if (!(err instanceof RecipeError)) throw err;
       this.ruleFailures++;

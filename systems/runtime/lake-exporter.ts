@@ -1,12 +1,20 @@
-/** A legacy system's own scheduled batch export to the data lake (see LakeExporter). */
+/**
+ * A legacy system's own scheduled batch export to the data lake (see LakeExporter). Its CPU counts
+ * as `lakeExport` (systems/process/cpu-meter.ts): an export (collecting the records, writing the
+ * file synchronously, the outbox bookkeeping) and, with outbox=durable, appending each record to
+ * its outbox; the encoding inside an export counts apart as `serialization`. Buffering a record
+ * in memory is a push, cheaper than measuring it, and is left to the remainder.
+ */
 import { writeLegacyExport } from '../lake/index.ts';
+import { measureCpu } from '../process/cpu-meter.ts';
 import type { Outbox } from '../legacy/outbox.ts';
 import type { OutboxStore } from '../legacy/outbox-store.ts';
 import type { RecordKinds } from '../model/kinds.ts';
 import type { LakeExport } from '../topology/index.ts';
+import { LAKE_EXPORT } from './tuning.ts';
 
-/** Records held for the next export; reaching it triggers an export before the schedule. */
-export const EXPORT_BUFFER_RECORDS_MAX = 10_000;
+/** Records held for the next export; reaching it triggers an export before the schedule (LAKE_EXPORT in tuning.ts). */
+export const EXPORT_BUFFER_RECORDS_MAX = LAKE_EXPORT.bufferRecordsMax;
 /**
  * outbox=durable: records the outboxes hold at most while the lake does not take them (every
  * export fails); add() then throws, so the sender of the input sees the failure and keeps it.
@@ -68,7 +76,7 @@ export class LakeExporter {
   /** Buffers one record for the next export (durable: appends it to the outbox); throws for a kind the landscape does not declare. */
   add(kind: string, record: object): void {
     if (!this.kinds.has(kind)) throw new Error(`lake export of ${this.systemId}: unknown data kind "${kind}"`);
-    if (this.durable) return this.addDurable(kind, record);
+    if (this.durable) return measureCpu('lakeExport', () => this.addDurable(kind, record));
     let buffer = this.buffers.get(kind);
     if (!buffer) this.buffers.set(kind, (buffer = []));
     buffer.push(record);
@@ -82,6 +90,10 @@ export class LakeExporter {
 
   /** Writes every buffered kind as one file each; a failed write keeps its records for the next try. */
   exportNow(): void {
+    measureCpu('lakeExport', () => this.exportAll());
+  }
+
+  private exportAll(): void {
     if (this.durable) {
       for (const [kind, outbox] of this.outboxes) this.exportDurable(kind, outbox);
       return;

@@ -1,4 +1,4 @@
-/** The hub layout's lake sink as a process of its own (see runLakeSink). */
+/** The hub layout's lake sink as a process of its own (see runLakeSink), with /state and /cpu like a system. */
 import { join } from 'node:path';
 import { createKafka } from '../hub/kafka-client.ts';
 import { createHubLakeSink } from '../hub/lake-sink.ts';
@@ -9,6 +9,7 @@ import { hubValidator } from '../hub/index.ts';
 import { recordKindsOf } from '../model/kinds.ts';
 import { AS_GROWN, instanceStateDir, PATHS, topicPrefixOf, type Practices } from './options.ts';
 import type { RunningSystem } from './system.ts';
+import { cpuSnapshot } from '../process/cpu-meter.ts';
 
 export interface LakeSinkProcessOptions {
   topology: Topology;
@@ -45,6 +46,7 @@ export async function runLakeSink(opts: LakeSinkProcessOptions): Promise<Running
   await sink.start();
   const rest = createRestApp({ codec: codecFor(kinds) });
   rest.app.get(PATHS.state, (_req, res) => void res.json({ systemId: 'lake-sink', layout: 'hub', pid: process.pid, delivery: (opts.practices ?? AS_GROWN).delivery, sink: sink.counters() }));
+  rest.app.get(PATHS.cpu, (_req, res) => void res.json(cpuSnapshot()));
   const listener = await rest.listen(opts.port);
   opts.logger(`lake sink writing ${layout.topics.length} topic(s) to ${lakeDir}; state on ${listener.url}`);
   return {

@@ -68,6 +68,8 @@ export function queuePrefixOf(runId?: string): string {
 export const PATHS = {
   health: '/health',
   state: '/state',
+  /** The process's CPU and its measured parts (systems/process/cpu-meter.ts); light, sampled during load. */
+  cpu: '/cpu',
   /** The ingress system takes records of each ingress kind here (JSON, XML or CSV). */
   ingress: (kind: string) => `/ingress/${kind}`,
   /** legacy rest-sync flows: POST /in/<flowId>. */

@@ -1,6 +1,7 @@
 /**
  * One system instance as an OS process, for any landscape: its core (the declared rules), its HTTP
- * server, its scheduled sources and the wiring of its layout (runSystem).
+ * server (health, state, its CPU by part, ingress), its scheduled sources and the wiring of its
+ * layout (runSystem).
  */
 import { join } from 'node:path';
 import { createRestApp, HttpError } from '../legacy/rest-server.ts';
@@ -12,6 +13,7 @@ import { instanceNames } from '../topology/index.ts';
 import { SourceRunner } from './sources.ts';
 import type { StartWiring, Wiring } from './wiring.ts';
 import { modelOf } from '../model/landscape-model.ts';
+import { cpuSnapshot } from '../process/cpu-meter.ts';
 
 export interface RunningSystem {
   url: string;
@@ -68,6 +70,9 @@ export async function runSystem(opts: SystemRuntimeOptions, startWiring: StartWi
       rest: rest.counters(),
     });
   });
+
+  // Apart from /state, which carries every received id: a runner samples this during load.
+  rest.app.get(PATHS.cpu, (_req, res) => void res.json(cpuSnapshot()));
 
   /** Accepts one ingress record and hands it over; throws HttpError 400 or 502. */
   const acceptOne = async (kind: string, record: unknown): Promise<void> => {

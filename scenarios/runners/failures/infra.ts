@@ -32,6 +32,7 @@ import { QUORUM_LEADER, type ComponentKind, type LayoutParts, type PlannedCompon
 import { brokerMetricsLocator, rabbitQueuesLocator, type Locator } from './locate.ts';
 import { clusterLocator } from './cluster-locate.ts';
 import { rabbitClusterLocator } from './rabbit-cluster-locate.ts';
+import { HUB_TOPICS } from '../../../systems/runtime/tuning.ts';
 
 export const CLUSTER_NODES = 3;
 export const CLUSTER_REPLICATION_FACTOR = 3;
@@ -49,8 +50,8 @@ export const CLUSTER_SESSION_TIMEOUT_MS = 2000;
 export const CLUSTER_LEADER_REBALANCE_MS = 1000;
 const CLUSTER_ARGS = ['--broker-session-timeout-ms', String(CLUSTER_SESSION_TIMEOUT_MS), '--replica-lag-time-max-ms', '5000', '--group-initial-rebalance-delay-ms', '0',
   '--min-insync-replicas', String(CLUSTER_MIN_INSYNC), '--leader-rebalance-interval-ms', String(CLUSTER_LEADER_REBALANCE_MS)];
-/** The run's topics get the partitions the systems would create them with (ensureTopics' default in systems/hub). */
-const TOPIC_PARTITIONS = 6;
+/** The run's topics get the partitions the systems would create them with (the wiring's tuning). */
+const TOPIC_PARTITIONS = HUB_TOPICS.partitions;
 /** Longest wait for every replica to be back in sync after a restart. */
 const IN_SYNC_WAIT_MS = 60_000;
 

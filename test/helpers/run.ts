@@ -1,5 +1,6 @@
 // Run an external command (kcat, python) with a timeout and collect its output as bytes.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string }
 
@@ -56,3 +57,13 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** True while the process exists and is not a zombie (an orphan's reaper may be slow to reap it). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Supervisor, type ExitEvent, type ProcessSpec } from '../../../systems/process/supervisor.ts';
+import { processAlive } from '../../helpers/run.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, 'fixtures/http-child.mjs');
@@ -23,15 +24,7 @@ function spec(env: Record<string, string> = {}, extra: Partial<ProcessSpec> = {}
   };
 }
 
-/** True while the process exists and is not a zombie (an orphan's reaper may be slow to reap it). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const alive = processAlive;
 
 let sup = new Supervisor();
 afterEach(async () => {

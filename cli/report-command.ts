@@ -1,7 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 
-/** `untangle report DIR` re-renders a run's report.md and report.html from its report.json; `untangle diff A B` compares two runs. */
+/**
+ * `untangle report DIR` re-renders a run's report.md and report.html from its report.json;
+ * `untangle diff A B` compares two runs by the rule report/diff.ts states.
+ */
 export function registerReportCommands(program: Command): void {
   program
     .command('report')
@@ -16,7 +19,8 @@ export function registerReportCommands(program: Command): void {
 
   program
     .command('diff')
-    .description('compare the headline metrics of two runs (B against A) and say what differs between the runs themselves')
+    .description('compare the headline metrics of two runs (B against A), each change judged against the runs\' noise (better, worse, '
+      + 'within noise, or single run: cannot tell), and say what differs between the runs themselves (scenario, topology, machine, versions, settings)')
     .argument('<dirA>', 'the first run\'s results folder (the baseline)')
     .argument('<dirB>', 'the second run\'s results folder')
     .action(async (dirA: string, dirB: string) => {

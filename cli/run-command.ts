@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 interface RunCommandOptions {
   out?: string;
   quick: boolean;
+  repeat?: string;
   keepWork: boolean;
   progress?: boolean;
 }
@@ -21,6 +22,7 @@ export function registerRunCommand(program: Command): void {
     .argument('<file>', 'scenario file (YAML), e.g. scenarios/compare.yaml')
     .option('--out <dir>', 'write the report here instead of results/<run-id>/')
     .option('--quick', 'use the scenario\'s quick settings (fewer systems, shorter steps)', false)
+    .option('--repeat <n>', 'run each repeated measurement n times (1-20; default the scenario\'s repeat, 1 with --quick): medians and 95 % intervals')
     .option('--keep-work', 'keep the landscapes\' scratch folders (logs, lake, inboxes) under <out>/work', false)
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (file: string, opts: RunCommandOptions) => {
@@ -28,7 +30,9 @@ export function registerRunCommand(program: Command): void {
       // not pay for the runners, autocannon and the chart libraries. The complete check of the
       // scenario and its topology comes first: a bad file is refused before anything loads or starts.
       const { loadScenario } = await import('../scenarios/scenario.ts');
-      const scenario = loadScenario(file, { quick: opts.quick });
+      const repeat = opts.repeat === undefined ? undefined : Number(opts.repeat);
+      if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 1 && repeat <= 20)) throw new Error(`--repeat must be a whole number from 1 to 20, got ${JSON.stringify(opts.repeat)}`);
+      const scenario = loadScenario(file, { quick: opts.quick, repeat });
       const [{ newRunId, runScenario }, { createProgress }, { formatHeadlineTable }] = await Promise.all([
         import('../scenarios/run.ts'), import('../scenarios/progress.ts'), import('../report/headline.ts'),
       ]);
@@ -44,7 +48,7 @@ export function registerRunCommand(program: Command): void {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      console.log(`untangle run ${scenario.name}${scenario.quick ? ' (quick)' : ''}: run ${runId}, layouts ${scenario.layouts.join(' and ')}, seed ${scenario.seed}`);
+      console.log(`untangle run ${scenario.name}${scenario.quick ? ' (quick)' : ''}: run ${runId}, layouts ${scenario.layouts.join(' and ')}, seed ${scenario.seed}${scenario.repeat > 1 ? `, ${scenario.repeat} runs per repeated measurement` : ''}`);
       mkdirSync(outDir, { recursive: true });
       const progress = createProgress({ interactive, logFile: path.join(outDir, 'run.log') });
       const outcome = await runScenario(scenario, { outDir, runId, progress, signal: controller.signal, keepWork: opts.keepWork });

@@ -1,12 +1,14 @@
 /**
  * The charts of report.html, one group per runner present, as Vega-Lite specs over the runners' raw
- * results (rendered to SVG by chart-render.ts); the failures charts are in charts-failures.ts.
+ * results (rendered to SVG by chart-render.ts); the failures and throughput charts are in
+ * charts-failures.ts and charts-throughput.ts.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { renderChart, LAYOUT_SCALE, type Chart } from './chart-render.ts';
 import { failuresCharts } from './charts-failures.ts';
+import { throughputCharts } from './charts-throughput.ts';
 import type { FigureGroup } from './document-model.ts';
-import type { ConnectionsResult, OnboardingResult, Report, ThroughputResult } from './model.ts';
+import type { ConnectionsResult, OnboardingResult, Report } from './model.ts';
 
 const WIDE = 620;
 const HEIGHT = 280;
@@ -45,27 +47,6 @@ async function connectionsCharts(c: ConnectionsResult): Promise<Chart[]> {
     + '(solid), and the n(n-1)/2 and n curves (dashed), which are a model, not measurements.', spec)];
 }
 
-async function throughputCharts(t: ThroughputResult): Promise<Chart[]> {
-  const values = t.layouts.flatMap((l) => l.steps.map((s) => ({
-    layout: l.layout, connections: s.connections, acceptedPerS: s.acceptedPerS, p99: s.ingressLatencyMs.p99, cpu: s.cpuSecondsPer1000Orders,
-  })));
-  const allPositive = values.every((v) => v.connections > 0);
-  const line = (field: string, title: string): TopLevelSpec => ({
-    width: WIDE, height: HEIGHT, data: { values },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'connections', type: 'quantitative', title: 'concurrent connections (autocannon)', scale: allPositive ? { type: 'log', base: 2 } : {} },
-      y: { field, type: 'quantitative', title },
-      color: layoutColor,
-    },
-  });
-  return [
-    await renderChart('chart-throughput-accepted', 'Accepted orders per second against load (concurrent connections), per layout.', line('acceptedPerS', 'accepted orders/s')),
-    await renderChart('chart-throughput-p99', 'Ingress p99 latency against load, per layout.', line('p99', 'ingress p99 (ms)')),
-    await renderChart('chart-throughput-cpu', 'CPU seconds per 1,000 accepted orders (all processes) against load, per layout.', line('cpu', 'CPU-s per 1,000 orders')),
-  ];
-}
-
 async function onboardingCharts(o: OnboardingResult): Promise<Chart[]> {
   const values = o.layouts.flatMap((l) => [
     { layout: l.layout, measure: 'existing systems restarted', value: l.restartedSystems.length },
@@ -96,7 +77,7 @@ export async function renderCharts(r: Report): Promise<Map<FigureGroup, Chart[]>
   const { connections, failures, throughput, onboarding } = r.runners;
   if (connections) charts.set('connections', await connectionsCharts(connections));
   if (failures) charts.set('failures', await failuresCharts(failures));
-  if (throughput) charts.set('throughput', await throughputCharts(throughput));
+  if (throughput) for (const [group, made] of await throughputCharts(throughput)) charts.set(group, made);
   if (onboarding) charts.set('onboarding', await onboardingCharts(onboarding));
   return charts;
 }

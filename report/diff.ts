@@ -1,29 +1,46 @@
 /**
  * Comparing two runs: every headline metric of both layouts (and of legacy-ha and hub-cluster in the
- * failures rows that carry them), A against B, with the relative change and whether it moved in the metric's good
- * direction; plus notes on anything that makes the two runs not like for like (machine, versions,
- * settings, seed, scenario).
+ * failures rows that carry them), A against B, with the relative change and whether B differs by
+ * more than the noise, judged by the rule the headline uses (judgeChange); plus notes on anything
+ * that makes the two runs not like for like (scenario and topology, by name, file and content hash;
+ * machine, versions, settings, seed).
  */
 import { flattenSettings } from './document.ts';
-import { formatChange, formatNumber } from './format.ts';
+import { formatChange } from './format.ts';
 import { metricLabel } from './headline.ts';
+import { figureCell, runsCell } from './headline-cells.ts';
 import type { FailuresLayoutName, HeadlineRow, Report, RunnerName } from './model.ts';
 import { formatTextTable } from './text-table.ts';
 
-export type Verdict = 'better' | 'worse' | 'same' | 'n/a';
+/**
+ * What B is against A: better or worse (a difference beyond the noise, in the metric's good or bad
+ * direction), same, within noise (the two runs' intervals overlap), single run: cannot tell (a
+ * measured figure of one run differs, but one run has no interval), or n/a (missing on a side).
+ */
+export type DiffVerdict = 'better' | 'worse' | 'same' | 'within noise' | 'single run: cannot tell' | 'n/a';
+
+type Interval = [number, number];
 
 export interface DiffRow {
   runner: RunnerName;
   metric: string;
   unit: string;
   layout: FailuresLayoutName;
+  /** The figures (medians when measured over several runs). */
   a: number | null;
   b: number | null;
+  /** Their 95 % intervals, when that run measured the metric over several runs (legacy and hub only). */
+  aInterval: Interval | null;
+  bInterval: Interval | null;
+  /** What the figures stand on in A and B: "exact", or the number of runs. */
+  aRuns: string;
+  bRuns: string;
+  /** Counted from the topology or the wiring (in either run): compared by value, no noise. */
+  exact: boolean;
   /** (b - a) / |a| in percent; null when a is 0 or either is missing. */
   changePct: number | null;
   better: 'lower' | 'higher';
-  /** Whether B moved in the metric's good direction; 'n/a' when either value is missing. */
-  verdict: Verdict;
+  verdict: DiffVerdict;
 }
 
 export interface ReportDiff {
@@ -41,10 +58,26 @@ export function changePercent(a: number | null, b: number | null): number | null
   return ((b - a) / Math.abs(a)) * 100;
 }
 
-export function verdictOf(a: number | null, b: number | null, better: 'lower' | 'higher'): Verdict {
-  if (a === null || b === null) return 'n/a';
-  if (a === b) return 'same';
-  return (b < a) === (better === 'lower') ? 'better' : 'worse';
+/** One run's side of a comparison: its figure, and its interval when it was measured over several runs. */
+export interface DiffSide { value: number | null; interval: readonly [number, number] | null }
+
+/**
+ * B against A, by the headline's rule: an exact figure is better, worse or the same by value; when
+ * both runs have an interval, overlapping intervals are "within noise", otherwise better or worse;
+ * a measured figure without an interval on either side cannot be told from noise ("single run:
+ * cannot tell") unless the two are equal.
+ */
+export function judgeChange(a: DiffSide, b: DiffSide, better: 'lower' | 'higher', exact: boolean): DiffVerdict {
+  const [va, vb] = [a.value, b.value];
+  if (va === null || vb === null) return 'n/a';
+  const direction = (): DiffVerdict => ((vb < va) === (better === 'lower') ? 'better' : 'worse');
+  if (exact) return va === vb ? 'same' : direction();
+  if (a.interval && b.interval) {
+    const overlap = a.interval[0] <= b.interval[1] && b.interval[0] <= a.interval[1];
+    // Apart, each interval holds its median, so the medians are apart the same way.
+    return overlap ? 'within noise' : direction();
+  }
+  return va === vb ? 'same' : 'single run: cannot tell';
 }
 
 const key = (h: Pick<HeadlineRow, 'runner' | 'metric'>): string => `${h.runner}\u0000${h.metric}`;
@@ -65,10 +98,20 @@ function settingNotes(a: Report, b: Report): string[] {
   return notes;
 }
 
+/** A file's content, by the sha256 of its bytes as run: a note when they differ, or when only one run recorded it. */
+function contentNotes(what: string, a: string | undefined, b: string | undefined): string[] {
+  if (a !== undefined && b !== undefined) return a === b ? [] : [`${what} content differs: sha256 ${a.slice(0, 12)}… in A, ${b.slice(0, 12)}… in B`];
+  if (a === undefined && b === undefined) return [];
+  return [`${what} content recorded only in ${a !== undefined ? 'A' : 'B'} (sha256): cannot tell whether it is the same`];
+}
+
 function runNotes(a: Report, b: Report): string[] {
   const notes: string[] = [];
   if (a.schemaVersion !== b.schemaVersion) notes.push(`report schema version differs: ${a.schemaVersion} in A, ${b.schemaVersion} in B`);
   notes.push(...fieldNotes('scenario', { name: a.scenario.name, file: a.scenario.file, quick: a.scenario.quick }, { name: b.scenario.name, file: b.scenario.file, quick: b.scenario.quick }));
+  notes.push(...contentNotes('scenario file', a.scenario.sha256, b.scenario.sha256));
+  notes.push(...fieldNotes('topology', { name: a.topology.name, file: a.topology.file }, { name: b.topology.name, file: b.topology.file }));
+  notes.push(...contentNotes('topology file', a.topology.sha256, b.topology.sha256));
   if (a.seed !== b.seed) notes.push(`seed differs: ${a.seed} in A, ${b.seed} in B`);
   notes.push(...fieldNotes('machine', a.machine, b.machine));
   notes.push(...fieldNotes('version of', a.versions, b.versions));
@@ -79,6 +122,17 @@ function runNotes(a: Report, b: Report): string[] {
     if (inA !== inB) notes.push(`runner ${runner} ran only in ${inA ? 'A' : 'B'}`);
   }
   return notes;
+}
+
+/** A headline row's figure for one layout, with its interval (only legacy and hub carry intervals). */
+function side(h: HeadlineRow | undefined, layout: FailuresLayoutName): { value: number | null; interval: Interval | null } {
+  if (!h) return { value: null, interval: null };
+  const interval = layout === 'legacy' || layout === 'hub' ? h.intervals?.[layout] ?? null : null;
+  return { value: h[layout] ?? null, interval: interval ? [interval[0], interval[1]] : null };
+}
+
+function runsOf(h: HeadlineRow | undefined, exact: boolean): string {
+  return h ? runsCell({ exact: exact || h.exact, runs: h.runs }) : '–';
 }
 
 export function diffReports(a: Report, b: Report): ReportDiff {
@@ -96,10 +150,16 @@ export function diffReports(a: Report, b: Report): ReportDiff {
     // legacy-ha and hub-cluster only in rows that carry them (the failures rows; older runs: hub-cluster where measured).
     const has = (layout: 'legacy-ha' | 'hub-cluster'): boolean => ha?.[layout] !== undefined || hb?.[layout] !== undefined;
     const layouts: FailuresLayoutName[] = ['legacy', 'hub', ...(has('legacy-ha') ? ['legacy-ha' as const] : []), ...(has('hub-cluster') ? ['hub-cluster' as const] : [])];
+    // Exactness belongs to the metric, so a row marked exact in either run is compared by value.
+    const exact = ha?.exact === true || hb?.exact === true;
     for (const layout of layouts) {
-      const va = ha ? ha[layout] ?? null : null;
-      const vb = hb ? hb[layout] ?? null : null;
-      rows.push({ runner: h.runner, metric: h.metric, unit: ref.unit, layout, a: va, b: vb, changePct: changePercent(va, vb), better: ref.better, verdict: verdictOf(va, vb, ref.better) });
+      const sa = side(ha, layout);
+      const sb = side(hb, layout);
+      rows.push({
+        runner: h.runner, metric: h.metric, unit: ref.unit, layout, a: sa.value, b: sb.value, aInterval: sa.interval, bInterval: sb.interval,
+        aRuns: runsOf(ha, exact), bRuns: runsOf(hb, exact), exact, changePct: changePercent(sa.value, sb.value), better: ref.better,
+        verdict: judgeChange(sa, sb, ref.better, exact),
+      });
     }
   }
   return { a: { runId: a.runId }, b: { runId: b.runId }, rows, notes };
@@ -112,9 +172,13 @@ export function formatDiff(diff: ReportDiff, labels: { a?: string; b?: string } 
     ? 'no headline metrics in either report'
     : formatTextTable(
       [{ label: 'runner', align: 'left' }, { label: 'metric', align: 'left' }, { label: 'layout', align: 'left' }, { label: 'A', align: 'right' },
-        { label: 'B', align: 'right' }, { label: 'change', align: 'right' }, { label: 'better is', align: 'left' }, { label: 'B is', align: 'left' }],
-      diff.rows.map((r) => [r.runner, metricLabel(r), r.layout, formatNumber(r.a), formatNumber(r.b), formatChange(r.changePct), r.better, r.verdict]),
+        { label: 'B', align: 'right' }, { label: 'change', align: 'right' }, { label: 'better is', align: 'left' }, { label: 'runs A/B', align: 'right' },
+        { label: 'B is', align: 'left' }],
+      diff.rows.map((r) => [r.runner, metricLabel(r), r.layout, figureCell(r.a, r.aInterval), figureCell(r.b, r.bInterval), formatChange(r.changePct), r.better,
+        r.exact ? 'exact' : `${r.aRuns}/${r.bRuns}`, r.verdict]),
     );
-  const notes = diff.notes.length === 0 ? ['Notes: none; same machine, versions, settings and seed.'] : ['Notes (the runs are not like for like):', ...diff.notes.map((n) => `  - ${n}`)];
+  const notes = diff.notes.length === 0
+    ? ['Notes: none; same scenario and topology, machine, versions, settings and seed.']
+    : ['Notes (the runs are not like for like):', ...diff.notes.map((n) => `  - ${n}`)];
   return [who('a'), who('b'), '', table, '', ...notes].join('\n');
 }

@@ -4,8 +4,11 @@ import type { RunnerName } from './model.ts';
 export interface Column { label: string; align: 'left' | 'right' }
 export interface Table { id: string; caption: string; columns: Column[]; rows: string[][] }
 
-/** Where the HTML places a section's charts or diagrams (the markdown points to report.html there). */
-export type FigureGroup = 'topology' | RunnerName;
+/**
+ * Where the HTML places a section's charts or diagrams (the markdown points to report.html there):
+ * a section's own group, or one more place in a long section (the throughput cost beside its tables).
+ */
+export type FigureGroup = 'topology' | RunnerName | 'throughput-cost';
 
 export type Block =
   | { kind: 'paragraph'; text: string }

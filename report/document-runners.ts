@@ -1,8 +1,11 @@
-/** The document sections of the four runners: their full tables, every value formatted (failures: document-failures.ts). */
+/**
+ * The document sections of the connections and onboarding runners: their full tables, every value
+ * formatted (failures: document-failures.ts; throughput: document-throughput.ts).
+ */
 import { left, paragraph, right, table, type Block, type Section } from './document-model.ts';
-import { formatList, formatNumber, formatPercent, MISSING, yesNo } from './format.ts';
+import { formatList, formatNumber, MISSING, yesNo } from './format.ts';
 import { connectionsHeadlineN } from './headline.ts';
-import type { ConnectionsResult, Layout, OnboardingResult, ThroughputResult } from './model.ts';
+import type { ConnectionsResult, Layout, OnboardingResult } from './model.ts';
 
 const LAYOUTS: readonly Layout[] = ['legacy', 'hub'];
 const ms = (v: number | null): string => (v === null ? MISSING : `${formatNumber(v)} ms`);
@@ -51,29 +54,6 @@ export function connectionsSection(c: ConnectionsResult): Section {
     }));
   }
   return { id: 'connections', title: 'Connections', blocks };
-}
-
-export function throughputSection(t: ThroughputResult): Section {
-  const blocks: Block[] = [
-    paragraph(`The ingress was driven with autocannon at rising concurrency, ${formatNumber(t.stepDurationS)} s per step. `
-      + t.layouts.map((l) => `${l.layout} saturated at ${formatNumber(l.saturation.acceptedPerS)} accepted orders/s with ${l.saturation.connections} connections`).join('; ')
-      + '.'),
-    { kind: 'figures', group: 'throughput' },
-  ];
-  for (const l of t.layouts) {
-    blocks.push(table({
-      id: `throughput-${l.layout}`, caption: `${l.layout}: load steps`,
-      columns: [right('connections'), right('accepted/s'), right('requests'), right('errors'), right('non-2xx'), right('ingress p50 / p99 / p99.9'),
-        right('completed'), right('end-to-end p50 / p99'), right('CPU-s per 1,000 orders'), right('bytes per order'), left('busiest process')],
-      rows: [...l.steps].sort((a, b) => a.connections - b.connections).map((s) => [
-        `${formatNumber(s.connections)}${s.connections === l.saturation.connections ? ' (saturation)' : ''}`, formatNumber(s.acceptedPerS), formatNumber(s.requests),
-        formatNumber(s.errors), formatNumber(s.non2xx),
-        `${formatNumber(s.ingressLatencyMs.p50)} / ${formatNumber(s.ingressLatencyMs.p99)} / ${formatNumber(s.ingressLatencyMs.p999)} ms`,
-        formatPercent(s.completionRate), `${formatNumber(s.e2eLatencyMs.p50)} / ${formatNumber(s.e2eLatencyMs.p99)} ms`,
-        formatNumber(s.cpuSecondsPer1000Orders), formatNumber(s.bytesPerOrder), s.bottleneck]),
-    }));
-  }
-  return { id: 'throughput', title: 'Throughput and cost', blocks };
 }
 
 export function onboardingSection(o: OnboardingResult): Section {

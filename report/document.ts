@@ -6,7 +6,8 @@
 import { formatBytes, formatList, formatNumber, formatSetting } from './format.ts';
 import type { Report } from './model.ts';
 import { left, list, paragraph, table, type ReportDocument, type Section } from './document-model.ts';
-import { connectionsSection, onboardingSection, throughputSection } from './document-runners.ts';
+import { connectionsSection, onboardingSection } from './document-runners.ts';
+import { throughputSection } from './document-throughput.ts';
 import { failuresSection } from './document-failures.ts';
 import { headlineSection } from './document-headline.ts';
 import { glossarySection } from './glossary.ts';
@@ -89,7 +90,7 @@ export function reportDocument(r: Report): ReportDocument {
     r.runners.failures ? failuresSection(r.runners.failures) : null,
     r.runners.throughput ? throughputSection(r.runners.throughput) : null,
     r.runners.onboarding ? onboardingSection(r.runners.onboarding) : null,
-    r.runners.failures ? glossarySection() : null,
+    glossarySection(r.runners),
   ];
   return { title: reportTitle(r), sections: sections.filter((s): s is Section => s !== null) };
 }

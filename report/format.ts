@@ -13,8 +13,8 @@ function formatter(maxFractionDigits: number): Intl.NumberFormat {
   return f;
 }
 
-/** Decimals that keep about three significant digits, at most 3 and none from 1,000 up. */
-function fractionDigitsFor(v: number): number {
+/** Decimals that keep about three significant digits, at most 3 and none from 1,000 up (and none for an integer). */
+export function fractionDigitsFor(v: number): number {
   const a = Math.abs(v);
   if (Number.isInteger(v) || a >= 1000) return 0;
   if (a >= 100) return 1;

@@ -1,10 +1,12 @@
 /**
- * The report's glossary: what each failures figure means, exactly as the runner measures it
- * (scenarios/runners/failures/recovery.ts, loss.ts, figures.ts, observe.ts, and
- * report/failures-compare.ts for comparing layouts). Kept beside the document so a reader of
- * report.md or report.html needs nothing else; change both together.
+ * The report's glossary: what each failures and throughput figure means, exactly as the runners
+ * measure it (scenarios/runners/failures/recovery.ts, loss.ts, figures.ts, observe.ts, and
+ * report/failures-compare.ts for comparing layouts; scenarios/runners/throughput* and
+ * report/model-throughput.ts). Kept beside the document so a reader of report.md or report.html
+ * needs nothing else; change both together.
  */
-import { left, table, type Section } from './document-model.ts';
+import { left, table, type Block, type Section } from './document-model.ts';
+import type { Report } from './model.ts';
 
 export const FAILURES_GLOSSARY: readonly (readonly [string, string])[] = [
   ['kill → ready', 'From kill -9 of the component until its restart was ready again (answered its health check, or the node accepted connections). '
@@ -44,10 +46,45 @@ export const FAILURES_GLOSSARY: readonly (readonly [string, string])[] = [
     + 'layout, or the report was made before that figure was.'],
 ];
 
-/** The glossary section (when the failures runner ran). */
-export function glossarySection(): Section {
-  return {
-    id: 'glossary', title: 'Glossary',
-    blocks: [table({ id: 'glossary-failures', caption: 'Failures: what each figure means', columns: [left('term'), left('definition')], rows: FAILURES_GLOSSARY.map(([t, d]) => [t, d]) })],
-  };
+export const THROUGHPUT_GLOSSARY: readonly (readonly [string, string])[] = [
+  ['open-loop load, intended send time', 'The load generator sends each order at its slot in a fixed schedule at the target rate, whether or not earlier '
+    + 'orders were answered; that slot is the order\'s intended send time. Every latency counts from it, so when the landscape stalls, the orders due '
+    + 'meanwhile carry the wait (no coordinated omission), where a closed loop would just send fewer orders and hide it.'],
+  ['sustained rate', 'The highest target rate at which a point met every criterion of the method (ingress p99 and backlog growth within their '
+    + 'bounds); the landscape\'s limit lies between it and the lowest rate that was not sustained. Over the runs: their median with a 95 % interval.'],
+  ['ingress latency', 'From an order\'s intended send time until the ingress answered it, over the accepted orders of the point\'s window; p50, p99, p99.9.'],
+  ['time to systems', 'From an order\'s intended send time until every downstream system had applied all of the order\'s effects (every record it was '
+    + 'due to receive).'],
+  ['time to lake', 'From an order\'s intended send time until the lake held all of the order\'s records.'],
+  ['backlog growth', 'The median time to systems of the orders of the window\'s last quarter minus that of its first quarter. About 0 while the '
+    + 'landscape keeps up; growing when work piles up faster than it drains, which can happen before the ingress shows anything.'],
+  ['CPU per order', 'The CPU time (user and system) of every landscape process over the cost point\'s window, divided by the orders scheduled in it, '
+    + 'at the same rate in every layout. The load generator is not included; its CPU per order is shown apart.'],
+  ['CPU parts', 'Where the CPU per order went, measured inside the processes: declared work (each system\'s configured per-message work), rules '
+    + '(validating records and running the rule expressions), serialization (encoding and decoding JSON, XML, CSV and Kafka values, in the systems '
+    + 'and the lake writer), transport and runtime (everything else in the system processes: HTTP, AMQP and Kafka clients, sockets, timers, garbage '
+    + 'collection), lake export (the legacy systems writing their export files), broker or RabbitMQ (that process), lake writer (the hub\'s lake sink '
+    + 'process). Measured apart from the total; their difference is shown as unattributed.'],
+  ['idle CPU', 'CPU ms per second of each process with no load at all, once the warm-up had drained: the always-on cost of pollers, export timers, '
+    + 'heartbeats and fetch loops, paid whether or not orders arrive.'],
+  ['disk bytes (write_bytes)', 'The write_bytes counter of /proc/PID/io, per order: bytes the processes caused to be written to storage (pages they '
+    + 'dirtied), such as batch files, lake files and the broker\'s log.'],
+  ['socket and pipe bytes (wchar − write_bytes)', 'All bytes the processes wrote (wchar of /proc/PID/io) minus those that went to storage, per order: '
+    + 'writes to sockets and pipes, and file writes that never reached storage.'],
+  ['records crossing the integration', 'Records per order that went from one process to another: received by a system, or written to the lake. '
+    + 'Integration CPU per record divides the integration\'s parts (serialization, transport and runtime, lake export, broker or RabbitMQ, lake writer) by them.'],
+  ['scale-out', 'The busiest system of the first run\'s cost point ran as several instances and the rate was searched again: whether more instances '
+    + 'raise the sustained rate, and which process becomes the bottleneck.'],
+];
+
+const glossaryTable = (id: string, caption: string, entries: readonly (readonly [string, string])[]): Block =>
+  table({ id, caption, columns: [left('term'), left('definition')], rows: entries.map(([t, d]) => [t, d]) });
+
+/** The glossary section: a table for each runner present that has one (failures, throughput); null when none. */
+export function glossarySection(runners: Report['runners']): Section | null {
+  const blocks = [
+    ...(runners.failures ? [glossaryTable('glossary-failures', 'Failures: what each figure means', FAILURES_GLOSSARY)] : []),
+    ...(runners.throughput ? [glossaryTable('glossary-throughput', 'Throughput and cost: what each figure means', THROUGHPUT_GLOSSARY)] : []),
+  ];
+  return blocks.length === 0 ? null : { id: 'glossary', title: 'Glossary', blocks };
 }

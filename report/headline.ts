@@ -5,13 +5,14 @@
  * (failures-compare.ts): legacy against hub (one RabbitMQ node against one broker), and legacy-ha
  * against hub-cluster; they always carry the second pair's values (null when not measured).
  */
-import { formatNumber, formatRatio } from './format.ts';
-import { formatTextTable } from './text-table.ts';
+import { formatTextTable, type TextColumn } from './text-table.ts';
+import { plainPairCells, ratioCell, runsCell, figureCell, verdictCell } from './headline-cells.ts';
 import { comparePairs, type SideFigures } from './failures-compare.ts';
-import type { ConnectionsPoint, ConnectionsResult, FailuresResult, HeadlineRow, Layout, OnboardingResult, Report, RunnerName, ThroughputResult, ThroughputStep } from './model.ts';
+import type { ConnectionsPoint, ConnectionsResult, FailuresResult, HeadlineRow, Layout, OnboardingResult, Report, RunnerName, ThroughputResult } from './model.ts';
+import type { ThroughputRun } from './model-throughput.ts';
+import { repeatedFigures } from './stats.ts';
 
 type Runners = Report['runners'];
-type ThroughputLayout = ThroughputResult['layouts'][number];
 type OnboardingLayout = OnboardingResult['layouts'][number];
 
 /** hub / legacy; null when legacy is 0 or either side is missing. */
@@ -20,21 +21,24 @@ export function headlineRatio(legacy: number | null, hub: number | null): number
   return hub / legacy;
 }
 
-/** Rows for one runner from a per-layout value (null when that layout was not measured). */
+/**
+ * Rows for one runner from a per-layout value (null when that layout was not measured). `exact`
+ * marks a metric counted from the topology or the wiring: the same every run, no noise.
+ */
 function rowsFrom<T>(runner: RunnerName, byLayout: (layout: Layout) => T | undefined,
-  metrics: readonly { metric: string; unit: string; better: 'lower' | 'higher'; value: (t: T) => number | null }[]): HeadlineRow[] {
+  metrics: readonly { metric: string; unit: string; better: 'lower' | 'higher'; exact?: true; value: (t: T) => number | null }[]): HeadlineRow[] {
   const legacy = byLayout('legacy');
   const hub = byLayout('hub');
   return metrics.map((m) => {
     const l = legacy === undefined ? null : m.value(legacy);
     const h = hub === undefined ? null : m.value(hub);
-    return { runner, metric: m.metric, unit: m.unit, legacy: l, hub: h, ratio: headlineRatio(l, h), better: m.better };
+    return { runner, metric: m.metric, unit: m.unit, legacy: l, hub: h, ratio: headlineRatio(l, h), better: m.better, ...(m.exact ? { exact: true } : {}) };
   });
 }
 
 /** Whether any row carries a value of the second failures pair (legacy-ha, hub-cluster): then tables show that pair. */
 export function hasClusterColumn(rows: readonly HeadlineRow[]): boolean {
-  return rows.some((r) => r['hub-cluster'] !== undefined || r['legacy-ha'] !== undefined);
+  return rows.some((r) => (r['hub-cluster'] ?? null) !== null || (r['legacy-ha'] ?? null) !== null);
 }
 
 /**
@@ -52,18 +56,24 @@ export function connectionsHeadlineN(c: ConnectionsResult): number | null {
 function connectionsRows(c: ConnectionsResult): HeadlineRow[] {
   const n = connectionsHeadlineN(c);
   return rowsFrom<ConnectionsPoint>('connections', (layout) => c.points.find((p) => p.layout === layout && p.n === n), [
-    { metric: 'declared links', unit: 'links', better: 'lower', value: (p) => p.declaredLinks },
+    // Live connections are sampled from /proc while the landscape runs; the rest is counted from the topology.
+    { metric: 'declared links', unit: 'links', better: 'lower', exact: true, value: (p) => p.declaredLinks },
     { metric: 'live TCP connections', unit: 'connections', better: 'lower', value: (p) => p.liveTcpTotal },
-    { metric: 'protocols', unit: 'protocols', better: 'lower', value: (p) => p.protocols.length },
-    { metric: 'formats', unit: 'formats', better: 'lower', value: (p) => p.formats.length },
-    { metric: 'adapters (all systems)', unit: 'adapters', better: 'lower', value: (p) => p.adaptersTotal },
+    { metric: 'protocols', unit: 'protocols', better: 'lower', exact: true, value: (p) => p.protocols.length },
+    { metric: 'formats', unit: 'formats', better: 'lower', exact: true, value: (p) => p.formats.length },
+    { metric: 'adapters (all systems)', unit: 'adapters', better: 'lower', exact: true, value: (p) => p.adaptersTotal },
   ]);
 }
 
-/** The failures metrics, each from one side of a pair (failures-compare.ts sideFigures). */
-export const FAILURES_METRICS: readonly { metric: string; unit: string; better: 'lower' | 'higher'; value: (s: SideFigures) => number | null }[] = [
-  { metric: 'single points of failure', unit: 'components', better: 'lower', value: (s) => s.singlePointsOfFailure?.length ?? null },
-  { metric: 'single points of failure in the integration', unit: 'components', better: 'lower', value: (s) => s.integrationSinglePointsOfFailure?.length ?? null },
+/**
+ * The failures metrics, each from one side of a pair (failures-compare.ts sideFigures). The single
+ * points of failure are counts of components, taken as exact: which components they are follows from
+ * the wiring; the rest are measured during the faults.
+ */
+export const FAILURES_METRICS: readonly { metric: string; unit: string; better: 'lower' | 'higher'; exact?: true; value: (s: SideFigures) => number | null }[] = [
+  { metric: 'single points of failure', unit: 'components', better: 'lower', exact: true, value: (s) => s.singlePointsOfFailure?.length ?? null },
+  { metric: 'single points of failure in the integration', unit: 'components', better: 'lower', exact: true,
+    value: (s) => s.integrationSinglePointsOfFailure?.length ?? null },
   { metric: 'mean blast radius', unit: 'systems', better: 'lower', value: (s) => s.meanBlastRadius },
   { metric: 'records lost', unit: 'records', better: 'lower', value: (s) => s.recordsLost },
   { metric: 'records duplicated', unit: 'records', better: 'lower', value: (s) => s.recordsDuplicated },
@@ -85,34 +95,38 @@ function failuresRows(f: FailuresResult): HeadlineRow[] {
     const cluster = value(ha.right, m);
     return {
       runner: 'failures', metric: m.metric, unit: m.unit, legacy, hub, 'legacy-ha': legacyHa, 'hub-cluster': cluster,
-      ratio: headlineRatio(legacy, hub), clusterRatio: headlineRatio(legacyHa, cluster), better: m.better,
+      ratio: headlineRatio(legacy, hub), clusterRatio: headlineRatio(legacyHa, cluster), better: m.better, ...(m.exact ? { exact: true } : {}),
     };
   });
 }
 
-/** The step the saturation names (highest accepted rate), and the step with the fewest connections. */
-export function saturationStep(l: ThroughputLayout): ThroughputStep | undefined {
-  return l.steps.find((s) => s.connections === l.saturation.connections);
-}
-export function lowestStep(l: ThroughputLayout): ThroughputStep | undefined {
-  return l.steps.reduce<ThroughputStep | undefined>((lo, s) => (lo === undefined || s.connections < lo.connections ? s : lo), undefined);
-}
+/** The throughput metrics, each from one run of a layout (null: not measured in that run). */
+export const THROUGHPUT_METRICS: readonly { metric: string; unit: string; better: 'lower' | 'higher'; value: (r: ThroughputRun) => number | null }[] = [
+  { metric: 'highest sustained rate', unit: 'orders/s', better: 'higher', value: (r) => r.search.sustainedPerS },
+  { metric: 'ingress p99 at the cost rate', unit: 'ms', better: 'lower', value: (r) => r.cost?.point.ingressLatencyMs.p99 ?? null },
+  { metric: 'time to systems p99 at the cost rate', unit: 'ms', better: 'lower', value: (r) => r.cost?.point.toSystemsMs.p99 ?? null },
+  { metric: 'time to lake p99 at the cost rate', unit: 'ms', better: 'lower', value: (r) => r.cost?.point.toLakeMs.p99 ?? null },
+  { metric: 'CPU per order at the cost rate', unit: 'CPU-ms', better: 'lower', value: (r) => r.cost?.cpuMsPerOrder ?? null },
+  { metric: 'integration CPU per record crossing it', unit: 'CPU-ms', better: 'lower', value: (r) => r.cost?.integrationMsPerRecord ?? null },
+  { metric: 'idle CPU, no load', unit: 'CPU-ms/s', better: 'lower', value: (r) => r.idle.totalCpuMsPerS },
+  { metric: 'disk bytes per order (write_bytes)', unit: 'bytes', better: 'lower', value: (r) => r.cost?.diskBytesPerOrder ?? null },
+  { metric: 'socket and pipe bytes per order', unit: 'bytes', better: 'lower', value: (r) => r.cost?.socketBytesPerOrder ?? null },
+];
 
+/** Medians over the runs with their intervals; the ratio's from the per-run ratios (run i of legacy with run i of hub). */
 function throughputRows(t: ThroughputResult): HeadlineRow[] {
-  return rowsFrom<ThroughputLayout>('throughput', (layout) => t.layouts.find((l) => l.layout === layout), [
-    { metric: 'accepted orders/s at saturation', unit: 'orders/s', better: 'higher', value: (l) => l.saturation.acceptedPerS },
-    { metric: 'ingress p99 at saturation', unit: 'ms', better: 'lower', value: (l) => saturationStep(l)?.ingressLatencyMs.p99 ?? null },
-    { metric: 'end-to-end p50 at the lowest load', unit: 'ms', better: 'lower', value: (l) => lowestStep(l)?.e2eLatencyMs.p50 ?? null },
-    { metric: 'end-to-end p99 at the lowest load', unit: 'ms', better: 'lower', value: (l) => lowestStep(l)?.e2eLatencyMs.p99 ?? null },
-    { metric: 'CPU per 1,000 orders at saturation', unit: 'CPU-s', better: 'lower', value: (l) => saturationStep(l)?.cpuSecondsPer1000Orders ?? null },
-    { metric: 'bytes written per order at saturation', unit: 'bytes', better: 'lower', value: (l) => saturationStep(l)?.bytesPerOrder ?? null },
-  ]);
+  const runsOf = (layout: Layout): ThroughputRun[] => t.layouts.find((l) => l.layout === layout)?.runs ?? [];
+  return THROUGHPUT_METRICS.map((m) => ({
+    runner: 'throughput' as const, metric: m.metric, unit: m.unit, better: m.better,
+    ...repeatedFigures(runsOf('legacy').map(m.value), runsOf('hub').map(m.value)),
+  }));
 }
 
 function onboardingRows(o: OnboardingResult): HeadlineRow[] {
   return rowsFrom<OnboardingLayout>('onboarding', (layout) => o.layouts.find((l) => l.layout === layout), [
-    { metric: 'existing systems restarted', unit: 'systems', better: 'lower', value: (l) => l.restartedSystems.length },
-    { metric: 'existing systems reconfigured', unit: 'systems', better: 'lower', value: (l) => l.reconfiguredSystems.length },
+    // Which existing systems must restart or change follows from the wiring; the downtime and the history are measured.
+    { metric: 'existing systems restarted', unit: 'systems', better: 'lower', exact: true, value: (l) => l.restartedSystems.length },
+    { metric: 'existing systems reconfigured', unit: 'systems', better: 'lower', exact: true, value: (l) => l.reconfiguredSystems.length },
     { metric: 'ingress downtime', unit: 'ms', better: 'lower', value: (l) => l.ingressDowntimeMs },
     { metric: 'newcomers that received history', unit: 'systems', better: 'higher', value: (l) => l.newcomers.filter((n) => n.receivedHistory).length },
   ]);
@@ -135,22 +149,27 @@ export function clusterRatioOf(row: HeadlineRow): number | null {
 
 /**
  * The headline as plain-text tables for the terminal: legacy against hub (every runner), then, when
- * the failures runner ran, legacy-ha against hub-cluster.
+ * the failures runner ran, legacy-ha against hub-cluster. A figure measured over several runs shows
+ * its median and 95 % interval; "runs" says what a row stands on (exact, 1, or the runs), and the
+ * verdict whether the difference is clear (headline-cells.ts).
  */
 export function formatHeadlineTable(rows: readonly HeadlineRow[]): string {
   if (rows.length === 0) return 'no runner ran, so there is no headline';
-  const first = formatTextTable(
-    [{ label: 'runner', align: 'left' }, { label: 'metric', align: 'left' }, { label: 'legacy', align: 'right' }, { label: 'hub', align: 'right' },
-      { label: 'hub/legacy', align: 'right' }, { label: 'better', align: 'left' }],
-    rows.map((h) => [h.runner, metricLabel(h), formatNumber(h.legacy), formatNumber(h.hub), formatRatio(h.ratio), h.better]),
-  );
+  const columns = (left: string, right: string): TextColumn[] => [
+    { label: 'runner', align: 'left' }, { label: 'metric', align: 'left' }, { label: left, align: 'right' }, { label: right, align: 'right' },
+    { label: `${right}/${left}`, align: 'right' }, { label: 'better', align: 'left' }, { label: 'runs', align: 'right' }, { label: 'verdict', align: 'left' },
+  ];
+  const first = formatTextTable(columns('legacy', 'hub'), rows.map((h) => {
+    const c = plainPairCells(h);
+    return [h.runner, metricLabel(h), c.legacy, c.hub, c.ratio, h.better, c.runs, c.verdict];
+  }));
   const failures = rows.filter((r) => r.runner === 'failures');
   if (!hasClusterColumn(failures)) return first;
-  const second = formatTextTable(
-    [{ label: 'runner', align: 'left' }, { label: 'metric', align: 'left' }, { label: 'legacy-ha', align: 'right' }, { label: 'hub-cluster', align: 'right' },
-      { label: 'hub-cluster/legacy-ha', align: 'right' }, { label: 'better', align: 'left' }],
-    failures.map((h) => [h.runner, metricLabel(h), formatNumber(h['legacy-ha']), formatNumber(h['hub-cluster']), formatRatio(clusterRatioOf(h)), h.better]),
-  );
+  // The second pair has no intervals of its own: its figures show as they are.
+  const second = formatTextTable(columns('legacy-ha', 'hub-cluster'), failures.map((h) => [
+    h.runner, metricLabel(h), figureCell(h['legacy-ha'], null), figureCell(h['hub-cluster'], null), ratioCell(clusterRatioOf(h), null), h.better,
+    runsCell(h), verdictCell(h, h['legacy-ha'], h['hub-cluster'], clusterRatioOf(h)),
+  ]));
   return `legacy against hub (one RabbitMQ node against one broker)\n${first}\n\nlegacy-ha against hub-cluster (failures only)\n${second}`;
 }
 

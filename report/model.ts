@@ -5,8 +5,9 @@
  * (`npm run generate:report-schema`) so anyone can validate a report without this code.
  */
 import { z } from 'zod';
+import { throughputResultSchema } from './model-throughput.ts';
 
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 export const layoutSchema = z.enum(['legacy', 'hub']);
 export type Layout = z.infer<typeof layoutSchema>;
@@ -56,10 +57,15 @@ export const linkSchema = z.object({
 });
 export type ReportLink = z.infer<typeof linkSchema>;
 
+/** Hex SHA-256 of a file's bytes: tells two runs' files apart even when their names are the same. */
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
 /** The topology both layouts were built from, as drawn in the report's diagrams. */
 export const topologySummarySchema = z.object({
   name: z.string(),
   file: z.string(),
+  /** SHA-256 of the topology file's bytes as the run read them. */
+  sha256: sha256.optional().describe('Hex SHA-256 of the topology file\'s bytes as the run read them. Absent in reports made before it was recorded.'),
   systems: z.array(z.object({ id: z.string(), name: z.string(), role: z.string() })),
   legacyLinks: z.array(linkSchema),
   hubLinks: z.array(linkSchema),
@@ -249,42 +255,9 @@ export const failuresResultSchema = z.object({
 });
 export type FailuresResult = z.infer<typeof failuresResultSchema>;
 
-// ---- throughput and cost --------------------------------------------------------------------
+// ---- throughput and cost (model-throughput.ts) -----------------------------------------------
 
-export const latencySchema = z.object({ p50: ms, p99: ms, p999: ms });
-
-export const throughputStepSchema = z.object({
-  /** autocannon connections (concurrent requests in flight). */
-  connections: count.describe('autocannon connections (concurrent requests in flight).'),
-  durationS: z.number().positive(),
-  requests: count,
-  acceptedPerS: z.number().nonnegative(),
-  errors: count,
-  non2xx: count,
-  ingressLatencyMs: latencySchema,
-  /** Orders whose every expected effect (lake and each downstream system) was present after settling. */
-  completionRate: z.number().min(0).max(1).describe('Orders whose every expected effect (lake and each downstream system) was present after settling.'),
-  e2eLatencyMs: z.object({ p50: nullableMs, p99: nullableMs }),
-  cpuSecondsPer1000Orders: z.number().nonnegative(),
-  cpuSecondsPerProcess: z.array(z.object({ process: z.string(), seconds: z.number().nonnegative() })),
-  /** Bytes written by all processes (sockets, pipes, files: /proc/PID/io wchar) per accepted order. */
-  bytesPerOrder: z.number().nonnegative().describe('Bytes written by all processes (sockets, pipes, files: /proc/PID/io wchar) per accepted order.'),
-  /** The process with the most CPU time in this step. */
-  bottleneck: z.string().describe('The process with the most CPU time in this step.'),
-});
-export type ThroughputStep = z.infer<typeof throughputStepSchema>;
-
-export const throughputLayoutSchema = z.object({
-  layout: layoutSchema,
-  steps: z.array(throughputStepSchema),
-  /** The step with the highest accepted rate. */
-  saturation: z.object({ connections: count, acceptedPerS: z.number().nonnegative() }).describe('The step with the highest accepted rate.'),
-});
-export const throughputResultSchema = z.object({
-  stepDurationS: z.number().positive(),
-  layouts: z.array(throughputLayoutSchema),
-});
-export type ThroughputResult = z.infer<typeof throughputResultSchema>;
+export { throughputResultSchema, type ThroughputResult } from './model-throughput.ts';
 
 // ---- onboarding ------------------------------------------------------------------------------
 
@@ -349,6 +322,17 @@ export const headlineRowSchema = z.object({
   /** Failures rows: hub-cluster / legacy-ha; null when legacy-ha is 0 or either is missing. */
   clusterRatio: z.number().nullable().optional().describe('Failures rows only: hub-cluster / legacy-ha; null when legacy-ha is 0 or either is missing.'),
   better: z.enum(['lower', 'higher']),
+  /** Runs the figures come from (repeated runners); absent: one run. */
+  runs: z.number().int().positive().optional().describe('Runs the figures come from (repeated measurements); absent: one run.'),
+  /** 95 % intervals over the runs (median in legacy/hub/ratio); absent with one run. */
+  intervals: z.object({
+    legacy: z.tuple([z.number(), z.number()]).nullable(),
+    hub: z.tuple([z.number(), z.number()]).nullable(),
+    ratio: z.tuple([z.number(), z.number()]).nullable(),
+  }).optional().describe('95 % intervals over the runs (the row\'s legacy, hub and ratio are then medians); the ratio\'s from the per-run ratios. '
+    + 'Absent with one run.'),
+  /** Counted from the topology or the wiring, not measured: exact, no noise. */
+  exact: z.boolean().optional().describe('Counted from the topology or the wiring, not measured: exact, no noise.'),
 });
 export type HeadlineRow = z.infer<typeof headlineRowSchema>;
 
@@ -358,6 +342,8 @@ export const reportSchema = z.object({
   scenario: z.object({
     name: z.string(),
     file: z.string(),
+    /** SHA-256 of the scenario file's bytes as run. */
+    sha256: sha256.optional().describe('Hex SHA-256 of the scenario file\'s bytes as run. Absent in reports made before it was recorded.'),
     quick: z.boolean(),
     /** The scenario as run (after --quick and defaults), every setting. */
     settings: z.record(z.string(), z.unknown()).describe('The scenario as run (after --quick and defaults), every setting.'),

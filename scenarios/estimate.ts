@@ -25,10 +25,11 @@ const RABBIT_NODE_BACK_S = 10;
 const SETTLE_S = { legacy: 20, hub: 5 };
 
 /**
- * `landscape`: the run's systems and their processes (a system of 3 instances is 3); without it
- * the scenario's `systems`, else 9, one process each.
+ * `landscape`: the run's systems and their processes (a system of 3 instances is 3), and the
+ * legacy layout's slowest scheduled hop to a system (s); without it the scenario's `systems`, else 9,
+ * one process each, and 5 s.
  */
-export function estimateSeconds(s: Scenario, landscape?: { systems: number; processes: number }): number {
+export function estimateSeconds(s: Scenario, landscape?: { systems: number; processes: number; legacyHopS?: number }): number {
   const systems = landscape?.systems ?? s.systems?.length ?? 9;
   const processes = landscape?.processes ?? systems;
   const landscapeS = (n: number): number => startS(Math.round((n * processes) / systems));
@@ -40,7 +41,20 @@ export function estimateSeconds(s: Scenario, landscape?: { systems: number; proc
     for (let n = c.from; n <= Math.min(c.to, systems); n++) total += (layouts > 1 ? 1.5 : 1) * landscapeS(n) + c.steadyS;
   }
   const t = s.runners.throughput;
-  if (t) total += layouts * (landscapeS(systems) + 5 + t.connections.length * (t.stepS + 12));
+  if (t) {
+    const hop = { legacy: landscape?.legacyHopS ?? 5, hub: 0 };
+    // A point at about twice the start rate: its window, its ramp, settling (the legacy lake exports) and the samples.
+    const pointS = (layout: 'legacy' | 'hub', rate: number): number =>
+      t.rampS + Math.max(t.minWindowS, t.minOrdersPerPoint / rate, t.hopsPerWindow * hop[layout]) + SETTLE_S[layout] / 2 + 2;
+    const repeats = s.repeat;
+    for (const layout of s.layouts) {
+      const typical = pointS(layout, 2 * t.costRatePerS);
+      const perRun = landscapeS(systems) + 5 + t.idleS + 1 + (t.costRampS ?? (layout === 'legacy' ? 12 : t.rampS)) + pointS(layout, t.costRatePerS) - t.rampS;
+      // Run 1 brackets and bisects (about 7 points); later runs start at its result (about 3).
+      total += repeats * perRun + Math.min(t.maxPoints - 1, 6) * typical + (repeats - 1) * Math.min(t.maxPoints - 1, 3) * typical;
+      if (t.scaleOutInstances > 1) total += landscapeS(systems + t.scaleOutInstances - 1) + 5 + Math.min(t.maxPoints, 4) * typical;
+    }
+  }
   const f = s.runners.failures;
   if (f) {
     const infraDownS = f.infraDownS ?? f.downS;

@@ -4,7 +4,8 @@
  * orders them, gathers what the report must state (machine, versions, settings, seed) and hands
  * everything to report/.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { hubLayout, LAKE, legacyLinks, loadTopology, protocolOf, restrictTo, type Topology } from '../systems/topology/index.ts';
 import { resolveRabbitMq, redactAmqpUrl } from '../infra/rabbitmq.ts';
@@ -18,7 +19,7 @@ import { CLUSTER_NODES } from './runners/failures/infra.ts';
 import { RABBIT_CLUSTER_NODES } from '../infra/rabbitmq-cluster.ts';
 import { AS_GROWN, formatPractices } from '../systems/runtime/practices.ts';
 import { runOnboarding } from './runners/onboarding.ts';
-import { runThroughput } from './runners/throughput.ts';
+import { runThroughput, scheduledHopS } from './runners/throughput.ts';
 import type { RunnerContext } from './runners/context.ts';
 import type { RunProgress } from './progress.ts';
 import { failuresLayouts, RUNNER_ORDER, type Scenario } from './scenario.ts';
@@ -57,6 +58,24 @@ function topologySummary(t: Topology, file: string): Report['topology'] {
   };
 }
 
+/** Hex SHA-256 of a file's bytes; undefined when it cannot be read (the report then has no hash for it). */
+function fileSha256(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A note for each of the run's files that changed while it ran: the runners read the topology again
+ * for every landscape they start, so the report's hash would not stand for all of the run.
+ */
+function changedFileNotes(files: readonly { what: string; file: string; sha256: string | undefined }[]): string[] {
+  return files.filter((f) => f.sha256 !== undefined && fileSha256(f.file) !== f.sha256)
+    .map((f) => `the ${f.what} file ${f.file} changed (or went) during the run: its sha256 in this report is of its bytes when the run started`);
+}
+
 /** One link per system (and the lake sink) to the hub, carrying the kinds it writes and reads. */
 function hubLinks(t: Topology): Report['topology']['hubLinks'] {
   const hub = hubLayout(t);
@@ -76,8 +95,13 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   mkdirSync(workDir, { recursive: true });
   const { progress } = opts;
   let topology = loadTopology(scenario.topologyFile);
+  // The files' bytes as the run read them, so `untangle diff` can tell two runs' files apart by content.
+  const hashed = [
+    { what: 'scenario', file: scenario.file, sha256: fileSha256(scenario.file) },
+    { what: 'topology', file: scenario.topologyFile, sha256: fileSha256(scenario.topologyFile) },
+  ];
   if (scenario.systems) topology = restrictTo(topology, scenario.systems);
-  progress.setTotalEstimate(estimateSeconds(scenario, { systems: topology.systems.length, processes: topology.systems.reduce((a, s) => a + s.instances, 0) }));
+  progress.setTotalEstimate(estimateSeconds(scenario, { systems: topology.systems.length, processes: topology.systems.reduce((a, s) => a + s.instances, 0), legacyHopS: scheduledHopS(topology, 'legacy') }));
   const systems = topology.systems.map((s) => s.id);
   const notes: string[] = [];
   const measuredFailures = failuresLayouts(scenario);
@@ -97,6 +121,13 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     ...(usesCluster ? [`hub-cluster (failures only): untangle broker ${ownVersion()}, ${CLUSTER_NODES} nodes, each its own process`] : []),
   ];
   if (rabbit) notes.push(`RabbitMQ for the legacy layout: ${redactAmqpUrl(rabbit.url)} (${rabbit.source}).`);
+  if (scenario.runners.throughput) {
+    const once = RUNNER_ORDER.filter((n) => n !== 'throughput' && scenario.runners[n] !== undefined);
+    notes.push(scenario.repeat > 1
+      ? `Repeats: the throughput and cost measurements ran ${scenario.repeat} times (medians with 95 % intervals in the headline)` +
+        `${once.length > 0 ? `; ${once.join(', ')} ran once (their counts come from the topology or one trial per fault, within the time budget), so their rows have no interval` : ''}.`
+      : 'Repeats: every measurement ran once, so no figure has an interval; `untangle run --repeat N` runs the throughput and cost measurements N times.');
+  }
   if (usesRabbitCluster) notes.push(`RabbitMQ for legacy-ha (failures only): ${RABBIT_CLUSTER_NODES} local nodes of the machine's rabbitmq-server started for the run, one cluster, quorum queues.`);
 
   const runners: Report['runners'] = {};
@@ -126,7 +157,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
           notes.push(`${name}: every layout ran with the as-grown integration practices (${formatPractices(AS_GROWN).replaceAll(',', ', ')}).`);
         }
         if (name === 'connections') runners.connections = await runConnections(ctx, scenario.runners.connections!, scenario.layouts);
-        if (name === 'throughput') runners.throughput = await runThroughput(ctx, scenario.runners.throughput!, scenario.layouts);
+        if (name === 'throughput') runners.throughput = await runThroughput(ctx, scenario.runners.throughput!, scenario.layouts, scenario.repeat);
         if (name === 'failures') runners.failures = await runFailures(ctx, scenario.runners.failures!, measuredFailures);
         if (name === 'onboarding') runners.onboarding = await runOnboarding(ctx, scenario.runners.onboarding!, scenario.layouts);
       } catch (err) {
@@ -142,6 +173,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     if (!opts.keepWork) rmSync(workDir, { recursive: true, force: true });
   }
 
+  notes.push(...changedFileNotes(hashed));
   const finishedAt = new Date();
   const report: Report = {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -149,8 +181,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     scenario: {
       name: scenario.name,
       file: path.relative(process.cwd(), scenario.file) || scenario.file,
+      ...(hashed[0].sha256 ? { sha256: hashed[0].sha256 } : {}),
       quick: scenario.quick,
-      settings: { layouts: scenario.layouts, systems, seed: scenario.seed, runners: scenario.runners },
+      settings: { layouts: scenario.layouts, systems, seed: scenario.seed, repeat: scenario.repeat, runners: scenario.runners },
     },
     seed: scenario.seed,
     startedAt: startedAt.toISOString(),
@@ -158,7 +191,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     durationS: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
     machine: machineInfo(),
     versions: versionsInfo({ rabbitmq: rabbitVersion, hub: hubs.length > 0 ? hubs.join('; ') : 'none used' }),
-    topology: topologySummary(topology, path.relative(process.cwd(), scenario.topologyFile) || scenario.topologyFile),
+    topology: {
+      ...topologySummary(topology, path.relative(process.cwd(), scenario.topologyFile) || scenario.topologyFile),
+      ...(hashed[1].sha256 ? { sha256: hashed[1].sha256 } : {}),
+    },
     runners,
     headline: headlineRows(runners),
     notes,

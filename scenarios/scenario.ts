@@ -76,11 +76,14 @@ export const scenarioFileSchema = z.strictObject({
   topology: z.string().min(1),
   layouts: layoutsSchema.default(['legacy', 'hub']),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+  /** Runs of each repeated measurement (the throughput runner's); `untangle run --repeat N` overrides it. */
+  repeat: z.number().int().min(1).max(20).default(1),
   /** Run only these systems of the topology (default all). */
   systems: systemIds.optional(),
   runners: runnersSchema.refine((r) => Object.keys(r).length > 0, 'expected at least one runner'),
   quick: z.strictObject({
     systems: systemIds.optional(),
+    repeat: z.number().int().min(1).max(20).optional(),
     runners: quickRunnersSchema.optional(),
   }).optional(),
 });
@@ -104,6 +107,8 @@ export interface Scenario {
   /** null: every system of the topology. */
   systems: string[] | null;
   quick: boolean;
+  /** Runs of each repeated measurement: medians and 95 % intervals come from them. */
+  repeat: number;
   runners: RunnerSettings;
 }
 
@@ -323,7 +328,7 @@ export function loadScenarioFile(file: string): ScenarioFile {
 }
 
 /** Loads a scenario file and resolves it for a normal or a --quick run, with the topology it was checked against. */
-export function loadScenarioWithTopology(file: string, opts: { quick?: boolean } = {}): { scenario: Scenario; topology: Topology } {
+export function loadScenarioWithTopology(file: string, opts: { quick?: boolean; repeat?: number } = {}): { scenario: Scenario; topology: Topology } {
   const { file: s, topology } = checkScenarioFile(file);
   const quick = opts.quick === true;
   const over = quick ? s.quick : undefined;
@@ -356,12 +361,13 @@ export function loadScenarioWithTopology(file: string, opts: { quick?: boolean }
     seed: s.seed,
     systems,
     quick,
+    repeat: opts.repeat ?? (quick ? over?.repeat ?? 1 : s.repeat),
     runners,
   };
   return { scenario, topology };
 }
 
 /** Loads a scenario file and resolves it for a normal or a --quick run; throws ScenarioError listing every problem. */
-export function loadScenario(file: string, opts: { quick?: boolean } = {}): Scenario {
+export function loadScenario(file: string, opts: { quick?: boolean; repeat?: number } = {}): Scenario {
   return loadScenarioWithTopology(file, opts).scenario;
 }

@@ -120,14 +120,50 @@ export function practicesFor(settings: Pick<FailuresSettings, 'practices'>, layo
   return { ...DEFAULT_FAILURES_PRACTICES[layout], ...chosen };
 }
 
+/**
+ * The throughput and cost runner (open-loop rate search, cost at a common rate, idle cost,
+ * scale-out). Every point is judged by the same criteria (see runners/throughput/point.ts).
+ */
 export const throughputSettingsSchema = z.strictObject({
-  /** autocannon connections per step; the run stops early once the accepted rate stops growing. */
-  connections: z.array(positiveInt.max(1024)).min(1).default([1, 2, 4, 8, 16, 32]),
-  stepS: seconds.default(6),
-  /** Longest wait after each step for the orders' effects (for completion and end-to-end latency). */
+  /** The search's first rate is the cost point's (costRatePerS); it doubles while sustained, halves while not, then bisects. */
+  /** The search never goes above this rate. */
+  maxRatePerS: rate.default(5000),
+  /** Stop when the gap between the highest sustained and the lowest failed rate is below this share. */
+  precision: z.number().min(0.01).max(1).default(0.1),
+  /** A point lasts long enough for its p99 to rest on this many orders. */
+  minOrdersPerPoint: positiveInt.max(1_000_000).default(1000),
+  /** ...and at least this long. */
+  minWindowS: seconds.default(5),
+  /**
+   * ...and this many of the landscape's slowest scheduled hops to a system (legacy batch drops and
+   * polls), so the backlog check compares whole schedule periods and does not take a batch
+   * schedule's saw-tooth for a backlog (4: each quarter of the window holds a period).
+   */
+  hopsPerWindow: z.number().min(0).max(20).default(4),
+  /** Load before each window (not measured): pipelines and pools fill. */
+  rampS: z.number().min(0).max(600).default(2),
+  /** A point is sustained only while the ingress p99 (from the intended send time) stays under this bound. */
+  ingressP99BoundMs: z.number().positive().max(600_000).default(500),
+  /** ...and the delay to the systems grows less than this over the window (last quarter's median minus the first's). */
+  backlogGrowthBoundMs: z.number().min(0).max(600_000).default(500),
+  /** Longest wait after a point for every effect of its orders (systems and lake). */
   settleS: seconds.default(30),
-  /** Stop stepping when a step's accepted rate is below this fraction of the best so far. */
-  saturationDrop: z.number().min(0).max(1).default(0.95),
+  /** Most points per search (the budget), the cost point included. */
+  maxPoints: positiveInt.max(50).default(10),
+  /** Runs after the first, and scale-out, search from the first run's result with at most this many points (besides the cost point). */
+  repeatPoints: positiveInt.max(50).default(3),
+  /** CPU, bytes and their attribution are measured at this rate in every layout (the same for all: like for like). */
+  costRatePerS: rate.default(40),
+  /**
+   * Load at the cost rate before its window, so every scheduled step runs in steady state through
+   * the window. Default per layout: 1.2 × its slowest schedule (legacy lake exports, batch drops,
+   * polls; the hub's lake sink flushes every second), at least rampS.
+   */
+  costRampS: z.number().min(0).max(600).optional(),
+  /** The landscape with no load, after warming up: CPU per second per process. */
+  idleS: seconds.default(10),
+  /** Scale-out: the busiest system at this many instances (1 = not measured). */
+  scaleOutInstances: z.number().int().min(1).max(16).default(3),
 });
 export type ThroughputSettings = z.infer<typeof throughputSettingsSchema>;
 

@@ -11,7 +11,7 @@ import { sampleReport } from './fixture.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT_DIR = path.join(REPO_ROOT, '.tmp/test-output/report-browser');
-const CHARTS = 8;
+const CHARTS = 7;
 
 interface FigureBox { kind: string; id: string; svgs: number; width: number; height: number; caption: string }
 
@@ -67,6 +67,10 @@ describe.runIf(hasChromium)('report.html in headless Chromium', () => {
     }
     expect(await page.$$eval('svg', (els) => els.length)).toBe(figures.length);
     expect(await page.title()).toBe('untangle report: shop, legacy against hub');
+    // The throughput tables are kept to few columns so that none scrolls sideways on a laptop screen.
+    const scrolling = await page.$$eval('#throughput .table-wrap', (els) => els.filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.querySelector('table')?.id));
+    expect(scrolling).toEqual([]);
+    expect(await page.$$eval('#throughput .table-wrap', (els) => els.length)).toBeGreaterThanOrEqual(12);
 
     const screenshot = path.join(OUT_DIR, 'report.png');
     await page.screenshot({ path: screenshot, fullPage: true });

@@ -21,7 +21,7 @@ beforeAll(async () => {
   const b = sampleReport();
   b.runId = 'run-b';
   b.seed = 43;
-  b.runners.throughput!.layouts[1].saturation.acceptedPerS = 550;
+  b.runners.onboarding!.layouts[0].restartedSystems = ['A', 'B', 'D', 'E'];
   b.headline = headlineRows(b.runners);
   await writeReport(runB, b);
 });
@@ -39,7 +39,7 @@ describe('untangle report DIR', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toBe(`${md}\n${path.join(runA, 'report.html')}\n`);
-    expect(readFileSync(md, 'utf8')).toContain('| connections | declared links | 24 | 10 | 0.417× | lower |');
+    expect(readFileSync(md, 'utf8')).toContain('| connections | declared links | 24 | 10 | 0.417× | lower | exact | lower by 58 % (better) |');
     expect(statSync(path.join(runA, 'report.html')).size).toBeGreaterThan(10_000);
   });
 
@@ -69,7 +69,8 @@ describe('untangle diff DIR_A DIR_B', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain(`A: 2025-06-01T10-00-00Z-shop (${runA})\nB: run-b (${runB})\n`);
-    expect(r.out).toMatch(/throughput\s+accepted orders\/s at saturation\s+hub\s+612\.3\s+550\s+-10\.17 %\s+higher\s+worse/);
+    expect(r.out).toMatch(/onboarding\s+existing systems restarted\s+legacy\s+3\s+4\s+\+33\.33 %\s+lower\s+exact\s+worse\n/);
+    expect(r.out).toMatch(/onboarding\s+ingress downtime \(ms\)\s+legacy\s+4,200\s+4,200\s+0 %\s+lower\s+1\/1\s+same\n/);
     expect(r.out).toContain('  - seed differs: 42 in A, 43 in B');
   });
 

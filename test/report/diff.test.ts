@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { changePercent, diffReports, formatDiff, verdictOf, type DiffRow } from '../../report/diff.ts';
-import { headlineRows } from '../../report/headline.ts';
-import type { Report } from '../../report/model.ts';
+import { changePercent, diffReports, formatDiff, judgeChange, type DiffRow } from '../../report/diff.ts';
+import { headlineRows, THROUGHPUT_METRICS } from '../../report/headline.ts';
+import type { HeadlineRow, Report } from '../../report/model.ts';
 import { sampleReport, sampleReportWithCluster } from './fixture.ts';
 
 function rowOf(rows: DiffRow[], metric: string, layout: DiffRow['layout']): DiffRow {
@@ -10,7 +10,10 @@ function rowOf(rows: DiffRow[], metric: string, layout: DiffRow['layout']): Diff
   return row;
 }
 
-/** A second run: the hub got faster, legacy lost more records, on a bigger machine with another seed. */
+/**
+ * A second run: legacy needs one restart fewer to onboard and its ingress was down for less time,
+ * legacy lost more records, on a bigger machine with another seed and a longer down time.
+ */
 function laterRun(): Report {
   const b = sampleReport();
   b.runId = 'later-run';
@@ -18,8 +21,10 @@ function laterRun(): Report {
   b.machine.cores = 4;
   b.machine.memoryBytes = 16 * 1024 ** 3;
   b.versions.node = 'v20.20.0';
-  (b.scenario.settings.throughput as Record<string, unknown>).stepDurationS = 30;
-  b.runners.throughput!.layouts[1].saturation.acceptedPerS = 700;
+  (b.scenario.settings.failures as Record<string, unknown>).downMs = 6000;
+  const onboarding = b.runners.onboarding!.layouts[0];
+  onboarding.restartedSystems = ['A', 'B'];
+  onboarding.ingressDowntimeMs = 3100;
   // C loses 13 more records in its buffer: 200 in legacy.
   const c = b.runners.failures!.layouts[0].components[2];
   c.recordsLost += 13;
@@ -28,7 +33,21 @@ function laterRun(): Report {
   return b;
 }
 
-describe('changePercent and verdictOf', () => {
+/** A measured row of a repeated run, built here so the tests do not depend on any runner's results. */
+function repeated(legacy: number, legacyInterval: [number, number] | null, hub: number, hubInterval: [number, number] | null): HeadlineRow {
+  return {
+    runner: 'throughput', metric: 'highest sustained rate', unit: 'orders/s', legacy, hub, ratio: hub / legacy, better: 'higher',
+    ...(legacyInterval || hubInterval ? { runs: 3, intervals: { legacy: legacyInterval, hub: hubInterval, ratio: null } } : {}),
+  };
+}
+
+function reportWith(rows: HeadlineRow[]): Report {
+  const r = sampleReport();
+  r.headline = rows;
+  return r;
+}
+
+describe('changePercent and judgeChange', () => {
   it('computes the relative change, null when the base is 0 or a side is missing', () => {
     expect(changePercent(200, 250)).toBe(25);
     expect(changePercent(-4, -2)).toBe(50);
@@ -36,13 +55,33 @@ describe('changePercent and verdictOf', () => {
     expect(changePercent(null, 3)).toBeNull();
   });
 
-  it('judges the direction by the metric\'s "better"', () => {
-    expect(verdictOf(10, 8, 'lower')).toBe('better');
-    expect(verdictOf(10, 12, 'lower')).toBe('worse');
-    expect(verdictOf(10, 12, 'higher')).toBe('better');
-    expect(verdictOf(0, 3, 'higher')).toBe('better');
-    expect(verdictOf(5, 5, 'higher')).toBe('same');
-    expect(verdictOf(null, 5, 'higher')).toBe('n/a');
+  const one = (value: number | null): { value: number | null; interval: null } => ({ value, interval: null });
+  const runs = (value: number, lo: number, hi: number): { value: number; interval: [number, number] } => ({ value, interval: [lo, hi] });
+
+  it('judges exact figures by value, in the direction of the metric\'s "better"', () => {
+    expect(judgeChange(one(10), one(8), 'lower', true)).toBe('better');
+    expect(judgeChange(one(10), one(12), 'lower', true)).toBe('worse');
+    expect(judgeChange(one(10), one(12), 'higher', true)).toBe('better');
+    expect(judgeChange(one(0), one(3), 'higher', true)).toBe('better');
+    expect(judgeChange(one(5), one(5), 'higher', true)).toBe('same');
+    expect(judgeChange(one(null), one(5), 'higher', true)).toBe('n/a');
+  });
+
+  it('with intervals on both sides: within noise when they overlap, else better or worse', () => {
+    expect(judgeChange(runs(100, 90, 110), runs(108, 105, 120), 'higher', false)).toBe('within noise');
+    // Touching counts as overlapping.
+    expect(judgeChange(runs(100, 90, 110), runs(115, 110, 120), 'higher', false)).toBe('within noise');
+    expect(judgeChange(runs(100, 90, 110), runs(130, 120, 140), 'higher', false)).toBe('better');
+    expect(judgeChange(runs(100, 90, 110), runs(130, 120, 140), 'lower', false)).toBe('worse');
+    expect(judgeChange(runs(100, 90, 110), runs(60, 50, 70), 'lower', false)).toBe('better');
+  });
+
+  it('cannot tell a measured figure of one run from noise, unless the two are equal', () => {
+    expect(judgeChange(one(10), one(8), 'lower', false)).toBe('single run: cannot tell');
+    // One side repeated is not enough: the other has no interval to compare with.
+    expect(judgeChange(runs(100, 90, 110), one(300), 'higher', false)).toBe('single run: cannot tell');
+    expect(judgeChange(one(0), one(0), 'lower', false)).toBe('same');
+    expect(judgeChange(one(4), one(null), 'lower', false)).toBe('n/a');
   });
 });
 
@@ -52,7 +91,9 @@ describe('diffReports', () => {
     // Every row for legacy and hub; the failures rows also for legacy-ha and hub-cluster (not measured in either: n/a).
     const failures = sampleReport().headline.filter((h) => h.runner === 'failures').length;
     expect(d.rows).toHaveLength(sampleReport().headline.length * 2 + failures * 2);
-    expect(new Set(d.rows.filter((r) => r.a !== null).map((r) => r.verdict))).toEqual(new Set(['same']));
+    // Figures with intervals are within noise of themselves, the rest the same.
+    expect(new Set(d.rows.filter((r) => r.a !== null && r.aInterval === null).map((r) => r.verdict))).toEqual(new Set(['same']));
+    expect(new Set(d.rows.filter((r) => r.aInterval !== null).map((r) => r.verdict))).toEqual(new Set(['within noise']));
     expect(new Set(d.rows.filter((r) => r.a === null).map((r) => r.layout))).toEqual(new Set(['legacy-ha', 'hub-cluster']));
     expect(d.notes).toEqual([]);
   });
@@ -61,11 +102,33 @@ describe('diffReports', () => {
     const d = diffReports(sampleReport(), laterRun());
     expect(d.a.runId).toBe('2025-06-01T10-00-00Z-shop');
     expect(d.b.runId).toBe('later-run');
-    const hubRate = rowOf(d.rows, 'accepted orders/s at saturation', 'hub');
-    expect(hubRate).toMatchObject({ runner: 'throughput', a: 612.3, b: 700, better: 'higher', verdict: 'better' });
-    expect(hubRate.changePct).toBeCloseTo((700 / 612.3 - 1) * 100);
-    expect(rowOf(d.rows, 'records lost', 'legacy')).toMatchObject({ a: 187, b: 200, verdict: 'worse' });
+    // Counted from the wiring: exact, judged by value.
+    const restarted = rowOf(d.rows, 'existing systems restarted', 'legacy');
+    expect(restarted).toMatchObject({ runner: 'onboarding', a: 3, b: 2, exact: true, aRuns: 'exact', better: 'lower', verdict: 'better' });
+    expect(restarted.changePct).toBeCloseTo(-100 / 3);
+    // Measured in one run each: a change that cannot be told from noise.
+    expect(rowOf(d.rows, 'ingress downtime', 'legacy')).toMatchObject({ a: 4200, b: 3100, exact: false, aRuns: '1', verdict: 'single run: cannot tell' });
+    expect(rowOf(d.rows, 'records lost', 'legacy')).toMatchObject({ a: 187, b: 200, verdict: 'single run: cannot tell' });
     expect(rowOf(d.rows, 'records lost', 'hub')).toMatchObject({ a: 0, b: 0, changePct: null, verdict: 'same' });
+  });
+
+  it('judges repeated figures by their intervals, and carries the intervals', () => {
+    const a = reportWith([repeated(200, [180, 220], 600, [560, 640])]);
+    const d = diffReports(a, reportWith([repeated(210, [190, 230], 700, [660, 740])]));
+    expect(rowOf(d.rows, 'highest sustained rate', 'legacy')).toMatchObject({ a: 200, b: 210, aInterval: [180, 220], bInterval: [190, 230], aRuns: '3', verdict: 'within noise' });
+    expect(rowOf(d.rows, 'highest sustained rate', 'hub')).toMatchObject({ a: 600, b: 700, verdict: 'better' });
+    // Against a run of one: no interval on B's side.
+    const single = diffReports(a, reportWith([repeated(150, null, 600, null)]));
+    expect(rowOf(single.rows, 'highest sustained rate', 'legacy')).toMatchObject({ bInterval: null, bRuns: '1', verdict: 'single run: cannot tell' });
+  });
+
+  it('compares a metric marked exact in either run by value', () => {
+    const row = (legacy: number, exact: boolean): HeadlineRow => ({
+      runner: 'connections', metric: 'declared links', unit: 'links', legacy, hub: 10, ratio: 10 / legacy, better: 'lower', ...(exact ? { exact } : {}),
+    });
+    const d = diffReports(reportWith([row(24, false)]), reportWith([row(20, true)]));
+    expect(rowOf(d.rows, 'declared links', 'legacy')).toMatchObject({ exact: true, verdict: 'better' });
+    expect(rowOf(d.rows, 'declared links', 'hub')).toMatchObject({ exact: true, verdict: 'same' });
   });
 
   it('notes every way the runs are not like for like', () => {
@@ -74,7 +137,29 @@ describe('diffReports', () => {
       'machine cores differs: 2 in A, 4 in B',
       'machine memoryBytes differs: 8589934592 in A, 17179869184 in B',
       'version of node differs: "v20.19.2" in A, "v20.20.0" in B',
-      'setting throughput.stepDurationS differs: 20 in A, 30 in B',
+      'setting failures.downMs differs: 5000 in A, 6000 in B',
+    ]);
+  });
+
+  it('notes a different scenario or topology: by name, file, or the content hash of the file as run', () => {
+    const a = sampleReport();
+    const b = sampleReport();
+    a.scenario.sha256 = 'a'.repeat(64);
+    b.scenario.sha256 = 'a'.repeat(64);
+    a.topology.sha256 = '0123456789ab'.padEnd(64, '0');
+    b.topology.sha256 = 'fedcba987654'.padEnd(64, '0');
+    expect(diffReports(a, b).notes).toEqual(['topology file content differs: sha256 0123456789ab… in A, fedcba987654… in B']);
+    b.topology.sha256 = a.topology.sha256;
+    expect(diffReports(a, b).notes).toEqual([]);
+    b.scenario.name = 'shop-2';
+    b.scenario.file = 'scenarios/shop-2.yaml';
+    delete b.scenario.sha256;
+    b.topology.name = 'shop-2';
+    expect(diffReports(a, b).notes).toEqual([
+      'scenario name differs: "shop" in A, "shop-2" in B',
+      'scenario file differs: "scenarios/shop.yaml" in A, "scenarios/shop-2.yaml" in B',
+      'scenario file content recorded only in A (sha256): cannot tell whether it is the same',
+      'topology name differs: "shop" in A, "shop-2" in B',
     ]);
   });
 
@@ -83,7 +168,7 @@ describe('diffReports', () => {
     delete b.runners.onboarding;
     b.headline = headlineRows(b.runners);
     const d = diffReports(sampleReport(), b);
-    expect(rowOf(d.rows, 'ingress downtime', 'legacy')).toMatchObject({ a: 4200, b: null, verdict: 'n/a', changePct: null });
+    expect(rowOf(d.rows, 'ingress downtime', 'legacy')).toMatchObject({ a: 4200, b: null, bRuns: '–', verdict: 'n/a', changePct: null });
     expect(d.notes).toContain('runner onboarding ran only in A');
     expect(d.notes).toContain('onboarding ingress downtime: only in A');
   });
@@ -107,21 +192,27 @@ describe('formatDiff', () => {
     expect(lines[0]).toBe('A: 2025-06-01T10-00-00Z-shop (results/one)');
     expect(lines[1]).toBe('B: later-run (results/two)');
     const header = lines[3];
-    expect(header).toMatch(/^runner\s+metric\s+layout\s+A\s+B\s+change\s+better is\s+B is$/);
+    expect(header).toMatch(/^runner\s+metric\s+layout\s+A\s+B\s+change\s+better is\s+runs A\/B\s+B is$/);
     const rule = lines[4];
-    expect(rule).toMatch(/^-+( {2}-+){7}$/);
+    expect(rule).toMatch(/^-+( {2}-+){8}$/);
     const rows = lines.slice(5, lines.indexOf(''  , 5));
-    // connections 5, throughput 6 and onboarding 4 metrics for legacy and hub; failures 10 for all four layouts.
-    expect(rows).toHaveLength((5 + 6 + 4) * 2 + 10 * 4);
-    // Right-aligned numbers end where their column's rule ends.
+    // connections 5, throughput and onboarding 4 metrics for legacy and hub; failures 10 for all four layouts.
+    expect(rows).toHaveLength((5 + THROUGHPUT_METRICS.length + 4) * 2 + 10 * 4);
+    // Right-aligned figures (a number, or a median's interval) end where their column's rule ends.
     const bEnd = rule.split('  ').slice(0, 5).join('  ').length;
-    for (const row of rows) expect(row[bEnd - 1]).toMatch(/[0-9–]/);
-    expect(text).toMatch(/throughput\s+accepted orders\/s at saturation\s+hub\s+612\.3\s+700\s+\+14\.32 %\s+higher\s+better/);
-    expect(text).toMatch(/failures\s+records lost\s+legacy\s+187\s+200\s+\+6\.95 %\s+lower\s+worse/);
+    for (const row of rows) expect(row[bEnd - 1]).toMatch(/[0-9–)]/);
+    expect(text).toMatch(/onboarding\s+existing systems restarted\s+legacy\s+3\s+2\s+-33\.33 %\s+lower\s+exact\s+better$/m);
+    expect(text).toMatch(/failures\s+records lost\s+legacy\s+187\s+200\s+\+6\.95 %\s+lower\s+1\/1\s+single run: cannot tell$/m);
     expect(text).toContain('Notes (the runs are not like for like):\n  - seed differs: 42 in A, 7 in B');
   });
 
   it('says so when the runs are like for like', () => {
-    expect(formatDiff(diffReports(sampleReport(), sampleReport()))).toContain('Notes: none; same machine, versions, settings and seed.');
+    expect(formatDiff(diffReports(sampleReport(), sampleReport()))).toContain('Notes: none; same scenario and topology, machine, versions, settings and seed.');
+  });
+
+  it('shows repeated figures as median (interval), rounded to their noise', () => {
+    const text = formatDiff(diffReports(reportWith([repeated(142.37, [129.1, 155.6], 600, [560, 640])]), reportWith([repeated(150, [140, 160], 700, [660, 740])])));
+    expect(text).toMatch(/throughput\s+highest sustained rate \(orders\/s\)\s+legacy\s+142 \(129–156\)\s+150 \(140–160\)\s+\+5\.36 %\s+higher\s+3\/3\s+within noise$/m);
+    expect(text).toMatch(/highest sustained rate \(orders\/s\)\s+hub\s+600 \(560–640\)\s+700 \(660–740\)\s+\+16\.67 %\s+higher\s+3\/3\s+better$/m);
   });
 });

@@ -3,7 +3,9 @@
  * The numbers are made up to look like a run of the shop topology A–I; product code never uses this.
  */
 import { headlineRows } from '../../report/headline.ts';
-import type { ConnectionsPoint, FailureMeasurement, FailuresLayoutName, FailuresResult, Layout, OnboardingResult, Report, ReportLink, ReportPractices, ThroughputResult, ThroughputStep } from '../../report/model.ts';
+import { REPORT_SCHEMA_VERSION, type ConnectionsPoint, type FailureMeasurement, type FailuresLayoutName, type FailuresResult, type Layout, type OnboardingResult, type Report, type ReportLink,
+  type ReportPractices } from '../../report/model.ts';
+import { throughput } from './fixture-throughput.ts';
 
 const SYSTEMS: readonly { id: string; name: string; role: string; kind: string; lakeFormat: string }[] = [
   { id: 'A', name: 'storefront', role: 'ingress', kind: 'order', lakeFormat: 'json' },
@@ -238,32 +240,6 @@ export function earlierStyleReport(): Report {
   return r;
 }
 
-function step(connections: number, acceptedPerS: number, p99: number, e2eP50: number, cpu: number, bytes: number, bottleneck: string): ThroughputStep {
-  const durationS = 20;
-  const requests = Math.round(acceptedPerS * durationS * 1.01);
-  return {
-    connections, durationS, requests, acceptedPerS, errors: 0, non2xx: requests - Math.round(acceptedPerS * durationS),
-    ingressLatencyMs: { p50: p99 / 4, p99, p999: p99 * 1.6 },
-    completionRate: connections >= 64 ? 0.987 : 1,
-    e2eLatencyMs: { p50: e2eP50, p99: e2eP50 * 3.2 },
-    cpuSecondsPer1000Orders: cpu,
-    cpuSecondsPerProcess: [{ process: 'A', seconds: cpu * acceptedPerS * durationS / 4000 }, { process: bottleneck, seconds: cpu * acceptedPerS * durationS / 2000 }],
-    bytesPerOrder: bytes, bottleneck,
-  };
-}
-
-function throughput(): ThroughputResult {
-  const legacy = [step(1, 48.2, 31, 2350, 1.92, 9120, 'A'), step(4, 151.7, 44, 2480, 1.71, 9040, 'A'), step(16, 212.4, 160, 3900, 1.66, 8990, 'C'), step(64, 190.3, 710, 7200, 1.88, 9300, 'C')];
-  const hub = [step(1, 61.5, 22, 38, 1.21, 4210, 'broker'), step(4, 233.9, 29, 41, 1.02, 4180, 'broker'), step(16, 521.8, 58, 66, 0.94, 4170, 'G'), step(64, 612.3, 190, 240, 0.97, 4230, 'G')];
-  return {
-    stepDurationS: 20,
-    layouts: [
-      { layout: 'legacy', steps: legacy, saturation: { connections: 16, acceptedPerS: 212.4 } },
-      { layout: 'hub', steps: hub, saturation: { connections: 64, acceptedPerS: 612.3 } },
-    ],
-  };
-}
-
 function onboarding(): OnboardingResult {
   const initial = ['A', 'B', 'C', 'D', 'E', 'F'];
   const added = ['G', 'H', 'I'];
@@ -300,7 +276,7 @@ export function sampleReport(): Report {
     onboarding: onboarding(),
   };
   return {
-    schemaVersion: 1,
+    schemaVersion: REPORT_SCHEMA_VERSION,
     runId: '2025-06-01T10-00-00Z-shop',
     scenario: {
       name: 'shop',
@@ -308,7 +284,7 @@ export function sampleReport(): Report {
       quick: false,
       settings: {
         topology: 'scenarios/topologies/shop.yaml', systems: ids, connections: { n: ns, sampleS: 10, loadOrdersPerS: 60 },
-        failures: { downMs: 5000, loadOrdersPerS: 50 }, throughput: { connections: [1, 4, 16, 64], stepDurationS: 20 }, onboarding: { add: ['G', 'H', 'I'] },
+        failures: { downMs: 5000, loadOrdersPerS: 50 }, throughput: { startRatePerS: 50, precision: 0.1, maxPoints: 7, ingressP99BoundMs: 500, backlogGrowthBoundMs: 500, costRatePerS: 40, idleS: 10, scaleOutInstances: 3 }, onboarding: { add: ['G', 'H', 'I'] },
       },
     },
     seed: 42,

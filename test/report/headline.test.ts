@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectionsHeadlineN, formatHeadlineTable, headlineRatio, headlineRows } from '../../report/headline.ts';
+import { connectionsHeadlineN, formatHeadlineTable, headlineRatio, headlineRows, THROUGHPUT_METRICS } from '../../report/headline.ts';
+import { verdictCell } from '../../report/headline-cells.ts';
 import type { HeadlineRow, Report } from '../../report/model.ts';
 import { sampleReport, sampleReportWithCluster } from './fixture.ts';
 
@@ -25,8 +26,18 @@ describe('headlineRows of the sample report', () => {
 
   it('has every metric of the four runners, in runner order', () => {
     expect(rows.map((r) => r.runner)).toEqual([
-      ...Array(5).fill('connections'), ...Array(10).fill('failures'), ...Array(6).fill('throughput'), ...Array(4).fill('onboarding'),
+      ...Array(5).fill('connections'), ...Array(10).fill('failures'), ...Array(THROUGHPUT_METRICS.length).fill('throughput'), ...Array(4).fill('onboarding'),
     ]);
+  });
+
+  it('marks exact the rows counted from the topology or the wiring, and only those', () => {
+    expect(rows.filter((r) => r.exact === true).map((r) => `${r.runner} / ${r.metric}`)).toEqual([
+      'connections / declared links', 'connections / protocols', 'connections / formats', 'connections / adapters (all systems)',
+      'failures / single points of failure', 'failures / single points of failure in the integration',
+      'onboarding / existing systems restarted', 'onboarding / existing systems reconfigured',
+    ]);
+    // Measured rows carry no exact flag at all (not exact: false), so report.json stays as it was for them.
+    expect('exact' in rowOf(rows, 'connections', 'live TCP connections')).toBe(false);
   });
 
   it('compares connections at the largest n both layouts measured', () => {
@@ -63,14 +74,17 @@ describe('headlineRows of the sample report', () => {
     }
   });
 
-  it('takes throughput at saturation and latency at the lowest step', () => {
-    const accepted = rowOf(rows, 'throughput', 'accepted orders/s at saturation');
-    expect(accepted).toMatchObject({ legacy: 212.4, hub: 612.3, better: 'higher' });
-    expect(accepted.ratio).toBeCloseTo(612.3 / 212.4);
-    expect(rowOf(rows, 'throughput', 'ingress p99 at saturation')).toMatchObject({ legacy: 160, hub: 190 });
-    expect(rowOf(rows, 'throughput', 'end-to-end p50 at the lowest load')).toMatchObject({ legacy: 2350, hub: 38 });
-    expect(rowOf(rows, 'throughput', 'CPU per 1,000 orders at saturation')).toMatchObject({ legacy: 1.66, hub: 0.97 });
-    expect(rowOf(rows, 'throughput', 'bytes written per order at saturation')).toMatchObject({ legacy: 8990, hub: 4230 });
+  it('takes throughput as the median of the runs, with intervals, run i of legacy paired with run i of hub for the ratio', () => {
+    const sustained = rowOf(rows, 'throughput', 'highest sustained rate');
+    // Runs sustained 175, 163, 188 (legacy) and 600, 500, 700 (hub); the per-run ratios' median is run 1's, 600 / 175.
+    expect(sustained).toMatchObject({ legacy: 175, hub: 600, better: 'higher', runs: 3 });
+    expect(sustained.ratio).toBeCloseTo(600 / 175);
+    expect(sustained.intervals!.legacy![0]).toBeLessThan(163);
+    expect(sustained.intervals!.legacy![1]).toBeGreaterThan(188);
+    expect(rowOf(rows, 'throughput', 'CPU per order at the cost rate')).toMatchObject({ legacy: 16.906, hub: 12.549 });
+    expect(rowOf(rows, 'throughput', 'idle CPU, no load')).toMatchObject({ legacy: 31.7, hub: 47.6 });
+    expect(rowOf(rows, 'throughput', 'disk bytes per order (write_bytes)')).toMatchObject({ legacy: 14_200, hub: 9_650 });
+    expect(rowOf(rows, 'throughput', 'socket and pipe bytes per order')).toMatchObject({ legacy: 21_400, hub: 30_800 });
   });
 
   it('counts onboarding changes; history is better higher and has no ratio when legacy got none', () => {
@@ -92,9 +106,8 @@ describe('headlineRows edge cases', () => {
 
   it('gives null (and no ratio) for a layout a runner did not measure', () => {
     const r = sampleReport();
-    r.runners.throughput!.layouts = r.runners.throughput!.layouts.filter((l) => l.layout === 'hub');
-    const accepted = rowOf(headlineRows(r.runners), 'throughput', 'accepted orders/s at saturation');
-    expect(accepted).toMatchObject({ legacy: null, hub: 612.3, ratio: null });
+    r.runners.onboarding!.layouts = r.runners.onboarding!.layouts.filter((l) => l.layout === 'legacy');
+    expect(rowOf(headlineRows(r.runners), 'onboarding', 'ingress downtime')).toMatchObject({ legacy: 4200, hub: null, ratio: null });
   });
 
   it('uses the largest n common to both layouts when they measured different ranges', () => {
@@ -108,10 +121,13 @@ describe('headlineRows edge cases', () => {
     expect(rowOf(headlineRows(r.runners), 'connections', 'declared links')).toMatchObject({ legacy: 24, hub: null });
   });
 
-  it('gives null latency when no step is at the saturation point', () => {
+  it('leaves a run that did not sustain the cost rate out of the cost rows', () => {
     const r = sampleReport();
-    r.runners.throughput!.layouts[0].saturation.connections = 999;
-    expect(rowOf(headlineRows(r.runners), 'throughput', 'ingress p99 at saturation').legacy).toBeNull();
+    r.runners.throughput!.layouts[1].runs[1].cost = null;
+    const cpu = rowOf(headlineRows(r.runners), 'throughput', 'CPU per order at the cost rate');
+    expect(cpu.hub).toBeCloseTo((12.549 + 12.345) / 2);
+    expect(cpu.legacy).toBe(16.906);
+    expect(rowOf(headlineRows(r.runners), 'throughput', 'highest sustained rate').hub).toBe(600);
   });
 });
 
@@ -154,25 +170,83 @@ describe('headlineRows with the failures runner\'s legacy-ha and hub-cluster lay
     const text = formatHeadlineTable(rows);
     const [first, second] = text.split('\n\n');
     expect(first.split('\n')[0]).toBe('legacy against hub (one RabbitMQ node against one broker)');
-    expect(first.split('\n')[1]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub\/legacy\s+better$/);
-    expect(first).toMatch(/declared links\s+24\s+10\s+0\.417×/);
+    expect(first.split('\n')[1]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub\/legacy\s+better\s+runs\s+verdict$/);
+    expect(first).toMatch(/declared links\s+24\s+10\s+0\.417×\s+lower\s+exact\s+lower by 58 % \(better\)/);
     expect(second.split('\n')[0]).toBe('legacy-ha against hub-cluster (failures only)');
-    expect(second.split('\n')[1]).toMatch(/^runner\s+metric\s+legacy-ha\s+hub-cluster\s+hub-cluster\/legacy-ha\s+better$/);
-    expect(second).toMatch(/failures\s+records lost\s+6\s+0\s+0×\s+lower/);
+    expect(second.split('\n')[1]).toMatch(/^runner\s+metric\s+legacy-ha\s+hub-cluster\s+hub-cluster\/legacy-ha\s+better\s+runs\s+verdict$/);
+    expect(second).toMatch(/failures\s+records lost\s+6\s+0\s+0×\s+lower\s+1\s+one run: no interval$/m);
+    expect(second).toMatch(/failures\s+single points of failure \(components\)\s+1\s+0\s+0×\s+lower\s+exact\s+lower by 100 % \(better\)$/m);
     expect(second).not.toContain('declared links');
   });
 });
 
+/** Rows as a repeated run gives them, built here so the table's tests do not depend on any runner's results. */
+function repeatedRows(): HeadlineRow[] {
+  return [
+    {
+      runner: 'connections', metric: 'declared links', unit: 'links', legacy: 24, hub: 10, ratio: 10 / 24, better: 'lower', exact: true,
+    },
+    { runner: 'connections', metric: 'live TCP connections', unit: 'connections', legacy: 17, hub: 19, ratio: 19 / 17, better: 'lower' },
+    {
+      runner: 'throughput', metric: 'highest sustained rate', unit: 'orders/s', legacy: 142.37, hub: 598.2, ratio: 4.21, better: 'higher',
+      runs: 3, intervals: { legacy: [129.1, 155.6], hub: [560.4, 640.1], ratio: [3.9, 4.6] },
+    },
+    {
+      runner: 'throughput', metric: 'ingress p99', unit: 'ms', legacy: 45, hub: 44, ratio: 0.978, better: 'lower',
+      runs: 3, intervals: { legacy: [40, 50], hub: [38, 50], ratio: [0.85, 1.12] },
+    },
+  ];
+}
+
 describe('formatHeadlineTable', () => {
+  it('shows a repeated row as median (interval), its ratio likewise, the runs and a verdict; one-run and exact rows as they are', () => {
+    const lines = formatHeadlineTable(repeatedRows()).split('\n');
+    expect(lines[0]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub\/legacy\s+better\s+runs\s+verdict$/);
+    expect(lines[2]).toMatch(/^connections\s+declared links\s+24\s+10\s+0\.417×\s+lower\s+exact\s+lower by 58 % \(better\)$/);
+    expect(lines[3]).toMatch(/^connections\s+live TCP connections\s+17\s+19\s+1\.12×\s+lower\s+1\s+one run: no interval$/);
+    expect(lines[4]).toMatch(/^throughput\s+highest sustained rate \(orders\/s\)\s+142 \(129–156\)\s+598 \(560–640\)\s+4\.21× \(3\.90–4\.60\)\s+higher\s+3\s+higher by 4\.2× \(better\)$/);
+    expect(lines[5]).toMatch(/^throughput\s+ingress p99 \(ms\)\s+45 \(40–50\)\s+44 \(38–50\)\s+0\.98× \(0\.85–1\.12\)\s+lower\s+3\s+no clear difference$/);
+  });
+
   it('prints an aligned plain-text table with units where the metric does not name them', () => {
     const r = sampleReport();
     delete r.runners.failures;
     const text = formatHeadlineTable(headlineRows(r.runners));
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub\/legacy\s+better$/);
+    expect(lines[0]).toMatch(/^runner\s+metric\s+legacy\s+hub\s+hub\/legacy\s+better\s+runs\s+verdict$/);
     expect(text).toMatch(/connections\s+declared links\s+24\s+10\s+0\.417×\s+lower/);
-    expect(text).toMatch(/newcomers that received history \(systems\)\s+0\s+3\s+–\s+higher/);
+    // No ratio (legacy got none), one run: no verdict either way.
+    expect(text).toMatch(/newcomers that received history \(systems\)\s+0\s+3\s+–\s+higher\s+1\s+one run: no interval$/m);
     expect(formatHeadlineTable(sampleReport().headline)).toMatch(/mean time from kill to service \(ms\)\s+8,567\s+6,142/);
+    // Equal values of one run: the same.
+    expect(formatHeadlineTable(sampleReport().headline)).toMatch(/mean time from kill to ready \(ms\)\s+5,000\s+5,000\s+1×\s+lower\s+1\s+same$/m);
     expect(formatHeadlineTable([])).toBe('no runner ran, so there is no headline');
+  });
+});
+
+describe('verdictCell', () => {
+  const measured = { better: 'lower' as const, runs: 3 };
+
+  it('judges by the ratio\'s interval when there is one', () => {
+    expect(verdictCell(measured, 45, 44, 0.978, { legacy: [40, 50], hub: [38, 50], ratio: [0.85, 1.12] })).toBe('no clear difference');
+    expect(verdictCell(measured, 45, 20, 0.44, { legacy: [40, 50], hub: [18, 22], ratio: [0.4, 0.5] })).toBe('lower by 56 % (better)');
+  });
+
+  it('without a ratio interval (a ratio of 0, or legacy 0), judges by whether the layouts\' intervals overlap', () => {
+    // Nothing lost in any hub run: the ratio is 0 and has no interval on the log scale.
+    expect(verdictCell(measured, 187, 0, 0, { legacy: [150, 210], hub: [0, 0], ratio: null })).toBe('lower by 100 % (better)');
+    expect(verdictCell(measured, 0, 3, null, { legacy: [0, 0], hub: [1, 5], ratio: null })).toBe('higher (worse)');
+    expect(verdictCell(measured, 0, 1, null, { legacy: [0, 2], hub: [0, 3], ratio: null })).toBe('no clear difference');
+    expect(verdictCell(measured, 0, 1, null, { legacy: null, hub: [0, 3], ratio: null })).toBe('no interval');
+  });
+
+  it('judges exact rows by value, one-run rows not at all unless equal, and has none for a missing side', () => {
+    expect(verdictCell({ better: 'lower', exact: true }, 3, 0, 0)).toBe('lower by 100 % (better)');
+    expect(verdictCell({ better: 'lower', exact: true }, 0, 2, null)).toBe('higher (worse)');
+    expect(verdictCell({ better: 'lower', exact: true }, 1, 1, 1)).toBe('same');
+    expect(verdictCell({ better: 'lower' }, 17, 19, 19 / 17)).toBe('one run: no interval');
+    expect(verdictCell({ better: 'lower' }, 5, 5, 1)).toBe('same');
+    expect(verdictCell({ better: 'lower', runs: 3 }, 5, 6, 1.2)).toBe('no interval');
+    expect(verdictCell({ better: 'lower' }, null, 5, null)).toBe('–');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Report } from '../../report/model.ts';
+import type { HeadlineRow, Report } from '../../report/model.ts';
 import { MODEL_DISCLAIMER } from '../../report/document-runners.ts';
 import { headlineRows } from '../../report/headline.ts';
 import { renderHtml } from '../../report/render-html.ts';
@@ -10,7 +10,7 @@ import { externalReferences, figuresOf } from './html-checks.ts';
 
 const ALL_CHARTS = [
   'chart-connections', 'chart-failures-error-rate', 'chart-failures-recovery', 'chart-failures-timeline',
-  'chart-throughput-accepted', 'chart-throughput-p99', 'chart-throughput-cpu', 'chart-onboarding',
+  'chart-throughput-latency', 'chart-throughput-cost', 'chart-onboarding',
 ];
 
 const EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(1)> | pipe \\ back "quote\' & amp';
@@ -30,7 +30,8 @@ function hostileReport(): Report {
   r.topology.legacyLinks[1].to = `C${EVIL}`;
   r.runners.failures!.layouts[0].components[0].component = EVIL;
   r.runners.failures!.layouts[0].components[0].locatedBy = EVIL;
-  r.runners.throughput!.layouts[0].steps[0].bottleneck = EVIL;
+  r.runners.throughput!.layouts[0].runs[0].search.bottleneck = EVIL;
+  r.runners.throughput!.tuning[0].why = EVIL;
   r.headline = headlineRows(r.runners);
   r.headline[0].metric = EVIL;
   const checked = validateReport(r);
@@ -49,24 +50,55 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| memory | 8 GiB |');
     expect(md).toContain('| OS | Debian GNU/Linux 12 (bookworm), Linux 6.1.0-28-cloud-amd64 |');
     expect(md).toContain('| kafkajs | 2.2.4 |');
-    expect(md).toContain('| throughput.connections | 1, 4, 16, 64 |');
+    expect(md).toContain('| throughput.costRatePerS | 40 |');
     expect(md).toContain('took 41 min 12.5 s');
   });
 
-  it('has the headline table: metric, legacy, hub, hub/legacy, better', () => {
-    expect(md).toContain('| runner | metric | legacy | hub | hub/legacy | better |\n|:---|:---|---:|---:|---:|:---|\n');
-    expect(md).toContain('| connections | declared links | 24 | 10 | 0.417× | lower |');
-    expect(md).toContain('| failures | mean time from kill to service (ms) | 8,567 | 6,142 | 0.717× | lower |');
-    expect(md).toContain('| failures | records duplicated | 18 | 15 | 0.833× | lower |');
-    expect(md).toContain('| throughput | accepted orders/s at saturation | 212.4 | 612.3 | 2.88× | higher |');
-    expect(md).toContain('| onboarding | newcomers that received history (systems) | 0 | 3 | – | higher |');
+  it('has the headline table: metric, legacy, hub, hub/legacy, better, runs, verdict', () => {
+    expect(md).toContain('| runner | metric | legacy | hub | hub/legacy | better | runs | verdict |\n|:---|:---|---:|---:|---:|:---|---:|:---|\n');
+    expect(md).toContain('| connections | declared links | 24 | 10 | 0.417× | lower | exact | lower by 58 % (better) |\n');
+    expect(md).toContain('| failures | mean time from kill to service (ms) | 8,567 | 6,142 | 0.717× | lower | 1 | one run: no interval |\n');
+    expect(md).toContain('| failures | records duplicated | 18 | 15 | 0.833× | lower | 1 | one run: no interval |\n');
+    expect(md).toContain('| onboarding | newcomers that received history (systems) | 0 | 3 | – | higher | 1 | one run: no interval |\n');
     expect(md).toContain('taken at n = 9 systems');
+  });
+
+  it('shows a repeated row as median (interval) with a verdict, and says below the table how to read it', () => {
+    const r = sampleReport();
+    const rows: HeadlineRow[] = [
+      { runner: 'connections', metric: 'declared links', unit: 'links', legacy: 24, hub: 10, ratio: 10 / 24, better: 'lower', exact: true },
+      {
+        runner: 'throughput', metric: 'highest sustained rate', unit: 'orders/s', legacy: 142.37, hub: 598.2, ratio: 4.21, better: 'higher',
+        runs: 3, intervals: { legacy: [129.1, 155.6], hub: [560.4, 640.1], ratio: [3.9, 4.6] },
+      },
+      {
+        runner: 'throughput', metric: 'ingress p99', unit: 'ms', legacy: 45, hub: 44, ratio: 0.978, better: 'lower',
+        runs: 3, intervals: { legacy: [40, 50], hub: [38, 50], ratio: [0.85, 1.12] },
+      },
+    ];
+    r.headline = rows;
+    const repeated = renderMarkdown(r);
+    expect(repeated).toContain('| throughput | highest sustained rate (orders/s) | 142 (129–156) | 598 (560–640) | 4.21× (3.90–4.60) | higher | 3 | higher by 4.2× (better) |\n');
+    expect(repeated).toContain('| throughput | ingress p99 (ms) | 45 (40–50) | 44 (38–50) | 0.98× (0.85–1.12) | lower | 3 | no clear difference |\n');
+    const reading = repeated.slice(repeated.indexOf('How to read it'), repeated.indexOf('\n', repeated.indexOf('How to read it')));
+    expect(reading).toContain('rows marked exact are counted from the topology or the wiring');
+    expect(reading).toContain('A row measured over 3 runs shows the median of the runs and, in brackets, a 95 % interval');
+    expect(reading).toContain('When the ratio\'s interval includes 1 the verdict is "no clear difference"');
+    // No single-run row here, so nothing about them.
+    expect(reading).not.toContain('one run');
+    // The sample report has no repeated row outside throughput: its reading explains exact and single-run rows.
+    const withoutThroughput = sampleReport();
+    delete withoutThroughput.runners.throughput;
+    withoutThroughput.headline = headlineRows(withoutThroughput.runners);
+    const plain = renderMarkdown(withoutThroughput);
+    expect(plain).toContain('Rows marked 1 were measured in one run: they have no interval, so a difference there may be noise');
+    expect(plain).not.toContain('A row measured over');
   });
 
   it('has a section per runner with its full tables', () => {
     for (const title of ['## Connections', '## Failures', '## Throughput and cost', '## Onboarding', '## Topology', '## Notes']) expect(md).toContain(title);
     expect(md).toContain('| 9 | A B C D E F G H I | 24 | 17 | amqp, file, http | csv, json, xml | 26 | 598 / 600 |');
-    expect(md).toContain('| 16 (saturation) | 212.4 |');
+    expect(md).toContain('| legacy | 175 (144–206) | run 1: 175 (not 188); run 2: 163 (not 175); run 3: 188 (not 200) | C (3 of 3 runs) |');
     expect(md).toContain('| component | kind | kill → ready | kill → service | longest ingress outage | ingress failed / sent while down | error rate |\n');
     expect(md).toContain('| rabbitmq | rabbitmq | 5,000 ms | not within 13,000 ms | 60 ms | 5 / 250 | 2 % |');
     expect(md).toContain('| C | 12 / 6,300 | 8 buffer lost at kill, 4 in-flight call | 3 | 4 |');
@@ -154,7 +186,9 @@ describe('renderHtml', async () => {
 
   it('has the same tables as the markdown', () => {
     expect(html).toContain('<table id="table-headline">');
-    expect(html).toContain('<td>connections</td><td>declared links</td><td class="num">24</td><td class="num">10</td><td class="num">0.417×</td><td>lower</td>');
+    expect(html).toContain('<td>connections</td><td>declared links</td><td class="num">24</td><td class="num">10</td><td class="num">0.417×</td><td>lower</td>'
+      + '<td class="num">exact</td><td>lower by 58 % (better)</td></tr>');
+    expect(html).toMatch(/<\/table><\/div>\n(<p>[^<]*<\/p>\n)*<p>How to read it: /);
     expect(html).toContain(MODEL_DISCLAIMER);
   });
 
@@ -170,11 +204,11 @@ describe('renderHtml', async () => {
 
   it('renders runners that measured nothing, and a run of only one layout, without failing', async () => {
     const empty = sampleReport();
-    empty.runners = { connections: { points: [], model: [] }, failures: { downMs: 1, loadOrdersPerS: 1, layouts: [] }, throughput: { stepDurationS: 1, layouts: [] }, onboarding: { layouts: [] } };
+    empty.runners = { connections: { points: [], model: [] }, failures: { downMs: 1, loadOrdersPerS: 1, layouts: [] }, throughput: { ...sampleReport().runners.throughput!, tuning: [], layouts: [] }, onboarding: { layouts: [] } };
     empty.headline = headlineRows(empty.runners);
     empty.topology = { ...empty.topology, systems: [], legacyLinks: [], hubLinks: [] };
     expect(figuresOf(await renderHtml(empty))).toHaveLength(ALL_CHARTS.length + 2);
-    expect(renderMarkdown(empty)).toContain('| connections | declared links | – | – | – | lower |');
+    expect(renderMarkdown(empty)).toContain('| connections | declared links | – | – | – | lower | exact | – |');
 
     const legacyOnly = sampleReport();
     for (const k of ['failures', 'throughput', 'onboarding'] as const) {
@@ -187,7 +221,7 @@ describe('renderHtml', async () => {
     const html = await renderHtml(legacyOnly);
     expect(figuresOf(html).filter((f) => f.kind === 'chart')).toHaveLength(ALL_CHARTS.length);
     expect(html).toContain('Service not back within the observation, so not drawn: A (legacy), B (legacy)');
-    expect(renderMarkdown(legacyOnly)).toContain('| failures | records lost | 187 | not measured | – | lower |');
+    expect(renderMarkdown(legacyOnly)).toContain('| failures | records lost | 187 | not measured | – | lower | 1 | – |');
   });
 
   it('escapes every text from the report (no HTML injection through names, notes, settings or diagrams)', async () => {
@@ -245,7 +279,7 @@ describe('a report made before the loss causes, kill → service and the HA pair
     expect(md).toContain('| rabbitmq | rabbitmq | 5,000 ms | not measured | not measured | 5 / 250 | 2 % | 1,200 ms |');
     expect(md).toContain('| rabbitmq | 140 / 6,965 | not measured | 3 | 0 |');
     expect(md).toContain('| records lost by cause | not measured | not measured |');
-    expect(md).toContain('| failures | single points of failure (components) | not measured | 0 | – | lower |');
+    expect(md).toContain('| failures | single points of failure (components) | not measured | 0 | – | lower | exact | – |');
     expect(html).toContain('kill → service not measured (an older report)');
     expect(html).toContain('Not measured (an older report): A (legacy)');
   });
@@ -262,12 +296,12 @@ describe('a report with the failures runner\'s legacy-ha and hub-cluster layouts
   });
 
   it('states both comparison pairs in the headline, each over the same components', () => {
-    expect(md).toContain('**legacy against hub (one RabbitMQ node against one broker)**\n\n| runner | metric | legacy | hub | hub/legacy | better |');
+    expect(md).toContain('**legacy against hub (one RabbitMQ node against one broker)**\n\n| runner | metric | legacy | hub | hub/legacy | better | runs | verdict |');
     expect(md).toContain('**legacy-ha against hub-cluster (a 3-node RabbitMQ cluster with quorum queues against 3 replicating brokers): failures only**\n\n'
-      + '| runner | metric | legacy-ha | hub-cluster | hub-cluster/legacy-ha | better |');
-    expect(md).toContain('| failures | single points of failure in the integration (components) | 1 | 0 | 0× | lower |');
-    expect(md).toContain('| failures | records duplicated | 12 | 3 | 0.25× | lower |');
-    expect(md).toContain('| failures | longest ingress outage (ms) | 3,600 | 4,600 | 1.28× | lower |');
+      + '| runner | metric | legacy-ha | hub-cluster | hub-cluster/legacy-ha | better | runs | verdict |');
+    expect(md).toContain('| failures | single points of failure in the integration (components) | 1 | 0 | 0× | lower | exact | lower by 100 % (better) |\n');
+    expect(md).toContain('| failures | records duplicated | 12 | 3 | 0.25× | lower | 1 | one run: no interval |\n');
+    expect(md).toContain('| failures | longest ingress outage (ms) | 3,600 | 4,600 | 1.28× | lower | 1 | one run: no interval |\n');
     expect(md).toContain('legacy-ha against hub-cluster (a 3-node RabbitMQ cluster with quorum queues against 3 replicating brokers): compared over the components both failed: '
       + 'messaging node (rabbitmq-1, rabbitmq-2, rabbitmq-3; broker-1, broker-2, broker-3), quorum leader (quorum-leader (rabbitmq-1); quorum-leader (broker-2)).');
     expect(md).toContain('| connections | declared links | 24 | 10 | 0.417× | lower |');
@@ -303,7 +337,7 @@ describe('a report with the failures runner\'s legacy-ha and hub-cluster layouts
       expect(body, id).toContain('>legacy-ha</text>');
       expect(body, id).toContain('>messaging node 2</text>');
     }
-    expect(figures.find((f) => f.id === 'chart-throughput-accepted')!.body).not.toContain('hub-cluster');
+    expect(figures.find((f) => f.id === 'chart-throughput-latency')!.body).not.toContain('hub-cluster');
   });
 
   it('renders the same bytes every time', async () => {

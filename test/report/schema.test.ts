@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { REPORT_SCHEMA_FILE, reportJsonSchemaText } from '../../report/json-schema.ts';
+import { REPORT_SCHEMA_VERSION } from '../../report/model.ts';
 import { validateReport } from '../../report/validate.ts';
 import { sampleReport } from './fixture.ts';
 
@@ -19,7 +20,7 @@ describe('report.schema.json', () => {
   it('is a draft 2020-12 schema with an id and a title', () => {
     const schema = JSON.parse(readFileSync(REPORT_SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(schema.$id).toBe('urn:untangle:report:v1');
+    expect(schema.$id).toBe(`urn:untangle:report:v${REPORT_SCHEMA_VERSION}`);
     expect(schema.required).toContain('runners');
   });
 });
@@ -66,18 +67,30 @@ describe('validateReport', () => {
   it('checks ranges and integers', () => {
     const r = sampleReport();
     r.runners.failures!.layouts[0].components[1].ingressErrorRate = 1.5;
-    r.runners.throughput!.layouts[1].steps[0].requests = -3;
+    r.runners.throughput!.layouts[1].runs[2].search.points[0].sent = -3;
     r.machine.cores = 2.5;
     expect(errorsOf(r)).toEqual([
       'machine.cores: must be integer',
       'runners.failures.layouts[0].components[1].ingressErrorRate: must be <= 1',
-      'runners.throughput.layouts[1].steps[0].requests: must be >= 0',
+      'runners.throughput.layouts[1].runs[2].search.points[0].sent: must be >= 0',
     ]);
   });
 
   it('refuses another schema version and wrong types', () => {
-    expect(errorsOf({ ...sampleReport(), schemaVersion: 2 })).toEqual(['schemaVersion: must be 1']);
+    expect(errorsOf({ ...sampleReport(), schemaVersion: REPORT_SCHEMA_VERSION - 1 })).toEqual([`schemaVersion: must be ${REPORT_SCHEMA_VERSION}`]);
     expect(errorsOf({ ...sampleReport(), seed: '42' })).toEqual(['seed: must be integer']);
+  });
+
+  it('takes the files\' content hashes as 64 lowercase hex digits, and does without them', () => {
+    const r = sampleReport();
+    r.scenario.sha256 = 'ab'.repeat(32);
+    r.topology.sha256 = 'AB'.repeat(32);
+    expect(errorsOf(r)).toEqual(['topology.sha256: must match pattern "^[0-9a-f]{64}$"']);
+    r.topology.sha256 = 'cd'.repeat(32);
+    expect(validateReport(r).ok).toBe(true);
+    delete r.scenario.sha256;
+    delete r.topology.sha256;
+    expect(validateReport(r).ok).toBe(true);
   });
 
   it('lists at most 20 errors and says how many more there were', () => {

@@ -28,12 +28,12 @@ describe('writeReport', () => {
   it('refuses an invalid report with the schema errors, and writes nothing', async () => {
     const dir = freshDir();
     const bad = sampleReport();
-    bad.runners.throughput!.layouts[0].steps[0].acceptedPerS = -1;
+    bad.runners.throughput!.layouts[0].runs[0].idle.totalCpuMsPerS = -1;
     (bad as unknown as Record<string, unknown>).extra = true;
     const err = await writeReport(dir, bad).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toBe(`${path.join(dir, 'report.json')}: refusing to write an invalid report (checked against report/report.schema.json):`
-      + '\n  - (report): unknown property "extra"\n  - runners.throughput.layouts[0].steps[0].acceptedPerS: must be >= 0');
+      + '\n  - (report): unknown property "extra"\n  - runners.throughput.layouts[0].runs[0].idle.totalCpuMsPerS: must be >= 0');
     expect(existsSync(dir)).toBe(false);
   });
 

@@ -95,25 +95,31 @@ describe.runIf(hasRabbit)('npm run compare -- --quick', () => {
     expect(consumer.ordersLost).toBe(0);
   });
 
-  it('measures throughput and cost in both layouts: every accepted order completes at the first step', () => {
+  it('measures throughput and cost in both layouts: the cost point is sustained, attributed, and the search went above it', () => {
     const t = report.runners.throughput!;
     expect(t.layouts.map((l) => l.layout)).toEqual(['legacy', 'hub']);
+    expect(t.method.repeats).toBe(1);
     for (const l of t.layouts) {
       const processes = [...'ABCD', ...(l.layout === 'hub' ? ['lake-sink', 'broker'] : ['rabbitmq'])];
-      const first = l.steps[0];
-      expect(first.completionRate, `${l.layout}: completion at the first step`).toBe(1);
-      expect(first.e2eLatencyMs.p50, l.layout).not.toBeNull();
-      expect(first.e2eLatencyMs.p99!).toBeGreaterThanOrEqual(first.e2eLatencyMs.p50!);
-      for (const s of l.steps) {
-        expect(s.acceptedPerS, `${l.layout} c=${s.connections}`).toBeGreaterThan(0);
-        expect(s.cpuSecondsPer1000Orders, `${l.layout} c=${s.connections}`).toBeGreaterThan(0);
-        expect(s.bytesPerOrder, `${l.layout} c=${s.connections}`).toBeGreaterThan(0);
-        expect(processes, `${l.layout} bottleneck`).toContain(s.bottleneck);
-        expect(s.cpuSecondsPerProcess.map((p) => p.process).sort()).toEqual([...processes].sort());
-        expect(s.ingressLatencyMs.p99).toBeGreaterThanOrEqual(s.ingressLatencyMs.p50);
-      }
-      expect(l.saturation.acceptedPerS).toBe(Math.max(...l.steps.map((s) => s.acceptedPerS)));
+      const run = l.runs[0];
+      expect(run.idle.perProcess.map((p) => p.process).sort()).toEqual([...processes].sort());
+      const cost = run.cost!;
+      expect(cost, `${l.layout}: no cost point (${report.notes.join(' | ')})`).not.toBeNull();
+      expect(cost.point.completionRate, l.layout).toBe(1);
+      expect(cost.point.toSystemsMs.p50, l.layout).not.toBeNull();
+      expect(cost.point.toLakeMs.p99!).toBeGreaterThanOrEqual(cost.point.toLakeMs.p50!);
+      expect(cost.point.ingressLatencyMs.p99!).toBeGreaterThanOrEqual(cost.point.ingressLatencyMs.p50!);
+      expect(cost.cpuMsPerOrder, l.layout).toBeGreaterThan(0);
+      expect(cost.parts.declaredWork, l.layout).toBeGreaterThan(0);
+      expect(Math.abs(cost.unattributedMsPerOrder), `${l.layout} parts against the total`).toBeLessThanOrEqual(0.05 * cost.cpuMsPerOrder);
+      expect(cost.socketBytesPerOrder, l.layout).toBeGreaterThan(0);
+      expect(cost.perProcess.map((p) => p.process).sort()).toEqual([...processes].sort());
+      expect(run.search.points.length).toBe(2);
+      expect(run.search.points[1].targetPerS).toBeGreaterThan(run.search.points[0].targetPerS);
+      expect(processes).toContain(run.search.bottleneck);
+      expect(l.scaleOut).toBeNull();
     }
+    expect(report.headline.filter((h) => h.runner === 'throughput').map((h) => h.metric)).toContain('highest sustained rate');
   });
 
   it('onboards I: legacy rewires the systems that feed it without a restart and gives it no history; the hub changes nothing and replays it all', () => {

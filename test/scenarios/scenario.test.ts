@@ -76,7 +76,7 @@ describe('scenario files', () => {
       'layouts: [legacy, mesh]',
       'runners:',
       '  connections: { form: 3 }',
-      '  throughput: { stepS: -1 }',
+      '  throughput: { costRatePerS: -1 }',
       'quick:',
       '  runners:',
       '    onboarding: false',
@@ -86,7 +86,7 @@ describe('scenario files', () => {
     expect(at(1).join()).toMatch(/name: .*lower-case name/);
     expect(at(3).join()).toMatch(/layouts\[1\]: expected one of legacy, hub, got "mesh"/);
     expect(at(5).join()).toMatch(/unknown key "form".*did you mean "from"/);
-    expect(at(6).join()).toMatch(/stepS/);
+    expect(at(6).join()).toMatch(/costRatePerS/);
     expect(at(9).join()).toMatch(/runner "onboarding" is not in runners/);
   });
 

@@ -1,17 +1,21 @@
 /**
- * What a step cost the machine, per OS process of the landscape (each system, the lake sink, the
- * broker, RabbitMQ): CPU seconds (utime + stime of /proc/PID/stat) and bytes written (wchar of
- * /proc/PID/io: socket, pipe and file writes alike) between two samples.
+ * What a window of load cost the machine, per OS process of the landscape (each system, the lake
+ * sink, the broker, RabbitMQ) and the load generator apart: CPU seconds (utime + stime of
+ * /proc/PID/stat), bytes handed to write() of any kind (wchar of /proc/PID/io: sockets, pipes and
+ * files) and bytes caused to be written to storage (write_bytes), between two samples.
  */
 import { readFileSync } from 'node:fs';
 import { cpuSeconds, ioBytes, isLoopback, pidsListeningOn } from '../../../systems/process/os-stats.ts';
 import type { Supervisor } from '../../../systems/process/supervisor.ts';
-import { RABBITMQ_PROCESS } from '../context.ts';
+import { BROKER_PROCESS, RABBITMQ_PROCESS } from '../context.ts';
 
+/** What a process is to the landscape, for attributing its CPU. */
+export type ProcessRole = 'system' | 'broker' | 'rabbitmq' | 'lake-sink';
 
 export interface MeasuredProcess {
   name: string;
   pid: number;
+  role: ProcessRole;
   /** False when /proc/PID/io cannot be read (another user's process without root): CPU only. */
   ioReadable: boolean;
 }
@@ -20,6 +24,7 @@ export interface ProcessSample {
   pid: number;
   cpuS: number;
   writtenBytes: number | null;
+  storageBytes?: number | null;
 }
 
 export interface CostSample {
@@ -27,12 +32,25 @@ export interface CostSample {
   byName: Map<string, ProcessSample | null>;
 }
 
+export interface ProcessDelta {
+  process: string;
+  seconds: number;
+  /** wchar delta (null when /proc/PID/io is unreadable). */
+  writtenBytes: number | null;
+  /** write_bytes delta (null when unreadable). */
+  storageBytes: number | null;
+}
+
 export interface StepCost {
   /** CPU seconds per process, most first. */
   perProcess: { process: string; seconds: number }[];
+  /** The same with bytes, most CPU first. */
+  deltas: ProcessDelta[];
   totalCpuS: number;
-  /** wchar over the processes whose I/O could be read, with the runner's own GET /state answers taken out. */
+  /** wchar over the processes whose I/O could be read, with the runner's own answers taken out. */
   bytesWritten: number;
+  /** write_bytes over the processes whose I/O could be read. */
+  storageBytes: number;
   /** The process with the most CPU; '' when nothing was measured. */
   bottleneck: string;
   /** Why a process is missing from the figures (exited, restarted, unreadable). */
@@ -48,22 +66,31 @@ function canReadIo(pid: number): boolean {
   }
 }
 
+/** The role of a supervised process by its name: the broker(s), the lake sink, else a system instance. */
+export function roleOf(name: string): ProcessRole {
+  if (name === BROKER_PROCESS || /^broker-\d+$/.test(name)) return 'broker';
+  if (name === 'lake-sink') return 'lake-sink';
+  if (name === RABBITMQ_PROCESS || /^rabbitmq-\d+$/.test(name)) return 'rabbitmq';
+  return 'system';
+}
+
 /** The supervisor's live processes (systems, lake sink, broker), plus RabbitMQ when its pid is known. */
 export function measuredProcesses(supervisor: Supervisor, rabbitPid: number | null): MeasuredProcess[] {
   const out: MeasuredProcess[] = [];
   for (const name of supervisor.names()) {
     const pid = supervisor.pid(name);
-    if (pid !== null) out.push({ name, pid, ioReadable: canReadIo(pid) });
+    if (pid !== null) out.push({ name, pid, role: roleOf(name), ioReadable: canReadIo(pid) });
   }
-  if (rabbitPid !== null) out.push({ name: RABBITMQ_PROCESS, pid: rabbitPid, ioReadable: canReadIo(rabbitPid) });
+  if (rabbitPid !== null) out.push({ name: RABBITMQ_PROCESS, pid: rabbitPid, role: 'rabbitmq', ioReadable: canReadIo(rabbitPid) });
   return out;
 }
 
-export function sampleCost(procs: readonly MeasuredProcess[]): CostSample {
+export function sampleCost(procs: readonly Pick<MeasuredProcess, 'name' | 'pid' | 'ioReadable'>[]): CostSample {
   const byName = new Map<string, ProcessSample | null>();
   for (const p of procs) {
     try {
-      byName.set(p.name, { pid: p.pid, cpuS: cpuSeconds(p.pid), writtenBytes: p.ioReadable ? ioBytes(p.pid).writtenBytes : null });
+      const io = p.ioReadable ? ioBytes(p.pid) : null;
+      byName.set(p.name, { pid: p.pid, cpuS: cpuSeconds(p.pid), writtenBytes: io?.writtenBytes ?? null, storageBytes: io?.storageBytes ?? null });
     } catch {
       byName.set(p.name, null); // exited
     }
@@ -71,11 +98,13 @@ export function sampleCost(procs: readonly MeasuredProcess[]): CostSample {
   return { atMs: Date.now(), byName };
 }
 
-/** The cost between two samples; `discountBytes` are bytes per process the runner itself caused (its /state reads). */
+const delta = (a: number | null | undefined, b: number | null | undefined, discount = 0): number | null =>
+  a === null || a === undefined || b === null || b === undefined ? null : Math.max(0, b - a - discount);
+
+/** The cost between two samples; `discountBytes` are bytes per process the runner itself caused (its own reads of the processes). */
 export function costBetween(a: CostSample, b: CostSample, discountBytes: ReadonlyMap<string, number> = new Map()): StepCost {
-  const perProcess: { process: string; seconds: number }[] = [];
+  const deltas: ProcessDelta[] = [];
   const problems: string[] = [];
-  let bytesWritten = 0;
   for (const [name, before] of a.byName) {
     const after = b.byName.get(name);
     if (!before || !after) {
@@ -86,14 +115,24 @@ export function costBetween(a: CostSample, b: CostSample, discountBytes: Readonl
       problems.push(`${name}: restarted during the window (pid ${before.pid} -> ${after.pid}), left out`);
       continue;
     }
-    perProcess.push({ process: name, seconds: round(Math.max(0, after.cpuS - before.cpuS), 3) });
-    if (before.writtenBytes !== null && after.writtenBytes !== null) {
-      bytesWritten += Math.max(0, after.writtenBytes - before.writtenBytes - (discountBytes.get(name) ?? 0));
-    }
+    deltas.push({
+      process: name,
+      seconds: round(Math.max(0, after.cpuS - before.cpuS), 3),
+      writtenBytes: delta(before.writtenBytes, after.writtenBytes, discountBytes.get(name) ?? 0),
+      storageBytes: delta(before.storageBytes, after.storageBytes),
+    });
   }
-  perProcess.sort((x, y) => y.seconds - x.seconds || (x.process < y.process ? -1 : 1));
-  const totalCpuS = perProcess.reduce((s, p) => s + p.seconds, 0);
-  return { perProcess, totalCpuS, bytesWritten, bottleneck: perProcess[0]?.process ?? '', problems };
+  deltas.sort((x, y) => y.seconds - x.seconds || (x.process < y.process ? -1 : 1));
+  const totalCpuS = deltas.reduce((s, p) => s + p.seconds, 0);
+  return {
+    perProcess: deltas.map((d) => ({ process: d.process, seconds: d.seconds })),
+    deltas,
+    totalCpuS,
+    bytesWritten: deltas.reduce((s, d) => s + (d.writtenBytes ?? 0), 0),
+    storageBytes: deltas.reduce((s, d) => s + (d.storageBytes ?? 0), 0),
+    bottleneck: deltas[0]?.process ?? '',
+    problems,
+  };
 }
 
 export interface RabbitMqProcess {

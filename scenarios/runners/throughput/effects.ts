@@ -181,12 +181,28 @@ export function receivedOf(topology: Topology, states: ReadonlyMap<string, reado
 
 // ---- judging --------------------------------------------------------------------------------
 
+/**
+ * One event's two end-to-end figures: until every downstream system had applied its effects, and
+ * until the lake held all its records (null when it causes none of that kind, or one is missing or
+ * untimed).
+ */
+export interface RootLatency {
+  sentAtMs: number;
+  toSystemsMs: number | null;
+  toLakeMs: number | null;
+  /** Every downstream system applied every effect (the lake aside). */
+  systemsComplete: boolean;
+  complete: boolean;
+}
+
 export interface StepEvaluation {
   accepted: number;
   complete: number;
   completionRate: number;
   /** End-to-end latency of each complete event, ms. */
   e2eMs: number[];
+  /** Per event (root key): its two end-to-end figures, apart. */
+  perRoot: Map<string, RootLatency>;
   /** Effects still missing over all events. */
   missingLake: number;
   missingReceived: number;
@@ -195,7 +211,7 @@ export interface StepEvaluation {
 }
 
 /** Earliest arrival of a content-correct copy of each expected lake record. */
-function lakeArrivals(exp: StepExpectation, lake: LakeRead): Map<string, number> {
+function lakeArrivals(exp: Pick<StepExpectation, 'lakeWant'>, lake: LakeRead): Map<string, number> {
   const first = new Map<string, number>();
   for (const { record, fileMs } of lake.records) {
     const key = recordKey(record.kind, record.id);
@@ -207,38 +223,67 @@ function lakeArrivals(exp: StepExpectation, lake: LakeRead): Map<string, number>
   return first;
 }
 
-export function lakeComplete(exp: StepExpectation, lake: LakeRead): boolean {
+export function lakeComplete(exp: Pick<StepExpectation, 'lakeWant'>, lake: LakeRead): boolean {
   return lakeArrivals(exp, lake).size >= exp.lakeWant.size;
+}
+
+/** Per event (root key) of an expectation: when the lake held all its records (ms after its send), null while one is missing. */
+export function lakeLatencies(exp: StepExpectation, lake: LakeRead): Map<string, number | null> {
+  const first = lakeArrivals(exp, lake);
+  const out = new Map<string, number | null>();
+  for (const [root, sentAt] of exp.sentAtMs) {
+    let last = sentAt;
+    let ok = true;
+    for (const key of exp.lakeKeys.get(root) ?? []) {
+      const at = first.get(key);
+      if (at === undefined) ok = false;
+      else last = Math.max(last, at);
+    }
+    out.set(root, ok ? last - sentAt : null);
+  }
+  return out;
 }
 
 export function evaluateStep(exp: StepExpectation, lake: LakeRead, received: ReceivedRead | null): StepEvaluation {
   const lakeFirst = lakeArrivals(exp, lake);
   const e2eMs: number[] = [];
+  const perRoot = new Map<string, RootLatency>();
   let complete = 0;
   let missingLake = 0;
   let missingReceived = 0;
   for (const [root, sentAt] of exp.sentAtMs) {
-    let last = sentAt;
-    let ok = true;
+    // Each starts at the send time: a file time from the kernel's coarse clock (up to a tick
+    // behind Date.now()) never makes a latency negative.
+    let lastLake = sentAt;
+    let lastSystems = sentAt;
+    let lakeOk = true;
+    let systemsOk = true;
     let timed = true;
-    for (const key of exp.lakeKeys.get(root) ?? []) {
+    const lakeKeys = exp.lakeKeys.get(root) ?? [];
+    const receiverKeys = exp.receiverKeys.get(root) ?? [];
+    for (const key of lakeKeys) {
       const at = lakeFirst.get(key);
-      if (at === undefined) { ok = false; missingLake++; } else last = Math.max(last, at);
+      if (at === undefined) { lakeOk = false; missingLake++; } else lastLake = Math.max(lastLake, at);
     }
-    for (const key of exp.receiverKeys.get(root) ?? []) {
+    for (const key of receiverKeys) {
       const [system, kind, id] = key.split(SEP);
       const at = received?.firstMs.get(`${system}${SEP}${kind}`)?.get(id);
-      if (at === undefined) { ok = false; missingReceived++; } else if (Number.isNaN(at)) timed = false; else last = Math.max(last, at);
+      if (at === undefined) { systemsOk = false; missingReceived++; } else if (Number.isNaN(at)) timed = false; else lastSystems = Math.max(lastSystems, at);
     }
-    if (!ok) continue;
+    perRoot.set(root, {
+      sentAtMs: sentAt,
+      toSystemsMs: systemsOk && timed && receiverKeys.length > 0 ? lastSystems - sentAt : null,
+      toLakeMs: lakeOk && lakeKeys.length > 0 ? lastLake - sentAt : null,
+      systemsComplete: systemsOk,
+      complete: lakeOk && systemsOk,
+    });
+    if (!lakeOk || !systemsOk) continue;
     complete++;
-    // `last` starts at the send time: a file time from the kernel's coarse clock (up to a tick
-    // behind Date.now()) never makes a latency negative.
-    if (timed) e2eMs.push(last - sentAt);
+    if (timed) e2eMs.push(Math.max(lastLake, lastSystems) - sentAt);
   }
   const accepted = exp.sentAtMs.size;
   const report = received ? verify(exp.expected, { lake: lake.records.map((r) => r.record), received: received.ids }) : null;
-  return { accepted, complete, completionRate: accepted === 0 ? 0 : complete / accepted, e2eMs, missingLake, missingReceived, report };
+  return { accepted, complete, completionRate: accepted === 0 ? 0 : complete / accepted, e2eMs, perRoot, missingLake, missingReceived, report };
 }
 
 // ---- waiting --------------------------------------------------------------------------------
@@ -257,6 +302,12 @@ export interface SettleOptions {
    */
   beforeStateRound?: () => void;
   signal?: AbortSignal;
+  /**
+   * 'systems': wait only until every downstream system has applied every effect, reading their
+   * state every round; the lake is then not read (the caller checks it later, for several points
+   * at once). Default 'all': the lake first, then the systems.
+   */
+  until?: 'all' | 'systems';
 }
 
 export interface Settled {
@@ -270,14 +321,28 @@ export interface Settled {
   truncated: string[];
 }
 
-/** Polls until every accepted event of the step is complete, or the deadline. */
+const NO_LAKE: LakeRead = { records: [], badLines: 0 };
+
+/** Polls until every accepted event of the step is complete (or, with until 'systems', has reached every system), or the deadline. */
 export async function settle(o: SettleOptions): Promise<Settled> {
   const ids = o.expectation.keys;
   const stateBytes = new Map<string, number>();
   const pollMs = o.pollMs ?? 250;
+  const systemsOnly = o.until === 'systems';
   while (true) {
     const checkAtMs = Date.now();
     const timeUp = checkAtMs >= o.deadlineMs || o.signal?.aborted === true;
+    if (systemsOnly) {
+      o.beforeStateRound?.();
+      const received = await readReceived(o.landscape, ids);
+      const evaluation = evaluateStep(o.expectation, NO_LAKE, received);
+      if (timeUp || evaluation.missingReceived === 0) {
+        return { evaluation, settledAtMs: checkAtMs, timedOut: evaluation.missingReceived > 0, stateBytesInWindow: stateBytes, lakeBadLines: 0, truncated: received.truncated };
+      }
+      for (const [system, n] of received.bytes) stateBytes.set(system, (stateBytes.get(system) ?? 0) + n);
+      await new Promise((r) => setTimeout(r, Math.max(pollMs, 500)));
+      continue;
+    }
     const lake = o.lake.read(ids, timeUp);
     if (timeUp || lakeComplete(o.expectation, lake)) {
       o.beforeStateRound?.();

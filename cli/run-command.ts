@@ -27,7 +27,7 @@ export function registerRunCommand(program: Command): void {
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (file: string, opts: RunCommandOptions) => {
       // Loaded here, not at the top: every system process starts through this CLI too, and should
-      // not pay for the runners, autocannon and the chart libraries. The complete check of the
+      // not pay for the runners and the chart libraries. The complete check of the
       // scenario and its topology comes first: a bad file is refused before anything loads or starts.
       const { loadScenario } = await import('../scenarios/scenario.ts');
       const repeat = opts.repeat === undefined ? undefined : Number(opts.repeat);

@@ -44,7 +44,7 @@ function overviewSection(r: Report): Section {
       }),
       table({
         id: 'versions', caption: 'Versions', columns: [left('component'), left('version')],
-        rows: [['untangle', v.untangle], ['Node.js', v.node], ['kafkajs', v.kafkajs], ['amqplib', v.amqplib], ['autocannon', v.autocannon],
+        rows: [['untangle', v.untangle], ['Node.js', v.node], ['kafkajs', v.kafkajs], ['amqplib', v.amqplib], ...(v.autocannon ? [['autocannon', v.autocannon]] : []),
           ['RabbitMQ', v.rabbitmq ?? 'none used'], ['hub', v.hub]],
       }),
       table({ id: 'settings', caption: `Settings (the scenario as run, seed ${r.seed})`, columns: [left('setting'), left('value')], rows: flattenSettings(r.scenario.settings) }),

@@ -40,7 +40,8 @@ export const versionsSchema = z.object({
   node: z.string(),
   kafkajs: z.string(),
   amqplib: z.string(),
-  autocannon: z.string(),
+  /** Reports made before the open-loop generator replaced it for the throughput runner. */
+  autocannon: z.string().optional().describe('Reports made before the throughput runner\'s own open-loop generator replaced autocannon.'),
   rabbitmq: z.string().nullable().describe('Server version announced by the RabbitMQ used; null when the run used none'),
   hub: z.string().describe('The hub the run used: our broker (with its version) or the KAFKA_BROKERS cluster'),
 });

@@ -73,7 +73,6 @@ export function versionsInfo(opts: { rabbitmq: string | null; hub: string }): Ve
     node: process.version,
     kafkajs: packageVersion('kafkajs'),
     amqplib: packageVersion('amqplib'),
-    autocannon: packageVersion('autocannon'),
     rabbitmq: opts.rabbitmq,
     hub: opts.hub,
   };

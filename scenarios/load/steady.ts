@@ -4,8 +4,9 @@
  * with a bound on requests in flight. Every request is recorded (when it was sent, when it ended,
  * accepted or not), so a runner can cut the timeline into windows: before a fault, during it, after.
  *
- * autocannon drives the throughput runner (closed loop, to find saturation); this driver is for the
- * runners that need a known, steady arrival rate while something else happens.
+ * The throughput runner has its own open-loop generator in a process of its own (open-loop.ts); this
+ * driver, in the runner's process, is for the runners that need a known, steady arrival rate while
+ * something else happens.
  */
 import { ingressPath, type IngressEvent } from './ingress-feed.ts';
 

@@ -296,7 +296,7 @@ export function sampleReport(): Report {
       os: 'Debian GNU/Linux 12 (bookworm), Linux 6.1.0-28-cloud-amd64', arch: 'x64',
     },
     versions: {
-      untangle: '0.1.0', node: 'v20.19.2', kafkajs: '2.2.4', amqplib: '0.10.8', autocannon: '8.0.0', rabbitmq: '3.10.8', hub: 'untangle broker 0.1.0 (own process)',
+      untangle: '0.1.0', node: 'v20.19.2', kafkajs: '2.2.4', amqplib: '0.10.8', rabbitmq: '3.10.8', hub: 'untangle broker 0.1.0 (own process)',
     },
     topology: {
       name: 'shop', file: 'scenarios/topologies/shop.yaml',

@@ -43,16 +43,16 @@ export function estimateSeconds(s: Scenario, landscape?: { systems: number; proc
   const t = s.runners.throughput;
   if (t) {
     const hop = { legacy: landscape?.legacyHopS ?? 5, hub: 0 };
-    // A point at about twice the start rate: its window, its ramp, settling (the legacy lake exports) and the samples.
+    // A point at about twice the cost rate: its ramp, its window, settling in the systems (the lake is checked once per search) and the samples.
     const pointS = (layout: 'legacy' | 'hub', rate: number): number =>
-      t.rampS + Math.max(t.minWindowS, t.minOrdersPerPoint / rate, t.hopsPerWindow * hop[layout]) + SETTLE_S[layout] / 2 + 2;
+      t.rampS + Math.max(t.minWindowS, t.minOrdersPerPoint / rate, t.hopsPerWindow * hop[layout]) + hop[layout] + 4;
     const repeats = s.repeat;
     for (const layout of s.layouts) {
       const typical = pointS(layout, 2 * t.costRatePerS);
       const perRun = landscapeS(systems) + 5 + t.idleS + 1 + (t.costRampS ?? (layout === 'legacy' ? 12 : t.rampS)) + pointS(layout, t.costRatePerS) - t.rampS;
       // Run 1 brackets and bisects (about 7 points); later runs start at its result (about 3).
-      total += repeats * perRun + Math.min(t.maxPoints - 1, 6) * typical + (repeats - 1) * Math.min(t.maxPoints - 1, 3) * typical;
-      if (t.scaleOutInstances > 1) total += landscapeS(systems + t.scaleOutInstances - 1) + 5 + Math.min(t.maxPoints, 4) * typical;
+      total += repeats * perRun + Math.min(t.maxPoints - 1, 6) * typical + (repeats - 1) * Math.min(t.maxPoints - 1, t.repeatPoints) * typical;
+      if (t.scaleOutInstances > 1) total += landscapeS(systems + t.scaleOutInstances - 1) + 5 + Math.min(t.maxPoints, t.repeatPoints) * typical;
     }
   }
   const f = s.runners.failures;

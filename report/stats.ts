@@ -42,8 +42,8 @@ function median(sorted: readonly number[]): number {
 }
 
 /**
- * The median of the values and the t interval of their mean, widened to contain the median; null
- * for no values. A value that is not a finite number is a bug in the caller (a missing measurement
+ * The median of the values and the t interval of their mean, widened to contain the median and,
+ * when no value is negative, kept at 0 or above; null for no values. A value that is not a finite number is a bug in the caller (a missing measurement
  * is left out, not passed as NaN), so it throws.
  */
 export function summarize(values: readonly number[]): Summary | null {
@@ -56,7 +56,9 @@ export function summarize(values: readonly number[]): Summary | null {
   const mean = values.reduce((a, v) => a + v, 0) / n;
   const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
   const half = tQuantile975(n - 1) * Math.sqrt(variance / n);
-  return { n, median: med, lo: Math.min(mean - half, med), hi: Math.max(mean + half, med) };
+  // A quantity that cannot be negative (every run at 0 or more: latencies, rates, bytes) keeps its interval at 0 or more.
+  const floor = Math.min(...values) >= 0 ? 0 : Number.NEGATIVE_INFINITY;
+  return { n, median: med, lo: Math.max(floor, Math.min(mean - half, med)), hi: Math.max(mean + half, med) };
 }
 
 /**

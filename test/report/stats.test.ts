@@ -32,8 +32,8 @@ describe('summarize', () => {
     expect(s.lo).toBeCloseTo(12 - half, 10);
     expect(s.hi).toBeCloseTo(12 + half, 10);
     // Two values: the median is their middle, df = 1.
-    const two = summarize([1, 3])!;
-    expect(two.median).toBe(2);
+    const two = summarize([-1, 1])!;
+    expect(two.median).toBe(0);
     // s = √2, so the half-width is 12.706 · √2 / √2.
     expect(two.hi! - two.lo!).toBeCloseTo(2 * 12.706, 10);
   });
@@ -181,5 +181,14 @@ describe('repeatedFigures', () => {
     expect(repeatedFigures([10], [4])).toEqual({ legacy: 10, hub: 4, ratio: 0.4 });
     expect(repeatedFigures([0], [4])).toEqual({ legacy: 0, hub: 4, ratio: null });
     expect(repeatedFigures([], [])).toEqual({ legacy: null, hub: null, ratio: null });
+  });
+});
+
+describe('summarize on a quantity that cannot be negative', () => {
+  it('keeps the interval at 0 or above when every run is', () => {
+    const s = summarize([752, 2524, 2632])!;
+    expect(s.lo).toBe(0);
+    expect(s.hi!).toBeGreaterThan(2632);
+    expect(summarize([-5, 1, 2])!.lo!).toBeLessThan(-5);
   });
 });

@@ -208,7 +208,9 @@ describe('batch pickers of several instances on one inbox', () => {
     expect(doomed.signal, doomed.err).toBe('SIGKILL');
     const claimed = (await readdir(path.join(flowInbox(inbox, FLOW), CLAIMS_DIR, 'E.3'))).filter((n) => n.endsWith('.csv'));
     expect(claimed).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 600)); // E.3's last heartbeat is older than its 500 ms claim ttl now
+    // E.3's last heartbeat is older than its 2 s claim ttl now (2 s, not less: on a busy machine a live
+    // picker's heartbeat can lag by a second, and its files would be taken over and handled twice).
+    await new Promise((r) => setTimeout(r, 2_200));
     // E.1 and E.2 run side by side; one of them takes E.3's file over.
     const both = Promise.all([run('E.1', 'wait-for-go'), run('E.2', 'wait-for-go')]);
     for (let i = 0; i < 300 && !(existsSync(`${handled}.ready.E.1`) && existsSync(`${handled}.ready.E.2`)); i++) await new Promise((r) => setTimeout(r, 100));

@@ -3,10 +3,12 @@
 // it like any other process, and the machine's shared RabbitMQ is never touched.
 //
 // - Start: every node boots at once with one Erlang cookie (a fresh random one, in each node's
-//   $HOME/.erlang.cookie, which its CLI tools read too), then the others join the first
-//   (`rabbitmqctl stop_app`, `join_cluster`, `start_app`, all joiners at once). Booting in parallel
-//   and joining afterwards is faster than booting one after the other, and classic peer discovery
-//   at boot can form separate clusters when the nodes boot together.
+//   $HOME/.erlang.cookie, which its CLI tools read too), then the others join the first, one after
+//   the other (`rabbitmqctl stop_app`, `join_cluster`, `start_app`): two joiners starting their
+//   apps at once can fail in mnesia (a badmatch in rabbit:start was seen in a reference run).
+//   Booting in parallel and joining afterwards is faster than booting one after the other, and
+//   classic peer discovery at boot can form separate clusters when the nodes boot together. A
+//   cluster that still fails to form is stopped and formed once more from fresh nodes.
 // - Every node has `queue_leader_locator = balanced` (new quorum queues get their leaders spread over
 //   the nodes, not all on the node the declaring client is connected to) and
 //   `cluster_partition_handling = pause_minority` (the recommended setting for three nodes or more).
@@ -98,8 +100,22 @@ function nodeList(v: unknown): string[] {
   return Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : [];
 }
 
-/** Starts the cluster (see the top of this file); on failure stops what it started and throws. */
+/** Attempts at forming the cluster from fresh nodes before giving up. */
+const FORM_ATTEMPTS = 2;
+
+/** Starts the cluster (see the top of this file); on failure stops what it started, tries once more from fresh nodes, then throws. */
 export async function startRabbitCluster(o: StartRabbitClusterOptions): Promise<RabbitCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRabbitClusterOnce(o);
+    } catch (err) {
+      if (attempt >= FORM_ATTEMPTS) throw err;
+      (o.log ?? (() => undefined))(`rabbitmq cluster: attempt ${attempt} of ${FORM_ATTEMPTS} failed (${(err as Error).message}); forming it again from fresh nodes`);
+    }
+  }
+}
+
+async function startRabbitClusterOnce(o: StartRabbitClusterOptions): Promise<RabbitCluster> {
   const log = o.log ?? (() => undefined);
   const count = o.nodes ?? RABBIT_CLUSTER_NODES;
   const supervisor = o.supervisor ?? new Supervisor();
@@ -123,11 +139,11 @@ export async function startRabbitCluster(o: StartRabbitClusterOptions): Promise<
   const bootedMs = Date.now() - t0;
   const [first, ...joiners] = nodes;
   try {
-    await Promise.all(joiners.map(async (n) => {
+    for (const n of joiners) {
       await n.ctl('rabbitmqctl', ['stop_app'], CTL_TIMEOUT_MS);
       await n.ctl('rabbitmqctl', ['join_cluster', first.nodeName], 60_000);
       await n.ctl('rabbitmqctl', ['start_app'], 60_000);
-    }));
+    }
     const status = JSON.parse(await first.ctl('rabbitmqctl', ['cluster_status', '--formatter', 'json'], CTL_TIMEOUT_MS)) as { running_nodes?: string[] };
     const missing = nodes.filter((n) => !(status.running_nodes ?? []).includes(n.nodeName));
     if (missing.length > 0) throw new Error(`after joining, ${missing.map((n) => n.nodeName).join(', ')} not running in the cluster of ${first.nodeName}`);

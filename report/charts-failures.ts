@@ -1,9 +1,9 @@
 /**
  * The failures charts of report.html: the ingress error rate while each component was down, the
- * time from the kill to ready and to service, and a fault timeline per component of the ingress's
- * answers by the time each came (accepted and failed), so an outage looks like one. Components of
- * different layouts share a place by role (failures-compare.ts slotOf: rabbitmq and broker are one
- * messaging node, rabbitmq-2 and broker-2 messaging node 2).
+ * records lost and duplicated, the time from the kill to ready and to service, and a fault timeline
+ * per component of the ingress's answers by the time each came (accepted and failed), so an outage
+ * looks like one. Components of different layouts share a place by role (failures-compare.ts
+ * slotOf: rabbitmq and broker are one messaging node, rabbitmq-2 and broker-2 messaging node 2).
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { renderChart, layoutScale, type Chart } from './chart-render.ts';
@@ -26,6 +26,11 @@ export async function failuresCharts(f: FailuresResult): Promise<Chart[]> {
   const named = (xs: readonly { layout: string; c: { component: string } }[]): string => xs.map((r) => `${r.c.component} (${r.layout})`).join(', ');
 
   const errorRates = faults.map((r) => ({ layout: r.layout, slot: r.slot, errorRate: r.c.ingressErrorRate }));
+
+  const records = faults.flatMap((r) => [
+    { layout: r.layout, slot: r.slot, measure: 'records lost', records: r.c.recordsLost },
+    { layout: r.layout, slot: r.slot, measure: 'records duplicated', records: r.c.recordsDuplicated },
+  ]);
 
   const times = faults.flatMap((r) => [
     { layout: r.layout, slot: r.slot, measure: 'kill → ready', ms: r.c.downMs },
@@ -52,6 +57,16 @@ export async function failuresCharts(f: FailuresResult): Promise<Chart[]> {
     await renderChart('chart-failures-error-rate', 'Share of ingress requests not accepted while each component was down, per layout.', {
       width: WIDE, height: HEIGHT, data: { values: errorRates }, mark: 'bar',
       encoding: { x, xOffset, y: { field: 'errorRate', type: 'quantitative', title: 'ingress error rate', axis: { format: '.0%' } }, color },
+    }),
+    await renderChart('chart-failures-records', 'Records lost and records duplicated per failed component and layout, counted by the oracle over the '
+      + 'orders accepted in each fault\'s window after settling (each row its own scale).', {
+      data: { values: records },
+      facet: { row: { field: 'measure', type: 'nominal', title: null, sort: ['records lost', 'records duplicated'] } },
+      spec: {
+        width: WIDE, height: 150, mark: 'bar',
+        encoding: { x, xOffset, y: { field: 'records', type: 'quantitative', title: 'records', axis: { tickMinStep: 1 } }, color },
+      },
+      resolve: { scale: { y: 'independent' } },
     }),
     await renderChart('chart-failures-recovery', 'Time from the kill until the component was ready again, and until the service worked again (kill → service, '
       + 'see the glossary), per layout; kill → service below kill → ready means the layout carried on without the component.'

@@ -1,7 +1,10 @@
 /**
- * The throughput charts of report.html: latency against the target rate per layout (the ingress p99
- * and the time to the systems p99 of every point of every run, run 1 as a line, its sustained rate
- * marked), and the CPU per order at the common rate stacked by part (medians of the runs).
+ * The throughput charts of report.html (and of report.md's figures): latency against the target rate
+ * per layout (the ingress p99 and the time to the systems p99 of every point of every run, run 1 as a
+ * line, its sustained rate marked), the highest sustained rate per layout (the runs' median and every
+ * run), and at the common cost rate: the CPU per order stacked by part, the end-to-end latency (ingress,
+ * to the systems, to the lake) and the bytes per order written to disk and to sockets (the runs' medians,
+ * every run's value beside them).
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { LAYOUT_SCALE, renderChart, type Chart } from './chart-render.ts';
@@ -9,7 +12,7 @@ import type { FigureGroup } from './document-model.ts';
 import { costsOf, PART_KEYS, PART_LABELS } from './document-throughput-cost.ts';
 import { layoutsInOrder } from './document-throughput.ts';
 import { formatNumber } from './format.ts';
-import type { ThroughputLayoutResult, ThroughputResult } from './model-throughput.ts';
+import type { CostPoint, ThroughputLayoutResult, ThroughputResult } from './model-throughput.ts';
 import { roundToNoise, summarize } from './stats.ts';
 
 const MEASURES = { ingress: 'ingress p99', toSystems: 'to systems p99' } as const;
@@ -70,7 +73,7 @@ async function costChart(t: ThroughputResult): Promise<Chart> {
     const s = summarize(costsOf(l).map((c) => c.cpuMsPerOrder));
     return s === null ? [] : [{ layout: l.layout, ms: s.median, label: `${roundToNoise(s.median, s.lo, s.hi)} ms measured` }];
   });
-  const y = { field: 'layout', type: 'nominal', title: null, sort: LAYOUT_SCALE.domain } as const;
+  const y = { field: 'layout', type: 'nominal', title: 'layout', sort: LAYOUT_SCALE.domain } as const;
   const spec: TopLevelSpec = {
     width: 620, height: 120,
     layer: [
@@ -90,7 +93,93 @@ async function costChart(t: ThroughputResult): Promise<Chart> {
     + 'each part, and beside each bar the median of the measured total of all landscape processes.', spec);
 }
 
+const layoutColor = { field: 'layout', type: 'nominal', title: 'layout', scale: LAYOUT_SCALE } as const;
+/** Every run's value: an open circle over the median's mark. */
+const runMark = { type: 'point', shape: 'circle', size: 40, strokeWidth: 1.5, color: '#1d2430', opacity: 0.75 } as const;
+
+/** The runs' medians and every run's value of some measures of each layout, as chart rows. */
+function medianAndRuns(layouts: readonly ThroughputLayoutResult[], measures: readonly (readonly [string, (r: ThroughputLayoutResult['runs'][number]) => number | null])[]): {
+  medians: { layout: string; measure: string; value: number }[]; runs: { layout: string; measure: string; value: number; run: number }[];
+} {
+  const runs = layouts.flatMap((l) => measures.flatMap(([measure, get]) => l.runs.flatMap((r) => {
+    const value = get(r);
+    return value === null ? [] : [{ layout: l.layout, measure, value, run: r.run }];
+  })));
+  const medians = layouts.flatMap((l) => measures.flatMap(([measure]) => {
+    const s = summarize(runs.filter((r) => r.layout === l.layout && r.measure === measure).map((r) => r.value));
+    return s === null ? [] : [{ layout: l.layout, measure, value: s.median }];
+  }));
+  return { medians, runs };
+}
+
+async function sustainedChart(t: ThroughputResult): Promise<Chart> {
+  const layouts = layoutsInOrder(t);
+  const { medians, runs } = medianAndRuns(layouts, [['sustained', (r) => r.search.sustainedPerS]]);
+  const none = layouts.flatMap((l) => l.runs.filter((r) => r.search.sustainedPerS === null).map((r) => `${l.layout} run ${r.run}`));
+  const y = { field: 'layout', type: 'nominal', title: 'layout', sort: LAYOUT_SCALE.domain } as const;
+  const x = { field: 'value', type: 'quantitative', title: 'highest sustained rate (orders/s)' } as const;
+  return renderChart('chart-throughput-sustained', 'The highest sustained rate per layout: the bar is the median of the runs, each circle one run.'
+    + (none.length > 0 ? ` Not drawn (not even the lowest rate tried was sustained): ${none.join(', ')}.` : ''), {
+    width: 620, height: { step: 42 },
+    layer: [
+      { data: { values: medians }, mark: { type: 'bar', height: { band: 0.6 } }, encoding: { y, x, color: layoutColor } },
+      { data: { values: runs }, mark: runMark, encoding: { y, x } },
+    ],
+  });
+}
+
+/** The end-to-end latencies of a cost point, in the order an order meets them. */
+const LATENCIES: readonly (readonly [string, (c: CostPoint) => number | null])[] = [
+  ['ingress p50', (c) => c.point.ingressLatencyMs.p50], ['ingress p99', (c) => c.point.ingressLatencyMs.p99],
+  ['to systems p50', (c) => c.point.toSystemsMs.p50], ['to systems p99', (c) => c.point.toSystemsMs.p99],
+  ['to lake p50', (c) => c.point.toLakeMs.p50], ['to lake p99', (c) => c.point.toLakeMs.p99],
+];
+
+async function endToEndChart(t: ThroughputResult): Promise<Chart> {
+  const layouts = layoutsInOrder(t);
+  // A log axis has no place for 0 (or for a latency not measured).
+  const positive = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
+  const { medians, runs } = medianAndRuns(layouts, LATENCIES.map(([measure, get]) => [measure, (r) => (r.cost ? positive(get(r.cost)) : null)] as const));
+  const y = { field: 'measure', type: 'nominal', title: `latency at ${formatNumber(t.method.costRatePerS)} orders/s`, sort: LATENCIES.map(([m]) => m), axis: { labelLimit: 200 } } as const;
+  const yOffset = { field: 'layout', type: 'nominal', sort: LAYOUT_SCALE.domain, scale: { domain: LAYOUT_SCALE.domain } } as const;
+  const x = { field: 'value', type: 'quantitative', title: 'ms from the intended send time (log scale)', scale: { type: 'log' } } as const;
+  return renderChart('chart-throughput-end-to-end', `End-to-end latency at the common rate of ${formatNumber(t.method.costRatePerS)} orders/s per layout: `
+    + 'the ingress answer, every downstream system having applied the order, and the lake holding all of its records, each as p50 and p99 from the '
+    + 'intended send time. The thick tick is the median of the runs, each circle one run; the time axis is logarithmic.', {
+    width: 620, height: { step: 16 },
+    layer: [
+      { data: { values: medians }, mark: { type: 'tick', thickness: 3, size: 14 }, encoding: { y, yOffset, x, color: layoutColor } },
+      { data: { values: runs }, mark: { ...runMark, size: 28 }, encoding: { y, yOffset, x } },
+    ],
+  } as TopLevelSpec);
+}
+
+/** What crosses the integration per order, apart: storage writes and socket (and pipe) writes. */
+const BYTES: readonly (readonly [string, (c: CostPoint) => number])[] = [
+  ['to storage', (c) => c.diskBytesPerOrder], ['to sockets and pipes', (c) => c.socketBytesPerOrder],
+];
+
+async function bytesChart(t: ThroughputResult): Promise<Chart> {
+  const layouts = layoutsInOrder(t);
+  const { medians, runs } = medianAndRuns(layouts, BYTES.map(([measure, get]) => [measure, (r) => (r.cost ? get(r.cost) : null)] as const));
+  const y = { field: 'measure', type: 'nominal', title: 'bytes written', sort: BYTES.map(([m]) => m), axis: { labelLimit: 200 } } as const;
+  const yOffset = { field: 'layout', type: 'nominal', sort: LAYOUT_SCALE.domain, scale: { domain: LAYOUT_SCALE.domain } } as const;
+  const x = { field: 'value', type: 'quantitative', title: `bytes per order at ${formatNumber(t.method.costRatePerS)} orders/s` } as const;
+  return renderChart('chart-throughput-bytes', `Bytes per order at the common rate of ${formatNumber(t.method.costRatePerS)} orders/s per layout: written to `
+    + 'storage by all landscape processes (write_bytes: pages dirtied), and written to sockets and pipes (wchar minus write_bytes). The bar is the median '
+    + 'of the runs, each circle one run.', {
+    width: 620, height: { step: 20 },
+    layer: [
+      { data: { values: medians }, mark: 'bar', encoding: { y, yOffset, x, color: layoutColor } },
+      { data: { values: runs }, mark: runMark, encoding: { y, yOffset, x } },
+    ],
+  } as TopLevelSpec);
+}
+
 /** The throughput charts by the place in the section they belong to. */
 export async function throughputCharts(t: ThroughputResult): Promise<[FigureGroup, Chart[]][]> {
-  return [['throughput', [await latencyChart(t)]], ['throughput-cost', [await costChart(t)]]];
+  return [
+    ['throughput', [await latencyChart(t), await sustainedChart(t)]],
+    ['throughput-cost', [await costChart(t), await endToEndChart(t), await bytesChart(t)]],
+  ];
 }

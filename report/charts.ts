@@ -7,6 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { renderChart, LAYOUT_SCALE, type Chart } from './chart-render.ts';
 import { failuresCharts } from './charts-failures.ts';
 import { throughputCharts } from './charts-throughput.ts';
+import { projectionCharts } from './charts-projection.ts';
 import type { FigureGroup } from './document-model.ts';
 import type { ConnectionsResult, OnboardingResult, Report } from './model.ts';
 
@@ -16,16 +17,10 @@ const HEIGHT = 280;
 const layoutColor = { field: 'layout', type: 'nominal', title: 'layout', scale: LAYOUT_SCALE } as const;
 
 async function connectionsCharts(c: ConnectionsResult): Promise<Chart[]> {
-  const values = [
-    ...c.points.flatMap((p) => [
-      { n: p.n, value: p.declaredLinks, series: `${p.layout}: declared links`, source: 'measured' },
-      { n: p.n, value: p.liveTcpTotal, series: `${p.layout}: live TCP connections`, source: 'measured' },
-    ]),
-    ...c.model.flatMap((m) => [
-      { n: m.n, value: m.pointToPoint, series: 'model: n(n-1)/2 point to point', source: 'model (not measured)' },
-      { n: m.n, value: m.hub, series: 'model: n hub links', source: 'model (not measured)' },
-    ]),
-  ];
+  const values = c.points.flatMap((p) => [
+    { n: p.n, value: p.declaredLinks, series: `${p.layout}: declared links` },
+    { n: p.n, value: p.liveTcpTotal, series: `${p.layout}: live TCP connections` },
+  ]);
   const spec: TopLevelSpec = {
     width: WIDE, height: HEIGHT, data: { values },
     mark: { type: 'line', point: true },
@@ -35,16 +30,15 @@ async function connectionsCharts(c: ConnectionsResult): Promise<Chart[]> {
       color: {
         field: 'series', type: 'nominal', title: null,
         scale: {
-          domain: ['legacy: declared links', 'legacy: live TCP connections', 'hub: declared links', 'hub: live TCP connections', 'model: n(n-1)/2 point to point', 'model: n hub links'],
-          range: ['#c0504d', '#e6a09e', '#2f6fb0', '#8fb6e0', '#777777', '#bbbbbb'],
+          domain: ['legacy: declared links', 'legacy: live TCP connections', 'hub: declared links', 'hub: live TCP connections'],
+          range: ['#c0504d', '#e6a09e', '#2f6fb0', '#8fb6e0'],
         },
         legend: { columns: 2, labelLimit: 280 },
       },
-      strokeDash: { field: 'source', type: 'nominal', legend: null, scale: { domain: ['measured', 'model (not measured)'], range: [[1, 0], [6, 4]] } },
     },
   };
-  return [await renderChart('chart-connections', 'Connections against the number of systems: measured declared links and live TCP connections per layout '
-    + '(solid), and the n(n-1)/2 and n curves (dashed), which are a model, not measurements.', spec)];
+  return [await renderChart('chart-connections', 'Connections against the number of systems, as measured: declared links and live TCP connections per layout. '
+    + 'Their growth to larger landscapes is a model, charted in the section Growth to large landscapes.', spec)];
 }
 
 async function onboardingCharts(o: OnboardingResult): Promise<Chart[]> {
@@ -57,18 +51,19 @@ async function onboardingCharts(o: OnboardingResult): Promise<Chart[]> {
   return [await renderChart('chart-onboarding', 'What adding systems cost the running landscape, per layout: existing systems restarted, reconfigured, '
     + 'and of those rewired without a restart (peer reload), and ingress downtime.', {
     data: { values },
-    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['existing systems restarted', 'existing systems reconfigured', 'rewired without a restart', 'ingress downtime (ms)'] } },
-    spec: {
+    // A panel per measure, each with its own scale, titled with its measure, its unit the axis title.
+    hconcat: ['existing systems restarted', 'existing systems reconfigured', 'rewired without a restart', 'ingress downtime (ms)'].map((measure) => ({
       width: 130, height: 200,
+      title: { text: measure.replace('existing systems ', '').replace(' (ms)', ''), fontSize: 12 },
+      transform: [{ filter: { field: 'measure', equal: measure } }],
       mark: 'bar',
       encoding: {
-        x: { field: 'layout', type: 'nominal', title: null, sort: LAYOUT_SCALE.domain, axis: { labelAngle: 0 } },
-        y: { field: 'value', type: 'quantitative', title: null, axis: { tickMinStep: 1 } },
+        x: { field: 'layout', type: 'nominal', title: 'layout', sort: LAYOUT_SCALE.domain, axis: { labelAngle: 0 } },
+        y: { field: 'value', type: 'quantitative', title: measure.endsWith('(ms)') ? 'ms' : 'existing systems', axis: { tickMinStep: 1 } },
         color: layoutColor,
       },
-    },
-    resolve: { scale: { y: 'independent' } },
-  })];
+    })),
+  } as TopLevelSpec)];
 }
 
 /** Every chart for the runners present, by the section they belong to. */
@@ -76,6 +71,7 @@ export async function renderCharts(r: Report): Promise<Map<FigureGroup, Chart[]>
   const charts = new Map<FigureGroup, Chart[]>();
   const { connections, failures, throughput, onboarding } = r.runners;
   if (connections) charts.set('connections', await connectionsCharts(connections));
+  if (connections) charts.set('projection', await projectionCharts(r));
   if (failures) charts.set('failures', await failuresCharts(failures));
   if (throughput) for (const [group, made] of await throughputCharts(throughput)) charts.set(group, made);
   if (onboarding) charts.set('onboarding', await onboardingCharts(onboarding));

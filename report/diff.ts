@@ -3,9 +3,11 @@
  * failures rows that carry them), A against B, with the relative change and whether B differs by
  * more than the noise, judged by the rule the headline uses (judgeChange); plus notes on anything
  * that makes the two runs not like for like (scenario and topology, by name, file and content hash;
- * machine, versions, settings, seed).
+ * machine, versions, settings, seed). Runs over different topologies get a warning at the top
+ * (diff-inputs.ts tells them apart), runs over different scenario files a note there.
  */
 import { flattenSettings } from './document.ts';
+import { compareFiles, compareTopologies, scenarioNote, topologyChangeLines, topologyWarning, type TopologyChanges } from './diff-inputs.ts';
 import { formatChange } from './format.ts';
 import { metricLabel } from './headline.ts';
 import { figureCell, runsCell } from './headline-cells.ts';
@@ -48,6 +50,18 @@ export interface ReportDiff {
   b: { runId: string };
   rows: DiffRow[];
   notes: string[];
+  /**
+   * Whether both runs ran the same topology: false when the files' hashes (or texts) or the systems and
+   * links they ran differ, true when the hashes are equal and so are those, null when it cannot be told
+   * (a hash missing from an older report, the systems and links the same).
+   */
+  sameTopology: boolean | null;
+  /** When sameTopology is false: what differs. */
+  topologyChanges: TopologyChanges | null;
+  /** Whether both runs read the same scenario file, by hash (or text); null when not recorded in both. */
+  sameScenario: boolean | null;
+  /** Lines formatDiff prints above everything: the warning for different topologies, the note for different scenario files. */
+  warnings: string[];
 }
 
 /** At most this many differing settings are listed one by one. */
@@ -141,6 +155,10 @@ export function diffReports(a: Report, b: Report): ReportDiff {
   const order = [...a.headline, ...b.headline.filter((h) => !inA.has(key(h)))];
   const rows: DiffRow[] = [];
   const notes = runNotes(a, b);
+  const topology = compareTopologies(a, b);
+  const scenario = compareFiles(a.scenario, b.scenario);
+  // The systems and links are in the notes too; the file's hash already is (contentNotes).
+  if (topology.changes) notes.push(...topologyChangeLines({ ...topology.changes, sha256: null, lines: null }).map((l) => `topology ${l}`));
   for (const h of order) {
     const ha = inA.get(key(h));
     const hb = inB.get(key(h));
@@ -162,10 +180,13 @@ export function diffReports(a: Report, b: Report): ReportDiff {
       });
     }
   }
-  return { a: { runId: a.runId }, b: { runId: b.runId }, rows, notes };
+  return {
+    a: { runId: a.runId }, b: { runId: b.runId }, rows, notes, sameTopology: topology.same, topologyChanges: topology.changes, sameScenario: scenario.same,
+    warnings: [...topologyWarning(topology), ...scenarioNote(scenario)],
+  };
 }
 
-/** The diff as plain text: who A and B are, an aligned table, then the notes. */
+/** The diff as plain text: a warning when the runs are not over the same topology, who A and B are, an aligned table, then the notes. */
 export function formatDiff(diff: ReportDiff, labels: { a?: string; b?: string } = {}): string {
   const who = (side: 'a' | 'b'): string => `${side.toUpperCase()}: ${diff[side].runId}${labels[side] ? ` (${labels[side]})` : ''}`;
   const table = diff.rows.length === 0
@@ -180,5 +201,5 @@ export function formatDiff(diff: ReportDiff, labels: { a?: string; b?: string } 
   const notes = diff.notes.length === 0
     ? ['Notes: none; same scenario and topology, machine, versions, settings and seed.']
     : ['Notes (the runs are not like for like):', ...diff.notes.map((n) => `  - ${n}`)];
-  return [who('a'), who('b'), '', table, '', ...notes].join('\n');
+  return [...(diff.warnings.length > 0 ? [...diff.warnings, ''] : []), who('a'), who('b'), '', table, '', ...notes].join('\n');
 }

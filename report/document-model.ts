@@ -5,15 +5,17 @@ export interface Column { label: string; align: 'left' | 'right' }
 export interface Table { id: string; caption: string; columns: Column[]; rows: string[][] }
 
 /**
- * Where the HTML places a section's charts or diagrams (the markdown points to report.html there):
+ * Where the HTML places a section's charts or diagrams (the markdown links the same figures as SVG files there):
  * a section's own group, or one more place in a long section (the throughput cost beside its tables).
  */
-export type FigureGroup = 'topology' | RunnerName | 'throughput-cost';
+export type FigureGroup = 'topology' | RunnerName | 'throughput-cost' | 'projection';
 
 export type Block =
   | { kind: 'paragraph'; text: string }
   | { kind: 'list'; items: string[] }
   | { kind: 'table'; table: Table }
+  /** Text shown as it is (a file as run): a captioned preformatted block in HTML, a fenced block in markdown. */
+  | { kind: 'code'; caption: string; text: string }
   | { kind: 'figures'; group: FigureGroup };
 
 export interface Section { id: string; title: string; blocks: Block[] }
@@ -25,3 +27,4 @@ export const right = (label: string): Column => ({ label, align: 'right' });
 export const paragraph = (text: string): Block => ({ kind: 'paragraph', text });
 export const list = (items: string[]): Block => ({ kind: 'list', items });
 export const table = (t: Table): Block => ({ kind: 'table', table: t });
+export const code = (caption: string, text: string): Block => ({ kind: 'code', caption, text });

@@ -10,9 +10,8 @@ import type { ConnectionsResult, Layout, OnboardingResult } from './model.ts';
 const LAYOUTS: readonly Layout[] = ['legacy', 'hub'];
 const ms = (v: number | null): string => (v === null ? MISSING : `${formatNumber(v)} ms`);
 
-export const MODEL_DISCLAIMER = 'The n(n-1)/2 and n curves are a model, not measurements: '
-  + 'n(n-1)/2 is the number of links if every pair of n systems were wired point to point, n the number of links to a hub. '
-  + 'Every other number in this section was measured.';
+export const MODEL_DISCLAIMER = 'Every number in this section was measured. Their growth to larger landscapes is a model, not measurements: '
+  + 'straight lines fitted to these points and a worst case, in the section Growth to large landscapes.';
 
 export function connectionsSection(c: ConnectionsResult): Section {
   const n = connectionsHeadlineN(c);
@@ -30,13 +29,6 @@ export function connectionsSection(c: ConnectionsResult): Section {
       columns: [right('n'), left('systems'), right('declared links'), right('live TCP'), left('protocols'), left('formats'), right('adapters'), right('orders accepted / sent')],
       rows: points.map((p) => [String(p.n), p.systems.join(' '), formatNumber(p.declaredLinks), formatNumber(p.liveTcpTotal), formatList(p.protocols),
         formatList(p.formats), formatNumber(p.adaptersTotal), `${formatNumber(p.ordersAccepted)} / ${formatNumber(p.ordersSent)}`]),
-    }));
-  }
-  if (c.model.length > 0) {
-    blocks.push(table({
-      id: 'connections-model', caption: 'Model (not measured): links needed for n systems',
-      columns: [right('n'), right('point to point, n(n-1)/2'), right('hub, n')],
-      rows: c.model.map((m) => [String(m.n), formatNumber(m.pointToPoint), formatNumber(m.hub)]),
     }));
   }
   for (const layout of LAYOUTS) {

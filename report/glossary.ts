@@ -5,7 +5,7 @@
  * report/model-throughput.ts). Kept beside the document so a reader of report.md or report.html
  * needs nothing else; change both together.
  */
-import { left, table, type Block, type Section } from './document-model.ts';
+import { left, paragraph, table, type Block, type Section } from './document-model.ts';
 import type { Report } from './model.ts';
 
 export const FAILURES_GLOSSARY: readonly (readonly [string, string])[] = [
@@ -77,14 +77,94 @@ export const THROUGHPUT_GLOSSARY: readonly (readonly [string, string])[] = [
     + 'raise the sustained rate, and which process becomes the bottleneck.'],
 ];
 
+export const CONNECTIONS_GLOSSARY: readonly (readonly [string, string])[] = [
+  ['n (systems)', 'The first n systems of the topology, started together in each layout; the connections runner measures every n it lists.'],
+  ['declared links', 'Integration links the topology declares for the layout, counted, not measured: legacy, one per point-to-point link (a REST call, '
+    + 'a poll, a queue, a batch file drop) plus one per lake export; hub, one per system that publishes or consumes, plus the lake sink\'s.'],
+  ['live TCP connections', 'ESTABLISHED TCP connections between the landscape\'s processes (RabbitMQ and the broker included), read from /proc/net/tcp '
+    + 'and each process\'s socket file descriptors in /proc/PID/fd while light load runs, per process pair and in total. A connection a process opens '
+    + 'and closes per call (a REST request without keep-alive, a batch file) does not show; batch files and the lake use no connection at all.'],
+  ['protocols, formats', 'The distinct transports (REST call, REST poll, AMQP, batch file, Kafka) and data formats (JSON, XML, CSV) the layout\'s links use.'],
+  ['adapters', 'For each system, the distinct (transport, format) pairs it must speak, summed over the systems: each is code a team writes, tests and '
+    + 'keeps working (a client or a server, a parser and a writer). Counted from the topology.'],
+  ['model, projection', 'Growth beyond the measured n is a model: a straight line fitted by least squares to the measured points (R² and the RMS '
+    + 'residual say how well it fits them), shown for legacy as a band up to the worst case counted the way the measurement counts (a full mesh plus the '
+    + 'lake links); never a measurement.'],
+  ['operational surface', 'What a layout gives a team to deploy, secure, configure and watch: deployable units, endpoints, credentials, queues, '
+    + 'topics, receivers, things to monitor and places a failure shows up, counted from the topology the way the wiring builds it (exact), and the '
+    + 'processes, connections and located failures the runs saw. Each row of its table says how it was counted.'],
+  ['monthly cost', 'Only with unit prices from the scenario file: CPU core-hours (idle CPU all month plus each order\'s CPU above idle), resident '
+    + 'memory held all month, bytes written to disk and bytes sent over sockets, at the cost rate for 30 days (or the volume the scenario gives), each '
+    + 'times its price. Without prices no money is shown.'],
+];
+
+export const ONBOARDING_GLOSSARY: readonly (readonly [string, string])[] = [
+  ['existing systems reconfigured', 'Systems already running whose configuration had to change so the newcomers get their data or send theirs: '
+    + 'counted from the wiring (legacy: every system that must call, poll, queue or drop files to or from a newcomer; hub: none, a newcomer subscribes).'],
+  ['existing systems restarted', 'Of those, the ones that had to restart to take the change (legacy with peers fixed at start); with peers=reload they '
+    + 'rewire while running and are counted as reconfigured only.'],
+  ['ingress downtime', 'The longest run of failed ingress requests, under steady load, from the start of the change until every newcomer was healthy.'],
+  ['onboarding time', 'From the start of the change until every newcomer was healthy and every existing system that had to change had changed.'],
+  ['newcomer received history', 'Whether a newcomer got the records of orders accepted before it joined (its share, had it been there): the hub replays '
+    + 'a topic from its first offset; a point-to-point link starts at the moment it is made.'],
+];
+
+/** Recovery and CPU windows: where each time is measured from, said once for the whole report. */
+export const WINDOWS_GLOSSARY: readonly (readonly [string, string])[] = [
+  ['recovery is measured from', 'The kill (kill -9): kill → ready and kill → service both start at the signal, not at the restart, so they include '
+    + 'the time the component was kept down on purpose; a layout that carries on without the component shows a kill → service shorter than its '
+    + 'kill → ready.'],
+  ['the CPU window starts', 'After the ramp at the cost rate (long enough for the slowest schedule, so every pipeline, batch and export is in steady '
+    + 'state) and lasts the point\'s window; CPU is read from /proc/PID/stat of every landscape process at both ends of the window.'],
+  ['bytes written', 'write_bytes of /proc/PID/io over the same window: bytes each process caused to be sent to storage (batch files, lake files, '
+    + 'the broker\'s log, RabbitMQ\'s message store), not bytes sent on sockets, which are counted apart.'],
+];
+
 const glossaryTable = (id: string, caption: string, entries: readonly (readonly [string, string])[]): Block =>
   table({ id, caption, columns: [left('term'), left('definition')], rows: entries.map(([t, d]) => [t, d]) });
 
-/** The glossary section: a table for each runner present that has one (failures, throughput); null when none. */
-export function glossarySection(runners: Report['runners']): Section | null {
+/** The most common count of live connections a hub system holds to the broker at the largest n measured, or null. */
+function hubConnectionsPerSystem(r: Report): { perSystem: number; n: number } | null {
+  const points = (r.runners.connections?.points ?? []).filter((p) => p.layout === 'hub');
+  if (points.length === 0) return null;
+  const p = points.reduce((a, b) => (b.n > a.n ? b : a));
+  const counts = new Map<number, number>();
+  for (const pair of p.liveTcpPairs) if (p.systems.includes(pair.client)) counts.set(pair.connections, (counts.get(pair.connections) ?? 0) + 1);
+  const top = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0];
+  return top === undefined ? null : { perSystem: top[0], n: p.n };
+}
+
+/** Two explanations a board asks for, in the report itself: why the hub holds more connections, why legacy loses records. */
+function explanations(r: Report): Block[] {
+  const blocks: Block[] = [];
+  if (r.runners.connections) {
+    const hub = hubConnectionsPerSystem(r);
+    blocks.push(paragraph('Why the hub can hold more live TCP connections than legacy has links: a Kafka client keeps its connections open for as '
+      + 'long as it runs, one per role (the producer, the consumer\'s fetches, the group coordinator, metadata), all to the broker'
+      + (hub ? ` (at n = ${hub.n} most hub systems held ${hub.perSystem} each)` : '')
+      + ', while most legacy links hold none: a batch file or a lake export is a file, and a REST call is a short request. More connections, but all to '
+      + 'one place that is watched, where legacy\'s are spread over every pair of systems.'));
+  }
+  if (r.runners.failures) {
+    blocks.push(paragraph('Why the legacy layout loses records at a kill: as it grew, each legacy system holds in memory what it hands over later on a '
+      + 'schedule (its lake export, batch files, poll feeds) and takes part in synchronous calls; kill -9 loses both (the causes "buffer lost at kill" '
+      + 'and "in-flight call"). A hub system hands each record to the broker as soon as it makes it, and the broker keeps it in its log, so a '
+      + 'consumer killed mid-way reads on from its committed offset and nothing waits in a killed process\'s memory. The best practices (a durable outbox, idempotent delivery) close most of that gap, '
+      + 'which is what legacy-ha measures.'));
+  }
+  return blocks;
+}
+
+/** The glossary section: a table for every runner present, where each time is measured from, and the two explanations; null when no runner ran. */
+export function glossarySection(r: Report): Section | null {
+  const runners = r.runners;
   const blocks = [
+    ...(runners.connections ? [glossaryTable('glossary-connections', 'Connections and coupling: what each figure means', CONNECTIONS_GLOSSARY)] : []),
     ...(runners.failures ? [glossaryTable('glossary-failures', 'Failures: what each figure means', FAILURES_GLOSSARY)] : []),
     ...(runners.throughput ? [glossaryTable('glossary-throughput', 'Throughput and cost: what each figure means', THROUGHPUT_GLOSSARY)] : []),
+    ...(runners.onboarding ? [glossaryTable('glossary-onboarding', 'Onboarding: what each figure means', ONBOARDING_GLOSSARY)] : []),
+    ...(runners.failures || runners.throughput ? [glossaryTable('glossary-windows', 'Where each time and count starts', WINDOWS_GLOSSARY)] : []),
+    ...explanations(r),
   ];
   return blocks.length === 0 ? null : { id: 'glossary', title: 'Glossary', blocks };
 }

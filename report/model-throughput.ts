@@ -87,7 +87,16 @@ export const costPointSchema = z.object({
   parts: cpuPartsSchema,
   /** Sum of the parts minus the total, ms per order (the parts are measured apart; this is their disagreement). */
   unattributedMsPerOrder: z.number(),
-  perProcess: z.array(processCpuSchema.extend({ msPerOrder: z.number().nonnegative(), parts: cpuPartsSchema.partial().optional() })),
+  perProcess: z.array(processCpuSchema.extend({
+    msPerOrder: z.number().nonnegative(),
+    parts: cpuPartsSchema.partial().optional(),
+    /** Resident memory (VmRSS), the mean of the samples at the window's start and end. */
+    rssBytes: count.optional().describe('Resident memory (VmRSS of /proc/PID/status), the mean of the samples at the window\'s start and end. '
+      + 'Absent when it could not be read, and in reports made before it was measured.'),
+  })),
+  /** Sum of the processes' rssBytes: the landscape's resident memory at the cost rate. */
+  rssBytesTotal: count.optional().describe('Sum of the processes\' rssBytes: the resident memory the landscape held at the cost rate (a process '
+    + 'whose memory could not be read is left out, and the run\'s notes say which). Absent in reports made before it was measured.'),
   /** Records that crossed the integration per order (received by a system, or written to the lake). */
   recordsPerOrder: z.number().nonnegative(),
   /** Integration CPU (serialization, transport, lake export, broker, lake writer) per record crossing it. */

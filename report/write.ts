@@ -1,11 +1,13 @@
 /**
  * Writing and reading a run's results folder: report.json (validated before it is written; the single
- * source), and report.md and report.html rendered from it. Every file is written atomically (a temp file
- * in the same folder, then rename), so a reader never sees half a report.
+ * source), and report.md and report.html rendered from it, with report.md's figures as SVG files in
+ * figures/. Every file is written atomically (a temp file in the same folder, then rename), so a reader
+ * never sees half a report; figure files of an earlier rendering that this one does not have are removed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { FIGURES_DIR, figureFile, renderFigures, standaloneSvg } from './figures.ts';
 import type { Report } from './model.ts';
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-md.ts';
@@ -26,8 +28,8 @@ function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
 }
 
-/** Writes `data` to `file` through a temp file in the same folder and a rename. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+/** Writes `data` (text as UTF-8, or bytes such as a PDF) to `file` through a temp file in the same folder and a rename. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, data, { flag: 'wx' });
@@ -50,21 +52,46 @@ function checkSize(file: string, bytes: number): void {
   }
 }
 
-interface Rendered { md: string; html: string }
+/** A rendering: report.md, report.html and the figure files (path relative to the folder → SVG text). */
+interface Rendered { md: string; html: string; figureFiles: Map<string, string> }
 
+/** Renders the figures once, for report.html (inline) and report.md (as files). */
 async function render(report: Report): Promise<Rendered> {
-  return { md: renderMarkdown(report), html: await renderHtml(report) };
+  const figures = await renderFigures(report);
+  const all = [...figures.values()].flat();
+  return {
+    md: renderMarkdown(report, figures),
+    html: await renderHtml(report, figures),
+    figureFiles: new Map(all.map((f) => [figureFile(f), standaloneSvg(f)])),
+  };
+}
+
+/** SVG files in dir/figures that this rendering did not write: an earlier rendering's figures. */
+async function staleFigureFiles(dir: string, written: ReadonlySet<string>): Promise<string[]> {
+  const names = await readdir(path.join(dir, FIGURES_DIR)).catch((err: unknown) => {
+    if (errnoCode(err) === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  return names.filter((n) => n.endsWith('.svg') && !written.has(`${FIGURES_DIR}/${n}`)).sort();
 }
 
 async function writeRendered(dir: string, rendered: Rendered): Promise<void> {
   const files = reportFiles(dir);
+  // The figures first: report.md never links a file that is not there yet.
+  await mkdir(path.join(dir, FIGURES_DIR), { recursive: true });
+  for (const [name, svg] of rendered.figureFiles) await writeFileAtomic(path.join(dir, ...name.split('/')), svg);
   await writeFileAtomic(files.md, rendered.md);
   await writeFileAtomic(files.html, rendered.html);
+  for (const name of await staleFigureFiles(dir, new Set(rendered.figureFiles.keys()))) {
+    await unlink(path.join(dir, FIGURES_DIR, name)).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    });
+  }
 }
 
 /**
- * Validates `report` as it will be stored (its JSON text), then writes report.json, report.md and
- * report.html into `dir` (created if missing). Refuses an invalid report, writing nothing.
+ * Validates `report` as it will be stored (its JSON text), then writes report.json, report.md,
+ * report.html and figures/ into `dir` (created if missing). Refuses an invalid report, writing nothing.
  */
 export async function writeReport(dir: string, report: Report): Promise<ReportFiles> {
   const files = reportFiles(dir);
@@ -109,7 +136,7 @@ export async function readReport(dir: string): Promise<Report> {
   return checked.report;
 }
 
-/** Reads and validates dir/report.json, then renders report.md and report.html from it again (report.json is left as it is). */
+/** Reads and validates dir/report.json, then renders report.md, report.html and figures/ from it again (report.json is left as it is). */
 export async function rerenderReport(dir: string): Promise<ReportFiles> {
   const report = await readReport(dir);
   await writeRendered(dir, await render(report));

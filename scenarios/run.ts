@@ -4,8 +4,7 @@
  * orders them, gathers what the report must state (machine, versions, settings, seed) and hands
  * everything to report/.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { hubLayout, LAKE, legacyLinks, loadTopology, protocolOf, restrictTo, type Topology } from '../systems/topology/index.ts';
 import { resolveRabbitMq, redactAmqpUrl } from '../infra/rabbitmq.ts';
@@ -24,6 +23,7 @@ import type { RunnerContext } from './runners/context.ts';
 import type { RunProgress } from './progress.ts';
 import { failuresLayouts, RUNNER_ORDER, type Scenario } from './scenario.ts';
 import { estimateSeconds } from './estimate.ts';
+import { fileSha256, readRunFile, sourceInfo, type RunFile } from './provenance.ts';
 
 export interface RunOptions {
   /** The folder for report files and the run log (created; must not hold another run's report). */
@@ -58,25 +58,16 @@ function topologySummary(t: Topology, file: string): Report['topology'] {
   };
 }
 
-/** Hex SHA-256 of a file's bytes; undefined when it cannot be read (the report then has no hash for it). */
-function fileSha256(file: string): string | undefined {
-  try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * A note for each of the run's files that changed while it ran: the runners read the topology again
  * for every landscape they start, so the report's hash would not stand for all of the run.
  */
-function changedFileNotes(files: readonly { what: string; file: string; sha256: string | undefined }[]): string[] {
+function changedFileNotes(files: readonly RunFile[]): string[] {
   return files.filter((f) => f.sha256 !== undefined && fileSha256(f.file) !== f.sha256)
-    .map((f) => `the ${f.what} file ${f.file} changed (or went) during the run: its sha256 in this report is of its bytes when the run started`);
+    .map((f) => `the ${f.what} file ${f.file} changed (or went) during the run: its sha256 and text in this report are of its bytes when the run started`);
 }
 
-/** One link per system (and the lake sink) to the hub, carrying the kinds it writes and reads. */
+/** One link per system (and the lake sink) to the hub, carrying the kinds it writes and reads, and which way they go. */
 function hubLinks(t: Topology): Report['topology']['hubLinks'] {
   const hub = hubLayout(t);
   const kindOf = new Map(hub.topics.map((tp) => [tp.name, tp.dataKind]));
@@ -84,26 +75,29 @@ function hubLinks(t: Topology): Report['topology']['hubLinks'] {
   return hub.links.map((l) => {
     const wiring = hub.systems.find((s) => s.systemId === l.from);
     const data = wiring ? kinds([...wiring.produces, ...wiring.subscribes]) : kinds(hub.lakeSink.subscribes);
-    return { id: `${l.from === LAKE ? 'lake-sink' : l.from}-hub`, from: l.from, to: l.to, protocol: protocolOf('kafka'), format: l.format, data };
+    // The data's way: a system publishes to the hub, consumes from it, or both; the lake sink only consumes.
+    const direction = !wiring ? 'to-from' : wiring.produces.length > 0 && wiring.subscribes.length > 0 ? 'both' : wiring.produces.length > 0 ? 'from-to' : 'to-from';
+    return { id: `${l.from === LAKE ? 'lake-sink' : l.from}-hub`, from: l.from, to: l.to, protocol: protocolOf('kafka'), format: l.format, data, direction };
   });
 }
 
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
+  // The commit and the state of the tree, read before this run creates anything.
+  const source = sourceInfo();
   mkdirSync(opts.outDir, { recursive: true });
   const workDir = path.join(opts.outDir, 'work');
   mkdirSync(workDir, { recursive: true });
   const { progress } = opts;
   let topology = loadTopology(scenario.topologyFile);
-  // The files' bytes as the run read them, so `untangle diff` can tell two runs' files apart by content.
-  const hashed = [
-    { what: 'scenario', file: scenario.file, sha256: fileSha256(scenario.file) },
-    { what: 'topology', file: scenario.topologyFile, sha256: fileSha256(scenario.topologyFile) },
-  ];
+  // The files as the run read them, each read once: their hashes let `untangle diff` tell two runs' files
+  // apart, their texts let a reader see and rerun exactly what ran.
+  const [scenarioFile, topologyFile] = [readRunFile('scenario', scenario.file), readRunFile('topology', scenario.topologyFile)];
+  const hashed = [scenarioFile, topologyFile];
   if (scenario.systems) topology = restrictTo(topology, scenario.systems);
   progress.setTotalEstimate(estimateSeconds(scenario, { systems: topology.systems.length, processes: topology.systems.reduce((a, s) => a + s.instances, 0), legacyHopS: scheduledHopS(topology, 'legacy') }));
   const systems = topology.systems.map((s) => s.id);
-  const notes: string[] = [];
+  const notes: string[] = hashed.flatMap((f) => (f.note === undefined ? [] : [f.note]));
   const measuredFailures = failuresLayouts(scenario);
   const usesLegacy = scenario.layouts.includes('legacy') || (scenario.runners.failures !== undefined && measuredFailures.includes('legacy'));
   const usesCluster = scenario.runners.failures !== undefined && measuredFailures.includes('hub-cluster');
@@ -181,9 +175,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     scenario: {
       name: scenario.name,
       file: path.relative(process.cwd(), scenario.file) || scenario.file,
-      ...(hashed[0].sha256 ? { sha256: hashed[0].sha256 } : {}),
+      ...(scenarioFile.sha256 ? { sha256: scenarioFile.sha256 } : {}),
+      ...(scenarioFile.text !== undefined ? { text: scenarioFile.text } : {}),
       quick: scenario.quick,
-      settings: { layouts: scenario.layouts, systems, seed: scenario.seed, repeat: scenario.repeat, runners: scenario.runners },
+      settings: { layouts: scenario.layouts, systems, seed: scenario.seed, repeat: scenario.repeat, runners: scenario.runners, ...(scenario.prices ? { prices: scenario.prices } : {}) },
     },
     seed: scenario.seed,
     startedAt: startedAt.toISOString(),
@@ -191,9 +186,11 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     durationS: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
     machine: machineInfo(),
     versions: versionsInfo({ rabbitmq: rabbitVersion, hub: hubs.length > 0 ? hubs.join('; ') : 'none used' }),
+    source,
     topology: {
       ...topologySummary(topology, path.relative(process.cwd(), scenario.topologyFile) || scenario.topologyFile),
-      ...(hashed[1].sha256 ? { sha256: hashed[1].sha256 } : {}),
+      ...(topologyFile.sha256 ? { sha256: topologyFile.sha256 } : {}),
+      ...(topologyFile.text !== undefined ? { text: topologyFile.text } : {}),
     },
     runners,
     headline: headlineRows(runners),

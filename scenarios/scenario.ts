@@ -20,11 +20,13 @@ import {
   isComponentName,
   layoutsSchema,
   onboardingSettingsSchema,
+  pricesSchema,
   SYSTEM_ID,
   throughputSettingsSchema,
   type ConnectionsSettings,
   type FailuresSettings,
   type OnboardingSettings,
+  type Prices,
   type ThroughputSettings,
 } from './settings.ts';
 
@@ -81,6 +83,8 @@ export const scenarioFileSchema = z.strictObject({
   /** Run only these systems of the topology (default all). */
   systems: systemIds.optional(),
   runners: runnersSchema.refine((r) => Object.keys(r).length > 0, 'expected at least one runner'),
+  /** Unit prices for the report's money block (report/money.ts); absent: no money shown. */
+  prices: pricesSchema.optional(),
   quick: z.strictObject({
     systems: systemIds.optional(),
     repeat: z.number().int().min(1).max(20).optional(),
@@ -110,6 +114,8 @@ export interface Scenario {
   /** Runs of each repeated measurement: medians and 95 % intervals come from them. */
   repeat: number;
   runners: RunnerSettings;
+  /** Unit prices for the report's money block; null: none given. */
+  prices: Prices | null;
 }
 
 /** The layouts the failures runner measures: its own `layouts`, else the scenario's. */
@@ -249,6 +255,10 @@ function topologyProblems(raw: Raw, t: Topology): Problem[] {
       if (to > count) report({ path: toAt.path, message: `to ${to} is beyond the ${plural(count, 'system')} of ${run} (expected at most ${count})` });
       if (from > count) report({ path: fromAt.path, message: `${fromText} is beyond the ${plural(count, 'system')} of ${run} (expected at most ${count}, or more systems)` });
       else if (from > to) report({ path: fromAt.path, message: `${fromText} is more than to ${to} (expected from <= to)` });
+      const projectTo = c.values.projectTo;
+      if (typeof projectTo === 'number' && Number.isInteger(projectTo) && projectTo < Math.min(to, count)) {
+        report({ path: c.at('projectTo').path, message: `projectTo ${projectTo} is less than the largest n the sweep measures (${Math.min(to, count)}): the model extrapolates from the measured points (expected at least ${Math.min(to, count)})` });
+      }
     }
 
     const o = runnerView(raw, 'onboarding', quick);
@@ -363,6 +373,7 @@ export function loadScenarioWithTopology(file: string, opts: { quick?: boolean; 
     quick,
     repeat: opts.repeat ?? (quick ? over?.repeat ?? 1 : s.repeat),
     runners,
+    prices: s.prices ?? null,
   };
   return { scenario, topology };
 }

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { failuresLayoutNameSchema, type FailuresLayoutName } from '../report/model.ts';
+import { DEFAULT_PROJECT_TO } from '../report/projection.ts';
+import { PRICE_FIELDS } from '../report/money.ts';
 import { RESERVED_SYSTEM_ID_PATTERN, RESERVED_SYSTEM_IDS, SYSTEM_ID_PATTERN } from '../systems/topology/schema.ts';
 import { AS_GROWN, BEST_PRACTICE, PRACTICE_OPTIONS, type PracticeName, type Practices } from '../systems/runtime/practices.ts';
 
@@ -43,6 +45,11 @@ export const connectionsSettingsSchema = z.strictObject({
   loadOrdersPerS: rate.default(5),
   /** Load time before the sample is taken (connection pools fill, consumers join). */
   steadyS: seconds.default(4),
+  /**
+   * How far the report's model of larger landscapes extrapolates the measured points (systems);
+   * at least `to` (scenario.ts checks it against the sweep).
+   */
+  projectTo: positiveInt.max(100_000).default(DEFAULT_PROJECT_TO),
 });
 /** As the runner gets them: `to` always set. */
 export type ConnectionsSettings = Omit<z.infer<typeof connectionsSettingsSchema>, 'to'> & { to: number };
@@ -196,3 +203,25 @@ export function onboardingPracticesFor(settings: Pick<OnboardingSettings, 'pract
   const chosen = Object.fromEntries(Object.entries(written ?? {}).filter(([, v]) => v !== undefined));
   return { ...AS_GROWN, ...chosen };
 }
+
+const price = z.number().nonnegative().max(1e9);
+/**
+ * Unit prices the report turns the measured cost into money with (report/money.ts): all optional,
+ * nothing bundled; without them the report shows no money. Written at the top of a scenario file
+ * (`prices:`), not per runner: they price the throughput runner's cost point.
+ */
+export const pricesSchema = z.strictObject({
+  /** ISO 4217 code the prices are in (EUR, USD, ...). */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 currency code such as EUR').optional(),
+  /** Per CPU core-hour. */
+  cpuCoreHour: price.optional(),
+  /** Per GiB of memory held for a month. */
+  memoryGiBMonth: price.optional(),
+  /** Per GiB written to disk. */
+  diskWrittenGiB: price.optional(),
+  /** Per GiB sent over the network. */
+  networkGiB: price.optional(),
+  /** The monthly volume priced; default the cost point's rate sustained for 30 days. */
+  ordersPerMonth: z.number().positive().max(1e15).optional(),
+} satisfies Record<(typeof PRICE_FIELDS)[number], z.ZodType>);
+export type Prices = z.infer<typeof pricesSchema>;

@@ -4,8 +4,8 @@
  * processes (hub: with our broker as its own process; legacy: with the shared RabbitMQ), puts a
  * light steady load on the ingress so connection pools fill and consumers join, then counts what
  * the topology declares (links, protocols, formats, adapters) and what the OS shows (ESTABLISHED
- * TCP connections between the landscape's processes, from /proc). A model curve (n(n-1)/2 against
- * n) is added for reference; it is labelled as a model, not a measurement.
+ * TCP connections between the landscape's processes, from /proc). Only measurements: the report
+ * derives its model of larger landscapes from these points (report/projection.ts).
  */
 import type { ConnectionsPoint, ConnectionsResult, Layout } from '../../report/model.ts';
 import type { ConnectionsSettings } from '../settings.ts';
@@ -16,9 +16,6 @@ import { ingressEvents } from '../load/ingress-feed.ts';
 import { connectionMatrix, isLoopback, pidsListeningOn, tcpConnections } from '../../systems/process/os-stats.ts';
 import { adaptersPerSystem, hubLayout, legacyLinks, loadTopology, protocolsAndFormats, restrictTo, type Topology } from '../../systems/topology/index.ts';
 import type { ResolvedHub } from '../../infra/kafka.ts';
-
-/** The model curve goes at least this far (the report draws where the measured sweep would lead). */
-export const MODEL_N_MAX = 20;
 
 // ---- finding the processes on the far side --------------------------------------------------
 
@@ -113,13 +110,6 @@ export function declaredCounts(t: Topology, layout: Layout): Pick<ConnectionsPoi
   };
 }
 
-/** The reference curves: n(n-1)/2 point-to-point links and n hub links, for n = from..max(20, to). */
-export function modelRows(from: number, to: number): ConnectionsResult['model'] {
-  const rows: ConnectionsResult['model'] = [];
-  for (let n = from; n <= Math.max(MODEL_N_MAX, to); n++) rows.push({ n, pointToPoint: (n * (n - 1)) / 2, hub: n });
-  return rows;
-}
-
 /** The servers outside the landscape's supervisor that its processes talk to. */
 function externalServers(ctx: RunnerContext, layout: Layout, hub: ResolvedHub | null, pids: Record<string, number>): ExternalServer[] {
   if (layout === 'legacy') {
@@ -154,7 +144,7 @@ export async function runConnections(ctx: RunnerContext, settings: ConnectionsSe
     ctx.progress.step(`connections: ${layouts.join(' and ')}, n=${n} (${systems.join(',')})`, 2 + 0.9 * n + settings.steadyS + 1);
     points.push(...await Promise.all(layouts.map((layout) => measurePoint(ctx, settings, layout, n, systems, t))));
   }
-  return { points, model: modelRows(settings.from, settings.to) };
+  return { points };
 }
 
 async function measurePoint(ctx: RunnerContext, settings: ConnectionsSettings, layout: Layout, n: number, systems: string[], t: Topology): Promise<ConnectionsPoint> {

@@ -1,4 +1,4 @@
-// Optional external peers (kcat, python confluent_kafka, RabbitMQ, Chromium). Locally a missing peer skips its
+// Optional external peers (kcat, python confluent_kafka, RabbitMQ, Chromium, poppler's pdftotext). Locally a missing peer skips its
 // tests with a loud warning; under CI=true a missing peer is a failing test.
 //
 //   const hasKcat = await requirePeer('kcat', peerChecks.kcat);
@@ -7,12 +7,14 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { test } from 'vitest';
+import { chromiumPath } from '../../report/chromium.ts';
 
 const execFileP = promisify(execFile);
 
 export const PYTHON = '/usr/bin/python3';
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The Chromium `untangle report --pdf` uses (report/chromium.ts: UNTANGLE_CHROMIUM, CHROMIUM_PATH, or where Debian installs it). */
+export const CHROMIUM_PATH = chromiumPath();
 
 /** Returns true when the peer is usable. `check` throws (or rejects) when it is not. */
 export async function requirePeer(name: string, check: () => unknown): Promise<boolean> {
@@ -39,6 +41,11 @@ export const peerChecks = {
     await execFileP(PYTHON, ['-c', 'import confluent_kafka; print(confluent_kafka.libversion())'], { timeout: 20_000 });
   },
   chromium: async (executable = CHROMIUM_PATH) => { await execFileP(executable, ['--version'], { timeout: 20_000 }); },
+  /** pdftotext and pdfinfo (Debian: poppler-utils), to read a PDF back. */
+  poppler: async () => {
+    await execFileP('pdftotext', ['-v'], { timeout: 10_000 });
+    await execFileP('pdfinfo', ['-v'], { timeout: 10_000 });
+  },
   rabbitmq: (url = RABBITMQ_URL) => new Promise<void>((resolve, reject) => {
     const u = new URL(url);
     const s = net.connect({ host: u.hostname, port: Number(u.port || 5672) });

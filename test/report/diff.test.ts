@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changePercent, diffReports, formatDiff, judgeChange, type DiffRow } from '../../report/diff.ts';
+import { lineChanges } from '../../report/diff-inputs.ts';
 import { headlineRows, THROUGHPUT_METRICS } from '../../report/headline.ts';
 import type { HeadlineRow, Report } from '../../report/model.ts';
 import { sampleReport, sampleReportWithCluster } from './fixture.ts';
@@ -214,5 +215,108 @@ describe('formatDiff', () => {
     const text = formatDiff(diffReports(reportWith([repeated(142.37, [129.1, 155.6], 600, [560, 640])]), reportWith([repeated(150, [140, 160], 700, [660, 740])])));
     expect(text).toMatch(/throughput\s+highest sustained rate \(orders\/s\)\s+legacy\s+142 \(129–156\)\s+150 \(140–160\)\s+\+5\.36 %\s+higher\s+3\/3\s+within noise$/m);
     expect(text).toMatch(/highest sustained rate \(orders\/s\)\s+hub\s+600 \(560–640\)\s+700 \(660–740\)\s+\+16\.67 %\s+higher\s+3\/3\s+better$/m);
+  });
+});
+
+/** B over another topology: without I, with a new system J, and the payment link over AMQP; its file's text edited to match. */
+function otherTopology(): Report {
+  const b = sampleReport();
+  b.runId = 'other-topology';
+  const t = b.topology;
+  t.systems = [...t.systems.filter((s) => s.id !== 'I'), { id: 'J', name: 'returns', role: 'service' }];
+  t.legacyLinks = t.legacyLinks.filter((l) => l.from !== 'I' && l.to !== 'I');
+  t.legacyLinks.find((l) => l.id === 'a-b-payment')!.protocol = 'amqp';
+  t.legacyLinks.push({ id: 'j-f-returns', from: 'J', to: 'F', protocol: 'http', format: 'json', data: ['return'] });
+  t.text = `${t.text!.replace(/ {2}- id: I\n( {4}.*\n)+/, '')}  - { id: j-f-returns, from: J, to: F, data: return, legacy: { transport: rest-sync, format: json } }\n`;
+  t.sha256 = 'fedcba987654'.padEnd(64, '0');
+  return b;
+}
+
+describe('diff of runs over different topologies or scenario files', () => {
+  it('knows two runs of the same files are over the same topology and scenario, and warns of nothing', () => {
+    const d = diffReports(sampleReport(), sampleReport());
+    expect(d).toMatchObject({ sameTopology: true, sameScenario: true, topologyChanges: null, warnings: [] });
+    expect(formatDiff(d).split('\n')[0]).toBe('A: 2025-06-01T10-00-00Z-shop');
+  });
+
+  it('warns at the top, names the systems and links only in A, only in B and changed, and counts the differing lines of the texts', () => {
+    const a = sampleReport();
+    const d = diffReports(a, otherTopology());
+    expect(d.sameTopology).toBe(false);
+    expect(d.topologyChanges).toMatchObject({
+      sha256: { a: a.topology.sha256, b: 'fedcba987654'.padEnd(64, '0') },
+      systems: { removed: ['I'], added: ['J'], changed: [] },
+      legacyLinks: { removed: ['a-i-score', 'b-i-payments', 'I-lake-export'], added: ['j-f-returns'], changed: ['a-b-payment'] },
+      hubLinks: { removed: [], added: [], changed: [] },
+    });
+    expect(d.topologyChanges!.lines).toEqual({ onlyInA: 5, onlyInB: 1 });
+    const text = formatDiff(d, { a: 'results/one', b: 'results/two' });
+    const lines = text.split('\n');
+    expect(lines.slice(0, 7)).toEqual([
+      'WARNING: the runs used different topologies: the topology files differ and the systems and links they ran differ, so the comparison is not like with like.',
+      `  topology file sha256 ${a.topology.sha256!.slice(0, 12)}… in A, fedcba987654… in B`,
+      '  systems only in A: I; only in B: J',
+      '  legacy links only in A: a-i-score, b-i-payments, I-lake-export; only in B: j-f-returns; changed: a-b-payment',
+      '  topology file text: 5 lines only in A, 1 only in B (each report.json holds its text: jq -r .topology.text)',
+      '',
+      'A: 2025-06-01T10-00-00Z-shop (results/one)',
+    ]);
+    // The notes name them too, beside the hash.
+    expect(d.notes).toEqual([
+      `topology file content differs: sha256 ${a.topology.sha256!.slice(0, 12)}… in A, fedcba987654… in B`,
+      'topology systems only in A: I; only in B: J',
+      'topology legacy links only in A: a-i-score, b-i-payments, I-lake-export; only in B: j-f-returns; changed: a-b-payment',
+    ]);
+  });
+
+  it('tells a different topology from the systems and links when the hashes were not recorded, and cannot tell otherwise', () => {
+    const older = (r: Report): Report => {
+      delete r.topology.sha256;
+      delete r.topology.text;
+      return r;
+    };
+    const d = diffReports(older(sampleReport()), older(otherTopology()));
+    expect(d.sameTopology).toBe(false);
+    expect(d.warnings[0]).toBe('WARNING: the runs used different topologies: the systems and links they ran differ, so the comparison is not like with like.');
+    expect(d.warnings).toHaveLength(3);
+    const unknown = diffReports(older(sampleReport()), sampleReport());
+    expect(unknown).toMatchObject({ sameTopology: null, topologyChanges: null, warnings: [] });
+    expect(unknown.notes).toEqual(['topology file content recorded only in B (sha256): cannot tell whether it is the same']);
+    // The same file, but a scenario that ran only some of its systems: not the same landscape either.
+    const fewer = sampleReport();
+    fewer.topology.systems = fewer.topology.systems.filter((s) => s.id !== 'I');
+    expect(diffReports(sampleReport(), fewer).warnings).toEqual([
+      'WARNING: the runs used different topologies: the systems and links they ran differ, so the comparison is not like with like.',
+      '  systems only in A: I',
+    ]);
+  });
+
+  it('counts no difference in a field only one report carries (added later), nor in the order of a link\'s data kinds', () => {
+    const b = sampleReport();
+    (b.topology.hubLinks[0] as Record<string, unknown>).addedLater = 'from-to';
+    b.topology.hubLinks.at(-1)!.data.reverse();
+    expect(diffReports(sampleReport(), b)).toMatchObject({ sameTopology: true, warnings: [] });
+    b.topology.hubLinks[0].format = 'avro';
+    expect(diffReports(sampleReport(), b).topologyChanges?.hubLinks).toEqual({ removed: [], added: [], changed: ['A-hub'] });
+  });
+
+  it('notes a different scenario file at the top, more quietly', () => {
+    const b = sampleReport();
+    b.scenario.text = b.scenario.text!.replace('seed: 42', 'seed: 7\nrepeat: 3');
+    b.scenario.sha256 = 'b'.repeat(64);
+    const d = diffReports(sampleReport(), b);
+    expect(d).toMatchObject({ sameTopology: true, sameScenario: false });
+    expect(d.warnings).toEqual([`Note: the runs used different scenario files (sha256 ${sampleReport().scenario.sha256!.slice(0, 12)}… in A, bbbbbbbbbbbb… in B); `
+      + '1 line only in A, 2 only in B (jq -r .scenario.text); the settings below may differ.']);
+    expect(formatDiff(d).split('\n').slice(0, 2)).toEqual([d.warnings[0], '']);
+    delete b.scenario.sha256;
+    delete b.scenario.text;
+    expect(diffReports(sampleReport(), b)).toMatchObject({ sameScenario: null, warnings: [] });
+  });
+
+  it('counts lines only in one text as multisets', () => {
+    expect(lineChanges('a\nb\nb\n', 'b\na\n')).toEqual({ onlyInA: 1, onlyInB: 0 });
+    expect(lineChanges('x', 'y\nz')).toEqual({ onlyInA: 1, onlyInB: 2 });
+    expect(lineChanges('', '')).toEqual({ onlyInA: 0, onlyInB: 0 });
   });
 });

@@ -2,6 +2,7 @@
  * TEST FIXTURE: a complete, realistic Report (all four runners, both layouts; hub-cluster on request) for the report tests.
  * The numbers are made up to look like a run of the shop topology A–I; product code never uses this.
  */
+import { createHash } from 'node:crypto';
 import { headlineRows } from '../../report/headline.ts';
 import { REPORT_SCHEMA_VERSION, type ConnectionsPoint, type FailureMeasurement, type FailuresLayoutName, type FailuresResult, type Layout, type OnboardingResult, type Report, type ReportLink,
   type ReportPractices } from '../../report/model.ts';
@@ -262,6 +263,19 @@ function onboarding(): OnboardingResult {
   };
 }
 
+/** The topology file's text as the sample run read it: a short shop landscape in the shape of scenarios/topologies/shop.yaml. */
+function topologyText(): string {
+  const systems = SYSTEMS.map((s) => `  - id: ${s.id}\n    name: ${s.name}\n    role: ${s.role}\n    emits: ${s.kind}\n    lake: { format: ${s.lakeFormat} }\n`);
+  const flows = FLOWS.map(([id, from, to, transport, format, kind]) => `  - { id: ${id}, from: ${from}, to: ${to}, data: ${kind}, legacy: { transport: ${transport}, format: ${format} } }\n`);
+  return `# The online shop: systems A–I and the lake.\nname: shop\nsystems:\n${systems.join('')}flows:\n${flows.join('')}`;
+}
+
+const SCENARIO_TEXT = '# The whole comparison of the shop.\nname: shop\ntopology: topologies/shop.yaml\nseed: 42\nlayouts: [legacy, hub]\n'
+  + 'runners:\n  connections: { n: [3, 4, 5, 6, 7, 8, 9], sampleS: 10, loadOrdersPerS: 60 }\n  failures: { downMs: 5000, loadOrdersPerS: 50 }\n'
+  + '  throughput: { startRatePerS: 50, costRatePerS: 40 }\n  onboarding: { add: [G, H, I] }\n';
+
+const sha256Of = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
 /** A fresh, complete, valid Report; every call returns a new object the test may mutate. */
 export function sampleReport(): Report {
   const ids = SYSTEMS.map((s) => s.id);
@@ -281,6 +295,8 @@ export function sampleReport(): Report {
     scenario: {
       name: 'shop',
       file: 'scenarios/shop.yaml',
+      sha256: sha256Of(SCENARIO_TEXT),
+      text: SCENARIO_TEXT,
       quick: false,
       settings: {
         topology: 'scenarios/topologies/shop.yaml', systems: ids, connections: { n: ns, sampleS: 10, loadOrdersPerS: 60 },
@@ -298,8 +314,9 @@ export function sampleReport(): Report {
     versions: {
       untangle: '0.1.0', node: 'v20.19.2', kafkajs: '2.2.4', amqplib: '0.10.8', rabbitmq: '3.10.8', hub: 'untangle broker 0.1.0 (own process)',
     },
+    source: { commit: '0123456789abcdef0123456789abcdef01234567', dirty: true },
     topology: {
-      name: 'shop', file: 'scenarios/topologies/shop.yaml',
+      name: 'shop', file: 'scenarios/topologies/shop.yaml', sha256: sha256Of(topologyText()), text: topologyText(),
       systems: SYSTEMS.map((s) => ({ id: s.id, name: s.name, role: s.role })),
       legacyLinks: legacyLinksOf(ids).map(({ transport: _t, ...l }) => l),
       hubLinks: hubLinksOf(ids),

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { validateReport } from '../../report/validate.ts';
 import { renderMarkdown } from '../../report/render-md.ts';
 import { renderHtml } from '../../report/render-html.ts';
+import { measuredOnLine } from '../../report/reference-line.ts';
 
 // The committed reference run (made with `npm run compare`) stays valid against the schema, and the
 // README quotes its headline table as it is.
@@ -26,6 +27,12 @@ describe('results/reference', () => {
     const fromReport = table(headline);
     expect(fromReport.length).toBeGreaterThan(10);
     expect(table(readFileSync('README.md', 'utf8'))).toEqual(fromReport);
+  });
+
+  it('is introduced in the README by the machine, versions and run its report.json names', () => {
+    const checked = validateReport(report);
+    if (!checked.ok) throw new Error(checked.errors.join('\n'));
+    expect(readFileSync('README.md', 'utf8').split('\n')).toContain(measuredOnLine(checked.report));
   });
 
   it('measures the failures runner in all four layouts, every figure of this code present, and renders with it', async () => {

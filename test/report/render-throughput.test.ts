@@ -198,6 +198,7 @@ describe('the throughput section from other runs', () => {
     r.runners.throughput = { ...r.runners.throughput!, tuning: [], layouts: [] };
     const md = section(renderMarkdown(withHeadline(r)));
     expect(md).toContain('**Tuning knobs of each layout\'s wiring, as the runs used them**: none');
-    expect(figuresOf(await renderHtml(r)).filter((f) => f.id.startsWith('chart-throughput-')).map((f) => f.id)).toEqual(['chart-throughput-latency', 'chart-throughput-cost']);
+    expect(figuresOf(await renderHtml(r)).filter((f) => f.id.startsWith('chart-throughput-')).map((f) => f.id)).toEqual(['chart-throughput-latency',
+      'chart-throughput-sustained', 'chart-throughput-cost', 'chart-throughput-end-to-end', 'chart-throughput-bytes']);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HeadlineRow, Report } from '../../report/model.ts';
 import { MODEL_DISCLAIMER } from '../../report/document-runners.ts';
+import { figureFile, renderFigures, standaloneSvg } from '../../report/figures.ts';
 import { headlineRows } from '../../report/headline.ts';
 import { renderHtml } from '../../report/render-html.ts';
 import { renderMarkdown } from '../../report/render-md.ts';
@@ -9,8 +10,9 @@ import { earlierStyleReport, sampleReport, sampleReportWithCluster } from './fix
 import { externalReferences, figuresOf } from './html-checks.ts';
 
 const ALL_CHARTS = [
-  'chart-connections', 'chart-failures-error-rate', 'chart-failures-recovery', 'chart-failures-timeline',
-  'chart-throughput-latency', 'chart-throughput-cost', 'chart-onboarding',
+  'chart-connections', 'chart-projection-links', 'chart-projection-adapters', 'chart-projection-live-tcp', 'chart-projection-formats',
+  'chart-failures-error-rate', 'chart-failures-records', 'chart-failures-recovery', 'chart-failures-timeline',
+  'chart-throughput-latency', 'chart-throughput-sustained', 'chart-throughput-cost', 'chart-throughput-end-to-end', 'chart-throughput-bytes', 'chart-onboarding',
 ];
 
 const EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(1)> | pipe \\ back "quote\' & amp';
@@ -96,7 +98,7 @@ describe('renderMarkdown', () => {
   });
 
   it('has a section per runner with its full tables', () => {
-    for (const title of ['## Connections', '## Failures', '## Throughput and cost', '## Onboarding', '## Topology', '## Notes']) expect(md).toContain(title);
+    for (const title of ['## Connections', '## Failures', '## Throughput and cost', '## Onboarding', '## Topology', '## Executive summary', '## Limitations', '## Growth to large landscapes (a model)', '## Operational surface', '## Monthly cost', '## Glossary', '## Reproducibility']) expect(md).toContain(title);
     expect(md).toContain('| 9 | A B C D E F G H I | 24 | 17 | amqp, file, http | csv, json, xml | 26 | 598 / 600 |');
     expect(md).toContain('| legacy | 175 (144–206) | run 1: 175 (not 188); run 2: 163 (not 175); run 3: 188 (not 200) | C (3 of 3 runs) |');
     expect(md).toContain('| component | kind | kill → ready | kill → service | longest ingress outage | ingress failed / sent while down | error rate |\n');
@@ -108,10 +110,10 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| hub | G | 1,480 / 1,480 | yes |');
   });
 
-  it('says that the n(n-1)/2 and n curves are a model, not measurements', () => {
+  it('says that the connections section is measured and points to the model of larger landscapes', () => {
     expect(MODEL_DISCLAIMER).toContain('model, not measurements');
     expect(md).toContain(MODEL_DISCLAIMER);
-    expect(md).toContain('**Model (not measured): links needed for n systems**');
+    expect(md).not.toContain('Model (not measured): links needed for n systems');
   });
 
   it('leaves out the sections of runners that did not run', () => {
@@ -166,7 +168,8 @@ describe('renderHtml', async () => {
     expect(legacy).toContain('>amqp/xml</text>');
     expect(legacy).toContain('>lake</text>');
     const hub = figures.find((f) => f.id === 'diagram-hub')!.body;
-    expect(hub.match(/class="edge"/g)).toHaveLength(10);
+    // The ten hub links, and the lake sink writing the lake.
+    expect(hub.match(/class="edge"/g)).toHaveLength(11);
     expect(hub).toContain('>kafka/json</text>');
     expect(hub).toContain('>lake sink</text>');
   });
@@ -177,17 +180,18 @@ describe('renderHtml', async () => {
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 
-  it('labels the model lines of the connections chart as a model', () => {
+  it('draws only measurements in the connections chart (the model is in the projection charts)', () => {
     const chart = figures.find((f) => f.id === 'chart-connections')!;
-    expect(chart.body).toContain('model: n(n-1)/2 point to point');
-    expect(chart.body).toContain('model: n hub links');
-    expect(chart.body).toContain('which are a model, not measurements');
+    expect(chart.body).not.toContain('n(n-1)/2');
+    expect(chart.body).toContain('legacy: declared links');
+    expect(chart.body).toContain('Growth to large landscapes');
   });
 
   it('has the same tables as the markdown', () => {
     expect(html).toContain('<table id="table-headline">');
-    expect(html).toContain('<td>connections</td><td>declared links</td><td class="num">24</td><td class="num">10</td><td class="num">0.417×</td><td>lower</td>'
-      + '<td class="num">exact</td><td>lower by 58 % (better)</td></tr>');
+    expect(html).toContain('<td data-label="runner">connections</td><td data-label="metric">declared links</td><td class="num" data-label="legacy">24</td>'
+      + '<td class="num" data-label="hub">10</td><td class="num" data-label="hub/legacy">0.417×</td><td data-label="better">lower</td>'
+      + '<td class="num" data-label="runs">exact</td><td data-label="verdict">lower by 58 % (better)</td></tr>');
     expect(html).toMatch(/<\/table><\/div>\n(<p>[^<]*<\/p>\n)*<p>How to read it: /);
     expect(html).toContain(MODEL_DISCLAIMER);
   });
@@ -198,7 +202,8 @@ describe('renderHtml', async () => {
     delete r.runners.connections;
     r.headline = headlineRows(r.runners);
     const partial = figuresOf(await renderHtml(r));
-    expect(partial.filter((f) => f.kind === 'chart').map((f) => f.id)).toEqual(['chart-failures-error-rate', 'chart-failures-recovery', 'chart-failures-timeline', 'chart-onboarding']);
+    expect(partial.filter((f) => f.kind === 'chart').map((f) => f.id)).toEqual(['chart-failures-error-rate', 'chart-failures-records', 'chart-failures-recovery',
+      'chart-failures-timeline', 'chart-onboarding']);
     expect(partial.filter((f) => f.kind === 'diagram')).toHaveLength(2);
   });
 
@@ -207,7 +212,8 @@ describe('renderHtml', async () => {
     empty.runners = { connections: { points: [], model: [] }, failures: { downMs: 1, loadOrdersPerS: 1, layouts: [] }, throughput: { ...sampleReport().runners.throughput!, tuning: [], layouts: [] }, onboarding: { layouts: [] } };
     empty.headline = headlineRows(empty.runners);
     empty.topology = { ...empty.topology, systems: [], legacyLinks: [], hubLinks: [] };
-    expect(figuresOf(await renderHtml(empty))).toHaveLength(ALL_CHARTS.length + 2);
+    // No measured point, no projection to draw.
+    expect(figuresOf(await renderHtml(empty))).toHaveLength(ALL_CHARTS.filter((id) => !id.startsWith('chart-projection-')).length + 2);
     expect(renderMarkdown(empty)).toContain('| connections | declared links | – | – | – | lower | exact | – |');
 
     const legacyOnly = sampleReport();
@@ -340,8 +346,14 @@ describe('a report with the failures runner\'s legacy-ha and hub-cluster layouts
     expect(figures.find((f) => f.id === 'chart-throughput-latency')!.body).not.toContain('hub-cluster');
   });
 
-  it('renders the same bytes every time', async () => {
+  it('renders the same bytes every time, the figure files too', async () => {
     expect(renderMarkdown(sampleReportWithCluster())).toBe(md);
     expect(await renderHtml(sampleReportWithCluster())).toBe(html);
+    const files = async (): Promise<[string, string][]> => [...(await renderFigures(sampleReportWithCluster())).values()].flat()
+      .map((f) => [figureFile(f), standaloneSvg(f)]);
+    const first = await files();
+    expect(first.length).toBeGreaterThanOrEqual(ALL_CHARTS.length + 2);
+    expect(await files()).toEqual(first);
+    expect(renderMarkdown(sampleReportWithCluster(), await renderFigures(sampleReportWithCluster()))).toBe(renderMarkdown(r, await renderFigures(r)));
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { headlineRows } from '../../report/headline.ts';
 import type { Report } from '../../report/model.ts';
 import { MAX_REPORT_JSON_BYTES, readReport, rerenderReport, writeReport } from '../../report/write.ts';
 import { sampleReport } from './fixture.ts';
@@ -12,7 +13,7 @@ let seq = 0;
 const freshDir = (): string => path.join(root, `run-${++seq}`);
 
 describe('writeReport', () => {
-  it('writes report.json (pretty, as given), report.md and report.html, creating the folder, leaving no temp files', async () => {
+  it('writes report.json (pretty, as given), report.md, report.html and figures/, creating the folder, leaving no temp files', async () => {
     const dir = freshDir();
     const report = sampleReport();
     const files = await writeReport(dir, report);
@@ -22,7 +23,15 @@ describe('writeReport', () => {
     expect(JSON.parse(text)).toEqual(report);
     expect(readFileSync(files.md, 'utf8')).toContain('| connections | declared links | 24 | 10 | 0.417× | lower |');
     expect(readFileSync(files.html, 'utf8')).toMatch(/^<!doctype html>/);
-    expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json', 'report.md']);
+    expect(readdirSync(dir).sort()).toEqual(['figures', 'report.html', 'report.json', 'report.md']);
+    // Every figure report.md links is a file in figures/, and nothing else is there.
+    const linked = [...readFileSync(files.md, 'utf8').matchAll(/\]\((figures\/[^)]+\.svg)\)/g)].map((m) => m[1].slice('figures/'.length)).sort();
+    expect(linked).toContain('chart-throughput-end-to-end.svg');
+    expect(linked).toContain('diagram-hub.svg');
+    const inFolder = readdirSync(path.join(dir, 'figures'));
+    expect(inFolder.filter((f) => !f.endsWith('.svg'))).toEqual([]);
+    for (const f of linked) expect(inFolder).toContain(f);
+    expect(readFileSync(path.join(dir, 'figures', 'diagram-hub.svg'), 'utf8')).toMatch(/^<\?xml version="1\.0" encoding="UTF-8" standalone="no"\?>\n<svg /);
   });
 
   it('refuses an invalid report with the schema errors, and writes nothing', async () => {
@@ -50,7 +59,25 @@ describe('writeReport', () => {
     await writeReport(dir, second);
     expect((await readReport(dir)).runId).toBe('second-run');
     expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toContain('Run second-run of scenario');
-    expect(readdirSync(dir)).toHaveLength(3);
+    expect(readdirSync(dir)).toHaveLength(4);
+  });
+
+  it('removes the figure files of an earlier rendering that this one does not have, and keeps other files', async () => {
+    const dir = freshDir();
+    await writeReport(dir, sampleReport());
+    const figures = path.join(dir, 'figures');
+    expect(readdirSync(figures)).toContain('chart-throughput-bytes.svg');
+    writeFileSync(path.join(figures, 'chart-gone.svg'), '<svg/>');
+    writeFileSync(path.join(figures, 'notes.txt'), 'mine');
+    const r = sampleReport();
+    delete r.runners.throughput;
+    r.headline = headlineRows(r.runners);
+    await writeReport(dir, r);
+    const after = readdirSync(figures);
+    expect(after).not.toContain('chart-gone.svg');
+    expect(after).not.toContain('chart-throughput-bytes.svg');
+    expect(after).toContain('notes.txt');
+    expect(after).toContain('chart-failures-records.svg');
   });
 });
 

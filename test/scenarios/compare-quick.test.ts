@@ -51,7 +51,8 @@ describe.runIf(hasRabbit)('npm run compare -- --quick', () => {
   it('counts more integration connections in the legacy layout than in the hub layout for n >= 4', () => {
     const points = report.runners.connections!.points;
     expect(points.map((p) => `${p.layout}${p.n}`)).toEqual(['legacy3', 'hub3', 'legacy4', 'hub4']);
-    expect(report.runners.connections!.model.at(-1)?.n).toBe(20);
+    // Only measurements: the report derives its model of larger landscapes from the points.
+    expect(report.runners.connections!.model).toBeUndefined();
     const at = (layout: string, n: number) => points.find((p) => p.layout === layout && p.n === n)!;
     const ns = [...new Set(points.map((p) => p.n))].filter((n) => n >= 4);
     expect(ns.length).toBeGreaterThan(0);

@@ -137,6 +137,17 @@ describe('a scenario checked against its topology', () => {
     ]);
   });
 
+  it('takes projectTo for the model of larger landscapes (default 200, at least the sweep\'s largest n) and a prices block', () => {
+    const ok = write('p.yaml', ['name: p', `topology: ${SMALL}`, 'prices: { currency: EUR, cpuCoreHour: 0.04, networkGiB: 0 }', 'runners:', '  connections: { to: 4 }'].join('\n'));
+    const s = loadScenario(ok);
+    expect(s.runners.connections).toMatchObject({ to: 4, projectTo: 200 });
+    expect(s.prices).toEqual({ currency: 'EUR', cpuCoreHour: 0.04, networkGiB: 0 });
+    const low = write('p-low.yaml', ['name: p', `topology: ${SMALL}`, 'runners:', '  connections: { to: 4, projectTo: 3 }'].join('\n'));
+    expect(problems(low)).toEqual([expect.stringContaining('runners.connections.projectTo: projectTo 3 is less than the largest n the sweep measures (4)')]);
+    const badPrice = write('p-bad.yaml', ['name: p', `topology: ${SMALL}`, 'prices: { currency: euro, cpuCoreHour: -1 }', 'runners:', '  connections: {}'].join('\n'));
+    expect(problems(badPrice)).toEqual([expect.stringContaining('prices.currency'), expect.stringContaining('prices.cpuCoreHour')]);
+  });
+
   it('refuses onboarding that adds a system already running', () => {
     expect(problems(fixture('add-already-running.yaml'))).toEqual([
       `${FIXTURES}/add-already-running.yaml:7:18: runners.onboarding.add[1]: system "notify" is already in initial: (expected only systems that are not running yet)`,

@@ -124,6 +124,12 @@ describe('costBetween', () => {
     expect(cost.problems.join('\n')).toMatch(/C: restarted/);
     expect(cost.problems.join('\n')).toMatch(/D: not running at the end/);
   });
+
+  it('gives each process the mean of its resident memory at the two samples, null when either is unreadable', () => {
+    const a: CostSample = { atMs: 0, byName: new Map([['A', { pid: 1, cpuS: 0, writtenBytes: 0, rssBytes: 100_000_000 }], ['rabbitmq', { pid: 2, cpuS: 0, writtenBytes: null, rssBytes: null }]]) };
+    const b: CostSample = { atMs: 1000, byName: new Map([['A', { pid: 1, cpuS: 1, writtenBytes: 0, rssBytes: 120_000_001 }], ['rabbitmq', { pid: 2, cpuS: 0.5, writtenBytes: null, rssBytes: 90_000_000 }]]) };
+    expect(costBetween(a, b).deltas.map((d) => [d.process, d.rssBytes])).toEqual([['A', 110_000_001], ['rabbitmq', null]]);
+  });
 });
 
 describe('percentile', () => {

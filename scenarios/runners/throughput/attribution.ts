@@ -9,7 +9,8 @@
  *  - the parts come from the processes' own accounts and the total from /proc: two measurements,
  *    and `unattributedMsPerOrder` is their disagreement (sampling skew, a process that did not
  *    answer), which a check holds under 5 %.
- * Bytes: write_bytes (storage) and wchar minus write_bytes (sockets and pipes), per order.
+ * Bytes: write_bytes (storage) and wchar minus write_bytes (sockets and pipes), per order. Memory:
+ * each process's resident memory (VmRSS, the mean of the window's two samples) and their sum.
  */
 import type { CostPoint, CpuParts } from '../../../report/model-throughput.ts';
 import { costBetween } from './cost.ts';
@@ -67,7 +68,8 @@ export function attributeCost(m: PointMeasurement, procs: readonly MeasuredProce
       }
     }
     for (const [k, v] of Object.entries(own) as [keyof CpuParts, number][]) parts[k] += v;
-    perProcess.push({ process: d.process, role, cpuMsPerS: r3(ms / (m.windowMs / 1000)), msPerOrder: r3(per(ms)), parts: Object.fromEntries(Object.entries(own).map(([k, v]) => [k, r3(per(v))])) });
+    perProcess.push({ process: d.process, role, cpuMsPerS: r3(ms / (m.windowMs / 1000)), msPerOrder: r3(per(ms)), parts: Object.fromEntries(Object.entries(own).map(([k, v]) => [k, r3(per(v))])),
+      ...(d.rssBytes === null ? {} : { rssBytes: d.rssBytes }) });
   }
   const totalMs = window.totalCpuS * 1000;
   const partsPerOrder = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, r3(per(v))])) as CpuParts;
@@ -82,6 +84,8 @@ export function attributeCost(m: PointMeasurement, procs: readonly MeasuredProce
   const socket = window.deltas.reduce((s, d) => s + (d.writtenBytes === null ? 0 : Math.max(0, d.writtenBytes - (d.storageBytes ?? 0))), 0);
   const unreadable = window.deltas.filter((d) => d.writtenBytes === null).map((d) => d.process);
   if (unreadable.length > 0) problems.push(`bytes not counted for ${unreadable.join(', ')} (/proc/PID/io not readable)`);
+  const noRss = window.deltas.filter((d) => d.rssBytes === null).map((d) => d.process);
+  if (noRss.length > 0) problems.push(`resident memory not counted for ${noRss.join(', ')} (/proc/PID/status not readable)`);
   const loadgen = costBetween(m.start.loadgen, m.end.loadgen);
   return {
     cost: {
@@ -95,6 +99,7 @@ export function attributeCost(m: PointMeasurement, procs: readonly MeasuredProce
       integrationMsPerRecord: records === 0 ? 0 : r3(integration / records),
       diskBytesPerOrder: Math.round(per(storage)),
       socketBytesPerOrder: Math.round(per(socket)),
+      rssBytesTotal: window.deltas.reduce((s, d) => s + (d.rssBytes ?? 0), 0),
       loadgenMsPerOrder: r3(per(loadgen.totalCpuS * 1000)),
     },
     problems,

@@ -2,10 +2,11 @@
  * What a window of load cost the machine, per OS process of the landscape (each system, the lake
  * sink, the broker, RabbitMQ) and the load generator apart: CPU seconds (utime + stime of
  * /proc/PID/stat), bytes handed to write() of any kind (wchar of /proc/PID/io: sockets, pipes and
- * files) and bytes caused to be written to storage (write_bytes), between two samples.
+ * files) and bytes caused to be written to storage (write_bytes), between two samples; and the
+ * resident memory (VmRSS) at each sample.
  */
 import { readFileSync } from 'node:fs';
-import { cpuSeconds, ioBytes, isLoopback, pidsListeningOn } from '../../../systems/process/os-stats.ts';
+import { cpuSeconds, ioBytes, isLoopback, pidsListeningOn, rssBytes } from '../../../systems/process/os-stats.ts';
 import type { Supervisor } from '../../../systems/process/supervisor.ts';
 import { BROKER_PROCESS, RABBITMQ_PROCESS } from '../context.ts';
 
@@ -25,6 +26,8 @@ export interface ProcessSample {
   cpuS: number;
   writtenBytes: number | null;
   storageBytes?: number | null;
+  /** VmRSS (null when /proc/PID/status cannot be read). */
+  rssBytes?: number | null;
 }
 
 export interface CostSample {
@@ -39,6 +42,8 @@ export interface ProcessDelta {
   writtenBytes: number | null;
   /** write_bytes delta (null when unreadable). */
   storageBytes: number | null;
+  /** Mean VmRSS of the two samples (null when either could not be read). */
+  rssBytes: number | null;
 }
 
 export interface StepCost {
@@ -90,13 +95,24 @@ export function sampleCost(procs: readonly Pick<MeasuredProcess, 'name' | 'pid' 
   for (const p of procs) {
     try {
       const io = p.ioReadable ? ioBytes(p.pid) : null;
-      byName.set(p.name, { pid: p.pid, cpuS: cpuSeconds(p.pid), writtenBytes: io?.writtenBytes ?? null, storageBytes: io?.storageBytes ?? null });
+      byName.set(p.name, { pid: p.pid, cpuS: cpuSeconds(p.pid), writtenBytes: io?.writtenBytes ?? null, storageBytes: io?.storageBytes ?? null, rssBytes: rssOf(p.pid) });
     } catch {
       byName.set(p.name, null); // exited
     }
   }
   return { atMs: Date.now(), byName };
 }
+
+function rssOf(pid: number): number | null {
+  try {
+    return rssBytes(pid);
+  } catch {
+    return null;
+  }
+}
+
+const meanOf = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  (a === null || a === undefined || b === null || b === undefined ? null : Math.round((a + b) / 2));
 
 const delta = (a: number | null | undefined, b: number | null | undefined, discount = 0): number | null =>
   a === null || a === undefined || b === null || b === undefined ? null : Math.max(0, b - a - discount);
@@ -120,6 +136,7 @@ export function costBetween(a: CostSample, b: CostSample, discountBytes: Readonl
       seconds: round(Math.max(0, after.cpuS - before.cpuS), 3),
       writtenBytes: delta(before.writtenBytes, after.writtenBytes, discountBytes.get(name) ?? 0),
       storageBytes: delta(before.storageBytes, after.storageBytes),
+      rssBytes: meanOf(before.rssBytes, after.rssBytes),
     });
   }
   deltas.sort((x, y) => y.seconds - x.seconds || (x.process < y.process ? -1 : 1));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { validateReport } from '../../report/validate.ts';
 import { renderMarkdown } from '../../report/render-md.ts';
@@ -27,6 +28,17 @@ describe('results/reference', () => {
     const fromReport = table(headline);
     expect(fromReport.length).toBeGreaterThan(10);
     expect(table(readFileSync('README.md', 'utf8'))).toEqual(fromReport);
+  });
+
+  it('carries the commit it was made from (a clean tree), and the scenario and topology as run with their hashes', () => {
+    const checked = validateReport(report);
+    if (!checked.ok) throw new Error(checked.errors.join('\n'));
+    const r = checked.report;
+    expect(r.source?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(r.source?.dirty).toBe(false);
+    const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+    expect(sha(r.scenario.text!)).toBe(r.scenario.sha256);
+    expect(sha(r.topology.text!)).toBe(r.topology.sha256);
   });
 
   it('is introduced in the README by the machine, versions and run its report.json names', () => {

@@ -11,6 +11,7 @@ import { Connection } from './server/connection.ts';
 import { RateLimitedLog } from './server/rate-limited-log.ts';
 import { RequestRouter } from './server/router.ts';
 import { MemoryPool } from './server/memory-pool.ts';
+import { ConnectionTracker, ResponseBudget, registerLimitMetrics } from './server/connection-limits.ts';
 import { ProducerIdAllocator } from './producer-ids.ts';
 import { ClusterBroker } from './cluster/broker-node.ts';
 import type { QuorumVoter } from './cluster/controller/index.ts';
@@ -88,54 +89,72 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       })
     : null;
   // A single node keeps committed offsets in its own file; a cluster node in the replicated __consumer_offsets topic.
-  const offsets: OffsetStore = cluster ? cluster.offsets : new FileOffsetStore(join(config.dataDir, '__consumer_offsets'), {});
+  const offsets: OffsetStore = cluster ? cluster.offsets : new FileOffsetStore(join(config.dataDir, '__consumer_offsets'), { log: logger });
   await offsets.load();
   const groups = new GroupCoordinator(
     {
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
       minSessionTimeoutMs: 6_000,
       maxSessionTimeoutMs: 1_800_000,
-      maxGroups: 10_000,
-      maxMembersPerGroup: 1_000,
-      maxMetadataBytes: 1024 * 1024,
+      maxGroups: config.maxGroups,
+      maxMembersPerGroup: config.groupMaxSize,
+      maxMemberMetadataBytes: config.maxMemberMetadataBytes,
+      memberMetadataBudgetBytes: config.memberMetadataBudgetBytes,
+      maxOffsetMetadataBytes: config.offsetMetadataMaxBytes,
+      maxOffsetsPerGroup: config.maxOffsetsPerGroup,
+      offsetsBudgetBytes: config.offsetsBudgetBytes,
     },
     offsets,
   );
   const metrics = new BrokerMetrics(topics, groups, config.nodeId);
+  topics.registerMetrics(metrics.registry);
   const producerIds = new ProducerIdAllocator(join(config.dataDir, 'meta', 'producer-ids.json'), 1000, cluster ? config.nodeId : null);
 
   const server: Server = createServer();
-  const connections = new Set<Connection>();
   let nextConnectionId = 1;
   const badInputLog = new RateLimitedLog(logger);
+  // Closes and refusals by the connection limits get their own budget of log lines, so a flood of
+  // them cannot hide malformed-frame lines (and the other way round).
+  const limitsLog = new RateLimitedLog(logger);
   const pool = new MemoryPool(config.maxQueuedRequestBytes);
+  const responses = new ResponseBudget(config.maxQueuedResponseBytes);
+  const limitMetrics = registerLimitMetrics(metrics.registry, pool, responses);
+  const connections = new ConnectionTracker<Connection>(config, {
+    log: (line) => limitsLog.log(line),
+    closed: (reason) => limitMetrics.closed.inc({ reason }),
+    refused: (reason) => limitMetrics.refused.inc({ reason }),
+  });
+  const connectionLimits = {
+    maxFrameBytes: config.maxFrameBytes,
+    maxQueuedRequests: config.maxQueuedRequestsPerConnection,
+    // One connection's share of the pool: a few connections can never hold all of it.
+    maxRequestBytes: Math.max(config.maxFrameBytes + 4, Math.floor(config.maxQueuedRequestBytes / 8)),
+    maxPendingResponseBytes: config.maxPendingResponseBytesPerConnection,
+    pool,
+    responses,
+  };
   const router = new RequestRouter({ config, topics, groups, metrics, producerIds, warn: (line) => badInputLog.log(line), self: () => ({ host: config.advertisedHost, port }), cluster });
 
   server.on('connection', (socket: Socket) => {
-    if (connections.size >= config.maxConnections) {
-      badInputLog.log(`refusing connection from ${socket.remoteAddress}: ${config.maxConnections} connections open (max-connections)`);
+    if (!connections.admit(socket.remoteAddress ?? '?')) {
       socket.destroy();
       return;
     }
     const conn = new Connection(
       nextConnectionId++,
       socket,
-      {
-        maxFrameBytes: config.maxFrameBytes,
-        maxQueuedRequests: config.maxQueuedRequestsPerConnection,
-        maxPendingResponseBytes: config.maxPendingResponseBytesPerConnection,
-        pool,
-      },
+      connectionLimits,
       (header, body, info) => router.handle(header, body, info),
       (line) => badInputLog.log(line),
       (closed) => {
-        connections.delete(closed);
+        connections.remove(closed);
         metrics.connections.set(connections.size);
       },
     );
     connections.add(conn);
     metrics.connections.set(connections.size);
   });
+  connections.start();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -144,7 +163,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   port = (server.address() as AddressInfo).port;
   const metricsUrl = config.metricsPort === null ? null : await metrics.listen(config.host, config.metricsPort);
 
-  const retentionTimer = setInterval(() => router.enforceRetention(), config.retentionCheckIntervalMs);
+  // Contains storage errors per partition (logged, counted, retried): never throws out of the timer.
+  const retentionTimer = setInterval(() => topics.enforceRetention(), config.retentionCheckIntervalMs);
   retentionTimer.unref();
 
   logger(`listening on ${config.host}:${port} (data ${config.dataDir})`);
@@ -159,9 +179,10 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     close() {
       closing ??= (async () => {
         clearInterval(retentionTimer);
+        connections.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
-          for (const conn of connections) conn.close();
+          for (const conn of connections.all()) conn.close();
         });
         router.close();
         await cluster?.close();

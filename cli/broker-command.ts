@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { startBroker, type StartBrokerOptions } from '../broker/index.ts';
 import { DEFAULT_BROKER_CONFIG } from '../broker/config.ts';
 import { DEFAULT_LOG_CONFIG } from '../broker/log/partition-log.ts';
@@ -18,12 +18,25 @@ interface BrokerOptions {
   metricsPort?: number;
   maxFrameBytes: number;
   maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxConnectionsPerIpOverrides?: Record<string, number>;
+  connectionsMaxIdleMs: number;
+  requestBodyTimeoutMs: number;
+  queuedMaxRequestBytes: number;
+  maxQueuedResponseBytes: number;
   maxMessageBytes: number;
   segmentBytes: number;
   retentionMs: number;
   retentionBytes: number;
   fsync: boolean;
   groupInitialRebalanceDelayMs: number;
+  maxGroups: number;
+  groupMaxSize: number;
+  maxMemberMetadataBytes: number;
+  memberMetadataBudgetBytes: number;
+  offsetMetadataMaxBytes: number;
+  maxOffsetsPerGroup: number;
+  offsetsBudgetBytes: number;
   roles?: string;
   controllerQuorum?: string;
   brokerSessionTimeoutMs?: number;
@@ -48,13 +61,26 @@ export function registerBrokerCommand(program: Command): void {
     .option('--auto-create-topics <bool>', 'create unknown topics when a client asks for them (true|false)', boolOption, d.autoCreateTopics)
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (0 = any free port)', intOption(0, 65535))
     .option('--max-frame-bytes <n>', 'largest request frame accepted', intOption(1024), d.maxFrameBytes)
-    .option('--max-connections <n>', 'most client connections at once', intOption(1), d.maxConnections)
+    .option('--max-connections <n>', 'most client connections at once; at the limit a new connection closes the one idle the longest (refused only if every one is handling a request)', intOption(1), d.maxConnections)
+    .option('--max-connections-per-ip <n>', 'most connections from one address (max.connections.per.ip; default unlimited, as Kafka: on loopback every client is 127.0.0.1)', intOption(0), d.maxConnectionsPerIp)
+    .option('--max-connections-per-ip-overrides <list>', 'per-address exceptions, address:n,... (max.connections.per.ip.overrides)', parseConnectionOverrides)
+    .option('--connections-max-idle-ms <ms>', 'close a connection that has no request in flight and has received nothing for this long (connections.max.idle.ms; -1 = never)', intOption(-1), d.connectionsMaxIdleMs)
+    .option('--request-body-timeout-ms <ms>', 'close a connection that started a request frame and has not completed it this long after (-1 = no deadline)', intOption(-1), d.requestBodyTimeoutMs)
+    .option('--queued-max-request-bytes <n>', 'request bytes held in memory across all connections before reading pauses (queued.max.request.bytes); one connection holds at most max(--max-frame-bytes, this / 8)', intOption(1024 * 1024), d.maxQueuedRequestBytes)
+    .option('--max-queued-response-bytes <n>', 'response bytes queued for clients across all connections; past it, connections that are not reading their responses are no longer read or served until they drain', intOption(1024 * 1024), d.maxQueuedResponseBytes)
     .option('--max-message-bytes <n>', 'largest record batch accepted (message.max.bytes)', intOption(64), DEFAULT_LOG_CONFIG.maxBatchBytes)
     .option('--segment-bytes <n>', 'roll a log segment at this size', intOption(1024), DEFAULT_LOG_CONFIG.segmentBytes)
     .option('--retention-ms <ms>', 'delete segments older than this (-1 = keep forever)', intOption(-1), DEFAULT_LOG_CONFIG.retentionMs)
     .option('--retention-bytes <n>', 'delete old segments above this size per partition (-1 = no limit)', intOption(-1), DEFAULT_LOG_CONFIG.retentionBytes)
     .option('--fsync <bool>', 'fsync every append before acknowledging (true|false)', boolOption, DEFAULT_LOG_CONFIG.fsyncOnAppend)
     .option('--group-initial-rebalance-delay-ms <ms>', 'how long a new group waits for more members', intOption(0), d.groupInitialRebalanceDelayMs)
+    .option('--max-groups <n>', 'consumer groups held in memory, and separately groups holding committed offsets', intOption(1), d.maxGroups)
+    .option('--group-max-size <n>', 'members per consumer group (group.max.size); GROUP_MAX_SIZE_REACHED beyond', intOption(1, 2 ** 31 - 1), d.groupMaxSize)
+    .option('--max-member-metadata-bytes <n>', 'one group member\'s JoinGroup protocol metadata, and separately its SyncGroup assignment', intOption(1024), d.maxMemberMetadataBytes)
+    .option('--member-metadata-budget-bytes <n>', 'broker-wide budget for what group members hold in memory (metadata, assignments, ids); COORDINATOR_NOT_AVAILABLE beyond', intOption(64 * 1024), d.memberMetadataBudgetBytes)
+    .option('--offset-metadata-max-bytes <n>', 'longest metadata of a committed offset (offset.metadata.max.bytes); OFFSET_METADATA_TOO_LARGE beyond', intOption(0), d.offsetMetadataMaxBytes)
+    .option('--max-offsets-per-group <n>', 'committed partitions one group may hold; INVALID_COMMIT_OFFSET_SIZE beyond', intOption(1), d.maxOffsetsPerGroup)
+    .option('--offsets-budget-bytes <n>', 'broker-wide budget for committed offsets held (estimated bytes); INVALID_COMMIT_OFFSET_SIZE beyond', intOption(64 * 1024), d.offsetsBudgetBytes)
     .option('--roles <roles>', 'cluster roles of this node: broker, controller or broker,controller (Kafka\'s process.roles); needs --controller-quorum')
     .option('--controller-quorum <voters>', 'the controller quorum, id@host:port,... (e.g. 1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194); runs this node as part of a cluster')
     .option('--broker-session-timeout-ms <ms>', 'controller: fence a broker whose heartbeats stop for this long', intOption(500))
@@ -115,8 +141,36 @@ function brokerSettings(opts: BrokerOptions, logger: (line: string) => void): St
     metricsPort: opts.metricsPort ?? null,
     maxFrameBytes: opts.maxFrameBytes,
     maxConnections: opts.maxConnections,
+    maxConnectionsPerIp: opts.maxConnectionsPerIp,
+    maxConnectionsPerIpOverrides: opts.maxConnectionsPerIpOverrides,
+    connectionsMaxIdleMs: opts.connectionsMaxIdleMs,
+    requestBodyTimeoutMs: opts.requestBodyTimeoutMs,
+    maxQueuedRequestBytes: opts.queuedMaxRequestBytes,
+    maxQueuedResponseBytes: opts.maxQueuedResponseBytes,
     groupInitialRebalanceDelayMs: opts.groupInitialRebalanceDelayMs,
+    maxGroups: opts.maxGroups,
+    groupMaxSize: opts.groupMaxSize,
+    maxMemberMetadataBytes: opts.maxMemberMetadataBytes,
+    memberMetadataBudgetBytes: opts.memberMetadataBudgetBytes,
+    offsetMetadataMaxBytes: opts.offsetMetadataMaxBytes,
+    maxOffsetsPerGroup: opts.maxOffsetsPerGroup,
+    offsetsBudgetBytes: opts.offsetsBudgetBytes,
     log: { maxBatchBytes: opts.maxMessageBytes, segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync },
     logger,
   };
+}
+
+/** `--max-connections-per-ip-overrides 10.0.0.5:200,127.0.0.1:5000` (Kafka's max.connections.per.ip.overrides, comma-separated host:count). */
+export function parseConnectionOverrides(value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of value.split(',').map((e) => e.trim()).filter((e) => e.length > 0)) {
+    const colon = entry.lastIndexOf(':');
+    const address = entry.slice(0, colon).trim().replace(/^\[(.*)\]$/, '$1');
+    const count = Number(entry.slice(colon + 1));
+    if (colon <= 0 || address.length === 0 || !Number.isInteger(count) || count < 0) {
+      throw new InvalidArgumentError(`expected address:count,... (e.g. 10.0.0.5:200), got "${entry}"`);
+    }
+    out[address] = count;
+  }
+  return out;
 }

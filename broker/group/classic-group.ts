@@ -1,5 +1,9 @@
 // Membership bookkeeping of one classic consumer group (Kafka's ClassicGroup / ClassicGroupMember).
 // The rebalance protocol that drives it lives in rebalance.ts.
+//
+// The group owns what its members hold in memory: it copies their protocol metadata and
+// assignments out of the request frames (a view would keep a whole frame alive) and charges every
+// member and pending member id to the broker-wide MemberMetadataBudget, releasing it on removal.
 import type { GroupState, JoinGroupProtocol, JoinGroupResponse, JoinGroupResponseMember, SyncGroupResponse, Timer } from './types.ts';
 
 export interface Member {
@@ -17,9 +21,61 @@ export interface Member {
   joinWaiter: ((r: JoinGroupResponse) => void) | null;
   syncWaiter: ((r: SyncGroupResponse) => void) | null;
   heartbeatTimer: Timer | null;
+  /** Bytes this member is charged against the member metadata budget (0 until added). */
+  chargedBytes: number;
 }
 
 export const EMPTY_BUFFER = Buffer.alloc(0);
+
+/** Estimated fixed heap bytes of one member beyond its strings and buffers: the object, its timer, map slots. */
+export const MEMBER_OVERHEAD_BYTES = 1024;
+/** Estimated fixed heap bytes of one pending member id beyond the id itself: its map slot and session timer. */
+export const PENDING_MEMBER_OVERHEAD_BYTES = 256;
+
+/** Protocol names and metadata as sent (duplicates included): what the per-member limit applies to. */
+export function protocolBytes(protocols: readonly JoinGroupProtocol[]): number {
+  let n = 0;
+  for (const p of protocols) n += 2 * p.name.length + p.metadata.length;
+  return n;
+}
+
+/** Estimated heap bytes one member holds; strings at two bytes a UTF-16 unit. */
+export function memberBytes(m: Pick<Member, 'memberId' | 'groupInstanceId' | 'clientId' | 'clientHost' | 'protocols' | 'assignment'>): number {
+  const strings = m.memberId.length + (m.groupInstanceId?.length ?? 0) + m.clientId.length + m.clientHost.length;
+  return MEMBER_OVERHEAD_BYTES + 2 * strings + protocolBytes(m.protocols) + m.assignment.length;
+}
+
+export function pendingMemberBytes(memberId: string): number {
+  return PENDING_MEMBER_OVERHEAD_BYTES + 2 * memberId.length;
+}
+
+/**
+ * The broker-wide budget for what group members hold in memory. Every group charges its members and
+ * pending member ids here; the coordinator asks `fits` before it admits a member or an assignment.
+ */
+export class MemberMetadataBudget {
+  private used = 0;
+
+  constructor(readonly limitBytes: number) {}
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** Whether `extraBytes` more fit; shrinking always fits. */
+  fits(extraBytes: number): boolean {
+    return extraBytes <= 0 || this.used + extraBytes <= this.limitBytes;
+  }
+
+  charge(deltaBytes: number): void {
+    this.used += deltaBytes;
+  }
+}
+
+/** Copies of the metadata buffers, so a stored member never pins the request frame they were read from. */
+function ownProtocols(protocols: readonly JoinGroupProtocol[]): JoinGroupProtocol[] {
+  return protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
+}
 
 /** Same protocol names and metadata, in the same order. */
 export function sameProtocols(a: JoinGroupProtocol[], b: JoinGroupProtocol[]): boolean {
@@ -36,7 +92,7 @@ export class ClassicGroup {
   readonly members = new Map<string, Member>();
   /** groupInstanceId -> memberId of static members. */
   readonly staticMembers = new Map<string, string>();
-  /** Member ids handed out with MEMBER_ID_REQUIRED, with their session timers. */
+  /** Member ids handed out with MEMBER_ID_REQUIRED, with their session timers; change it through addPending/removePending. */
   readonly pendingMembers = new Map<string, Timer>();
   /** Members of the current generation whose SyncGroup has not arrived yet. */
   readonly pendingSyncMembers = new Set<string>();
@@ -47,7 +103,10 @@ export class ClassicGroup {
   joinTimer: Timer | null = null;
   syncTimer: Timer | null = null;
 
-  constructor(readonly groupId: string) {}
+  constructor(
+    readonly groupId: string,
+    private readonly budget: MemberMetadataBudget,
+  ) {}
 
   is(state: GroupState): boolean {
     return this.state === state;
@@ -69,6 +128,8 @@ export class ClassicGroup {
 
   add(member: Member): void {
     if (this.members.size === 0) this.protocolType = member.protocolType;
+    member.protocols = ownProtocols(member.protocols);
+    this.recharge(member);
     this.members.set(member.memberId, member);
     if (member.groupInstanceId !== null) this.staticMembers.set(member.groupInstanceId, member.memberId);
     this.incProtocols(member);
@@ -81,6 +142,8 @@ export class ClassicGroup {
     const member = this.members.get(memberId);
     if (member) {
       this.members.delete(memberId);
+      this.budget.charge(-member.chargedBytes);
+      member.chargedBytes = 0;
       this.decProtocols(member);
       if (member.joinWaiter) this.numAwaitingJoin--;
       if (member.groupInstanceId !== null && this.staticMembers.get(member.groupInstanceId) === memberId) {
@@ -90,14 +153,34 @@ export class ClassicGroup {
       member.heartbeatTimer = null;
     }
     if (this.isLeader(memberId)) this.leaderId = this.members.keys().next().value ?? null;
-    this.pendingMembers.get(memberId)?.cancel();
-    this.pendingMembers.delete(memberId);
+    this.removePending(memberId);
     this.pendingSyncMembers.delete(memberId);
+  }
+
+  addPending(memberId: string, sessionTimer: Timer): void {
+    this.pendingMembers.set(memberId, sessionTimer);
+    this.budget.charge(pendingMemberBytes(memberId));
+  }
+
+  /** Forgets a pending member id and cancels its timer; false when it was not pending. */
+  removePending(memberId: string): boolean {
+    const timer = this.pendingMembers.get(memberId);
+    if (!timer) return false;
+    timer.cancel();
+    this.pendingMembers.delete(memberId);
+    this.budget.charge(-pendingMemberBytes(memberId));
+    return true;
+  }
+
+  setAssignment(member: Member, assignment: Buffer): void {
+    member.assignment = assignment.length === 0 ? EMPTY_BUFFER : Buffer.from(assignment);
+    if (this.members.get(member.memberId) === member) this.recharge(member);
   }
 
   updateMember(member: Member, protocols: JoinGroupProtocol[], rebalanceTimeoutMs: number, sessionTimeoutMs: number): void {
     this.decProtocols(member);
-    member.protocols = protocols;
+    member.protocols = ownProtocols(protocols);
+    this.recharge(member);
     this.incProtocols(member);
     member.rebalanceTimeoutMs = rebalanceTimeoutMs;
     member.sessionTimeoutMs = sessionTimeoutMs;
@@ -204,6 +287,12 @@ export class ClassicGroup {
       memberId,
       members: this.isLeader(memberId) ? this.leaderMemberList() : [],
     };
+  }
+
+  private recharge(member: Member): void {
+    const bytes = memberBytes(member);
+    this.budget.charge(bytes - member.chargedBytes);
+    member.chargedBytes = bytes;
   }
 
   private incProtocols(member: Member): void {

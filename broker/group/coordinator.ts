@@ -5,7 +5,9 @@ import type { ClassicGroup } from './classic-group.ts';
 import type { OffsetEntry, OffsetStore } from './offset-store.ts';
 import { GroupMembership } from './membership.ts';
 import { validateExistingMember, type ResolvedConfig } from './rebalance.ts';
+import { planOffsetCommit } from './offset-commit.ts';
 import {
+  quoteGroupId,
   systemClock,
   type Clock,
   type CommittedOffsetForLag,
@@ -46,6 +48,11 @@ export class GroupCoordinator {
     this.membership = new GroupMembership(this.cfg, clock);
   }
 
+  /** Estimated bytes members and pending member ids hold, against the member metadata budget. */
+  get memberMetadataBytes(): number {
+    return this.membership.budget.usedBytes;
+  }
+
   joinGroup(req: JoinGroupRequest): Promise<JoinGroupResponse> {
     return this.membership.joinGroup(req);
   }
@@ -64,46 +71,28 @@ export class GroupCoordinator {
 
   // ---- OffsetCommit / OffsetFetch ----
 
+  /** Stores what planOffsetCommit accepts; answers once it is durable, COORDINATOR_NOT_AVAILABLE if the store fails. */
   async commitOffsets(req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
-    const codes = new Map<object, number>();
-    let error = this.validateOffsetCommit(req);
-    if (error === ErrorCode.NONE) {
-      const now = this.clock.now();
-      const entries: OffsetEntry[] = [];
-      for (const t of req.topics) {
-        for (const p of t.partitions) {
-          const metadata = p.committedMetadata ?? '';
-          if (Buffer.byteLength(metadata, 'utf8') > this.cfg.maxMetadataBytes) {
-            codes.set(p, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-            continue;
-          }
-          entries.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestampMs: now });
-        }
-      }
-      if (entries.length > 0) {
-        try {
-          await this.offsets.commit(req.groupId, entries);
-        } catch (err) {
-          this.logger(`offset commit for group ${req.groupId} failed: ${(err as Error).message}`);
-          error = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-        }
+    const plan = planOffsetCommit(req, this.validateCommitter(req), this.cfg, this.offsets, this.clock.now());
+    let storeError: number = ErrorCode.NONE;
+    if (plan.entries.length > 0) {
+      try {
+        await this.offsets.commit(req.groupId, plan.entries);
+      } catch (err) {
+        this.logger(`offset commit for group ${quoteGroupId(req.groupId)} failed: ${(err as Error).message}`);
+        storeError = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       }
     }
     return {
-      topics: req.topics.map((t) => ({
+      topics: req.topics.map((t, ti) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes.get(p) ?? error })),
+        partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: plan.codes[ti][pi] === ErrorCode.NONE ? storeError : plan.codes[ti][pi] })),
       })),
+      ...(plan.warning === undefined ? {} : { warning: plan.warning }),
     };
   }
 
-  /** Kafka's ClassicGroup.validateOffsetCommit, plus the unknown-group case and the limit on groups holding offsets. */
-  private validateOffsetCommit(req: OffsetCommitRequest): number {
-    const error = this.validateCommitter(req);
-    if (error !== ErrorCode.NONE) return error;
-    return this.offsets.hasGroup(req.groupId) || this.offsets.groupCount() < this.cfg.maxGroups ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
-  }
-
+  /** Kafka's ClassicGroup.validateOffsetCommit, plus the unknown-group case. */
   private validateCommitter(req: OffsetCommitRequest): number {
     if (this.membership.isClosed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const group = this.membership.groups.get(req.groupId);

@@ -9,6 +9,7 @@
 import { open, mkdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeRecords, encodeRecord, MAGIC, type OffsetRecord } from './offset-records.ts';
+import { errorText, quarantineBytes, quarantineFile } from '../log/quarantine.ts';
 import { StateBackedOffsetStore, type OffsetEntry, type OffsetStore } from './offset-store.ts';
 
 export interface FileOffsetStoreOptions {
@@ -16,6 +17,8 @@ export interface FileOffsetStoreOptions {
   maxFileBytes?: number;
   /** fdatasync before resolving, for durability across power loss. Default false. */
   fsync?: boolean;
+  /** Where load() reports a damaged log (what it kept and where it moved the rest). */
+  log?: (line: string) => void;
 }
 
 export const OFFSETS_FILE = 'offsets.log';
@@ -31,6 +34,7 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
   private readonly path: string;
   private readonly maxFileBytes: number;
   private readonly fsync: boolean;
+  private readonly log: (line: string) => void;
   private fh: FileHandle | null = null;
   private fileBytes = 0;
   private snapshotBytes = 0;
@@ -51,6 +55,7 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     this.path = join(dir, OFFSETS_FILE);
     this.maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
     this.fsync = opts.fsync ?? false;
+    this.log = opts.log ?? (() => undefined);
   }
 
   async load(): Promise<void> {
@@ -61,21 +66,29 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     try {
       buf = await readFile(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') buf = this.quarantineAll(`cannot be read (${errorText(err)})`);
+    }
+    if (buf !== null && !buf.subarray(0, MAGIC.length).equals(MAGIC.subarray(0, Math.min(buf.length, MAGIC.length)))) {
+      buf = this.quarantineAll('is not an offsets log (bad header)');
     }
     if (buf === null || buf.length < MAGIC.length) {
       // New store, or a crash while the header itself was being written.
-      if (buf !== null && !MAGIC.subarray(0, buf.length).equals(buf)) throw new Error(`${this.path}: not an offsets log`);
       await this.writeFileDurably(this.path, [MAGIC]);
       this.truncatedBytesOnLoad = buf?.length ?? 0;
       this.fileBytes = MAGIC.length;
     } else {
-      if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${this.path}: not an offsets log`);
       const { records, validEnd } = decodeRecords(buf, MAGIC.length);
       for (const r of records) this.state.applyRecord(r);
       this.truncatedBytesOnLoad = buf.length - validEnd;
       this.fileBytes = validEnd;
       if (validEnd < buf.length) {
+        // The cut bytes are kept aside, never deleted: a write torn by a crash, or corruption.
+        const moved = quarantineBytes(this.path, buf.subarray(validEnd));
+        const torn = buf.length - validEnd < 8 || validEnd + 8 + buf.readUInt32BE(validEnd) > buf.length;
+        this.log(
+          `${torn ? '' : 'error: '}${this.path}: kept ${records.length} valid record(s) (${validEnd} bytes); the ${buf.length - validEnd} bytes after ` +
+            `them (${torn ? 'an incomplete last record, as a crash mid-write leaves' : 'a corrupt record'}) were moved to ${moved}`,
+        );
         // Cut the torn tail, or records appended after it would be lost on the next load.
         const fh = await open(this.path, 'r+');
         try {
@@ -88,6 +101,13 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     }
     this.snapshotBytes = this.fileBytes;
     this.fh = await open(this.path, 'r+');
+  }
+
+  /** Moves an unreadable offsets log aside (never deleted) and starts an empty one; throws if it cannot be moved. */
+  private quarantineAll(why: string): null {
+    const moved = quarantineFile(this.path);
+    this.log(`error: ${this.path} ${why}; moved it to ${moved} and started with no committed offsets`);
+    return null;
   }
 
   commit(groupId: string, entries: OffsetEntry[]): Promise<void> {

@@ -2,18 +2,29 @@
 // following Kafka's GroupMetadataManager (classic groups). The state machine is in rebalance.ts.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.ts';
-import { ClassicGroup, EMPTY_BUFFER, errorJoin, errorSync, sameProtocols, type Member } from './classic-group.ts';
+import {
+  ClassicGroup,
+  EMPTY_BUFFER,
+  errorJoin,
+  errorSync,
+  memberBytes,
+  pendingMemberBytes,
+  protocolBytes,
+  sameProtocols,
+  type Member,
+} from './classic-group.ts';
 import { GroupRebalancer, validateExistingMember } from './rebalance.ts';
-import type {
-  HeartbeatRequest,
-  HeartbeatResponse,
-  JoinGroupProtocol,
-  JoinGroupRequest,
-  JoinGroupResponse,
-  LeaveGroupRequest,
-  LeaveGroupResponse,
-  SyncGroupRequest,
-  SyncGroupResponse,
+import {
+  quoteGroupId as quote,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type JoinGroupProtocol,
+  type JoinGroupRequest,
+  type JoinGroupResponse,
+  type LeaveGroupRequest,
+  type LeaveGroupResponse,
+  type SyncGroupRequest,
+  type SyncGroupResponse,
 } from './types.ts';
 
 /** Longest group id accepted (the classic wire string limit). */
@@ -29,10 +40,9 @@ export class GroupMembership extends GroupRebalancer {
     if (req.sessionTimeoutMs < this.cfg.minSessionTimeoutMs || req.sessionTimeoutMs > this.cfg.maxSessionTimeoutMs) {
       return Promise.resolve(errorJoin(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId));
     }
+    // The limit applies to the metadata as sent, duplicates included (Kafka would store them all).
+    if (protocolBytes(req.protocols) > this.cfg.maxMemberMetadataBytes) return Promise.resolve(errorJoin(ErrorCode.INVALID_REQUEST, req.memberId));
     const protocols = dedupeProtocols(req.protocols);
-    let bytes = 0;
-    for (const p of protocols) bytes += Buffer.byteLength(p.name) + p.metadata.length;
-    if (bytes > this.cfg.maxMetadataBytes) return Promise.resolve(errorJoin(ErrorCode.INVALID_REQUEST, req.memberId));
     const rebalanceTimeoutMs = req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
     const r = { ...req, protocols, rebalanceTimeoutMs };
 
@@ -68,7 +78,7 @@ export class GroupMembership extends GroupRebalancer {
       }
       if (this.groups.size >= this.cfg.maxGroups) return null;
     }
-    const group = new ClassicGroup(groupId);
+    const group = new ClassicGroup(groupId, this.budget);
     this.groups.set(groupId, group);
     return group;
   }
@@ -94,6 +104,8 @@ export class GroupMembership extends GroupRebalancer {
       // Static member (simplified): a new incarnation fences the old one and triggers a rebalance.
       const oldId = group.staticMembers.get(req.groupInstanceId);
       const old = oldId === undefined ? undefined : group.members.get(oldId);
+      const refused = this.refuseOverBudget(group, prospectiveBytes(req, memberId) - (old?.chargedBytes ?? 0), 'a static member');
+      if (refused) return Promise.resolve(refused);
       if (old) {
         group.completeJoin(old, errorJoin(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
         group.completeSync(old, errorSync(ErrorCode.FENCED_INSTANCE_ID));
@@ -103,11 +115,27 @@ export class GroupMembership extends GroupRebalancer {
     }
     if (req.apiVersion >= 4) {
       if (group.pendingMembers.size >= this.cfg.maxMembersPerGroup) return Promise.resolve(errorJoin(ErrorCode.GROUP_MAX_SIZE_REACHED));
+      const refused = this.refuseOverBudget(group, pendingMemberBytes(memberId), 'a pending member id');
+      if (refused) return Promise.resolve(refused);
       const timer = this.clock.setTimer(req.sessionTimeoutMs, () => this.expirePendingMember(group, memberId));
-      group.pendingMembers.set(memberId, timer);
+      group.addPending(memberId, timer);
       return Promise.resolve(errorJoin(ErrorCode.MEMBER_ID_REQUIRED, memberId));
     }
+    const refused = this.refuseOverBudget(group, prospectiveBytes(req, memberId), 'a new member');
+    if (refused) return Promise.resolve(refused);
     return this.addMemberAndRebalance(group, req, memberId);
+  }
+
+  /**
+   * COORDINATOR_NOT_AVAILABLE when `extraBytes` more do not fit the broker-wide member metadata
+   * budget: retriable, since room comes back as members leave; the warning tells the operator why.
+   */
+  private refuseOverBudget(group: ClassicGroup, extraBytes: number, what: string, memberId = ''): JoinGroupResponse | null {
+    if (this.budget.fits(extraBytes)) return null;
+    return {
+      ...errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, memberId),
+      warning: `JoinGroup for group ${quote(group.groupId)} refused ${what} of ${extraBytes} bytes: members hold ${this.budget.usedBytes} of the ${this.budget.limitBytes}-byte member metadata budget`,
+    };
   }
 
   private joinExistingMember(group: ClassicGroup, req: JoinGroupRequest): Promise<JoinGroupResponse> {
@@ -117,13 +145,18 @@ export class GroupMembership extends GroupRebalancer {
       return Promise.resolve(errorJoin(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId));
     }
     if (group.pendingMembers.has(memberId) && req.groupInstanceId === null) {
-      group.pendingMembers.get(memberId)?.cancel();
-      group.pendingMembers.delete(memberId);
+      const refused = this.refuseOverBudget(group, prospectiveBytes(req, memberId) - pendingMemberBytes(memberId), 'a new member', memberId);
+      if (refused) return Promise.resolve(refused);
+      group.removePending(memberId);
       return this.addMemberAndRebalance(group, req, memberId);
     }
     const error = validateExistingMember(group, memberId, req.groupInstanceId);
     if (error !== ErrorCode.NONE) return Promise.resolve(errorJoin(error, memberId));
     const member = group.members.get(memberId) as Member;
+    if (!sameProtocols(member.protocols, req.protocols)) {
+      const refused = this.refuseOverBudget(group, protocolBytes(req.protocols) - protocolBytes(member.protocols), 'new metadata of a member', memberId);
+      if (refused) return Promise.resolve(refused);
+    }
     switch (group.state) {
       case 'PreparingRebalance':
         return this.updateMemberAndRebalance(group, member, req);
@@ -158,6 +191,7 @@ export class GroupMembership extends GroupRebalancer {
         joinWaiter: resolve,
         syncWaiter: null,
         heartbeatTimer: null,
+        chargedBytes: 0,
       };
       group.add(member);
       // A parked join cannot heartbeat; new members get Kafka's new-member join timeout instead.
@@ -187,16 +221,17 @@ export class GroupMembership extends GroupRebalancer {
       return Promise.resolve(errorSync(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     }
     const member = group.members.get(req.memberId) as Member;
+    let warning: string | undefined;
     switch (group.state) {
       case 'PreparingRebalance':
         return Promise.resolve(errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
       case 'CompletingRebalance':
-        return new Promise((resolve) => {
+        return new Promise<SyncGroupResponse>((resolve) => {
           group.completeSync(member, errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
           member.syncWaiter = resolve;
           this.removePendingSync(group, member.memberId);
-          if (group.isLeader(member.memberId)) this.applyLeaderAssignment(group, req);
-        });
+          if (group.isLeader(member.memberId)) warning = this.applyLeaderAssignment(group, req);
+        }).then((r) => (warning === undefined ? r : { ...r, warning }));
       case 'Stable':
         this.removePendingSync(group, member.memberId);
         return Promise.resolve({ errorCode: 0, protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment });
@@ -205,22 +240,36 @@ export class GroupMembership extends GroupRebalancer {
     }
   }
 
-  private applyLeaderAssignment(group: ClassicGroup, req: SyncGroupRequest): void {
-    if (req.assignments.some((a) => a.assignment.length > this.cfg.maxMetadataBytes)) {
-      // Kafka answers a failed group store with UNKNOWN_SERVER_ERROR and rebalances.
-      this.resetAssignmentsWithError(group, ErrorCode.UNKNOWN_SERVER_ERROR);
-      this.prepareRebalance(group);
-      return;
-    }
+  /** Returns why the assignments were refused (for the broker's log), or undefined when they were applied. */
+  private applyLeaderAssignment(group: ClassicGroup, req: SyncGroupRequest): string | undefined {
     const byMember = new Map<string, Buffer>();
     for (const a of req.assignments) if (group.members.has(a.memberId)) byMember.set(a.memberId, a.assignment);
-    for (const m of group.members.values()) m.assignment = byMember.get(m.memberId) ?? EMPTY_BUFFER;
+    let extraBytes = 0;
+    for (const m of group.members.values()) extraBytes += (byMember.get(m.memberId)?.length ?? 0) - m.assignment.length;
+    // Kafka answers a group it fails to store (a record too large) with UNKNOWN_SERVER_ERROR and
+    // rebalances; a budget that is used up gets the retriable COORDINATOR_NOT_AVAILABLE the same way.
+    let refusal: { errorCode: number; warning: string } | null = null;
+    if (req.assignments.some((a) => a.assignment.length > this.cfg.maxMemberMetadataBytes)) {
+      refusal = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, warning: `SyncGroup for group ${quote(group.groupId)} refused: an assignment is larger than ${this.cfg.maxMemberMetadataBytes} bytes` };
+    } else if (!this.budget.fits(extraBytes)) {
+      refusal = {
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        warning: `SyncGroup for group ${quote(group.groupId)} refused ${extraBytes} bytes of assignments: members hold ${this.budget.usedBytes} of the ${this.budget.limitBytes}-byte member metadata budget`,
+      };
+    }
+    if (refusal) {
+      this.resetAssignmentsWithError(group, refusal.errorCode);
+      this.prepareRebalance(group);
+      return refusal.warning;
+    }
+    for (const m of group.members.values()) group.setAssignment(m, byMember.get(m.memberId) ?? EMPTY_BUFFER);
     for (const m of group.members.values()) {
       if (!m.syncWaiter) continue;
       group.completeSync(m, { errorCode: 0, protocolType: group.protocolType, protocolName: group.protocolName, assignment: m.assignment });
       this.scheduleHeartbeat(group, m, m.sessionTimeoutMs);
     }
     group.transitionTo('Stable');
+    return undefined;
   }
 
   // ---- Heartbeat ----
@@ -278,6 +327,11 @@ export class GroupMembership extends GroupRebalancer {
   }
 
   /** Removes members (answering their parked requests) and moves the group on, as Kafka does. */
+}
+
+/** Estimated bytes of the member `req` would add, before it exists. */
+function prospectiveBytes(req: JoinGroupRequest, memberId: string): number {
+  return memberBytes({ memberId, groupInstanceId: req.groupInstanceId, clientId: req.clientId, clientHost: req.clientHost, protocols: req.protocols, assignment: EMPTY_BUFFER });
 }
 
 function dedupeProtocols(protocols: JoinGroupProtocol[]): JoinGroupProtocol[] {

@@ -3,19 +3,23 @@
 // The request handlers that drive it (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) are in
 // membership.ts. Parked joins and syncs are Promise resolvers; timers come from the injected Clock.
 import { ErrorCode } from '../protocol/errors.ts';
-import { ClassicGroup, EMPTY_BUFFER, errorJoin, errorSync, type Member } from './classic-group.ts';
+import { ClassicGroup, EMPTY_BUFFER, errorJoin, errorSync, MemberMetadataBudget, type Member } from './classic-group.ts';
 import type { Clock, GroupCoordinatorConfig } from './types.ts';
 
 export type ResolvedConfig = Required<GroupCoordinatorConfig>;
 
 export class GroupRebalancer {
   readonly groups = new Map<string, ClassicGroup>();
+  /** What every group's members hold in memory, against cfg.memberMetadataBudgetBytes. */
+  readonly budget: MemberMetadataBudget;
   protected closed = false;
 
   constructor(
     protected readonly cfg: ResolvedConfig,
     protected readonly clock: Clock,
-  ) {}
+  ) {
+    this.budget = new MemberMetadataBudget(cfg.memberMetadataBudgetBytes);
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -101,7 +105,7 @@ export class GroupRebalancer {
 
   protected resetAssignmentsWithError(group: ClassicGroup, errorCode: number): void {
     for (const m of group.members.values()) {
-      m.assignment = EMPTY_BUFFER;
+      group.setAssignment(m, EMPTY_BUFFER);
       if (!m.syncWaiter) continue;
       group.completeSync(m, errorSync(errorCode));
       this.scheduleHeartbeat(group, m, m.sessionTimeoutMs);
@@ -132,7 +136,7 @@ export class GroupRebalancer {
   }
 
   protected expirePendingMember(group: ClassicGroup, memberId: string): void {
-    if (this.closed || !group.pendingMembers.delete(memberId)) return;
+    if (this.closed || !group.removePending(memberId)) return;
     this.afterRemoval(group);
   }
 

@@ -9,12 +9,31 @@ export interface GroupCoordinatorConfig {
   minSessionTimeoutMs: number;
   /** group.max.session.timeout.ms (Kafka default 1800000). */
   maxSessionTimeoutMs: number;
-  /** Groups held in memory (and, separately, groups that only have committed offsets). */
+  /**
+   * Groups held in memory (JoinGroup answers COORDINATOR_NOT_AVAILABLE beyond, after evicting an idle
+   * one) and, separately, groups holding committed offsets (OffsetCommit answers INVALID_COMMIT_OFFSET_SIZE).
+   */
   maxGroups: number;
-  /** Members (and, separately, pending member ids) per group; GROUP_MAX_SIZE_REACHED (81) beyond. */
+  /** group.max.size: members (and, separately, pending member ids) per group; GROUP_MAX_SIZE_REACHED (81) beyond. */
   maxMembersPerGroup: number;
-  /** Limit on one member's protocol metadata (sum over its protocols), one assignment, and one offset's metadata. */
-  maxMetadataBytes: number;
+  /**
+   * One member's JoinGroup protocol metadata (names and metadata over all the protocols it sends;
+   * INVALID_REQUEST beyond) and, separately, the assignment its leader sends for it in SyncGroup
+   * (UNKNOWN_SERVER_ERROR and a new rebalance beyond, as Kafka answers a group record too large to store).
+   */
+  maxMemberMetadataBytes: number;
+  /**
+   * Broker-wide budget for what members hold in memory: protocol metadata, assignments, ids, plus a
+   * fixed overhead per member and per pending member id. A join or an assignment that does not fit
+   * is answered COORDINATOR_NOT_AVAILABLE (retriable: room comes back as members leave).
+   */
+  memberMetadataBudgetBytes: number;
+  /** offset.metadata.max.bytes (Kafka default 4096, counted in UTF-16 units as Kafka's String.length); OFFSET_METADATA_TOO_LARGE per partition beyond. */
+  maxOffsetMetadataBytes: number;
+  /** Committed partitions one group may hold; a commit of new partitions beyond is answered INVALID_COMMIT_OFFSET_SIZE per partition. */
+  maxOffsetsPerGroup: number;
+  /** Broker-wide budget for committed offsets held (estimated bytes, see offsetEntryBytes); INVALID_COMMIT_OFFSET_SIZE beyond. */
+  offsetsBudgetBytes: number;
   /** Kafka's new-member join timeout: how long a new member's parked JoinGroup may wait (default 300000). */
   newMemberJoinTimeoutMs?: number;
 }
@@ -61,6 +80,8 @@ export interface JoinGroupResponse {
   memberId: string;
   /** All members for the leader, [] for followers and on errors. */
   members: JoinGroupResponseMember[];
+  /** Why a broker limit refused this join, for the broker's rate-limited log; never sent to the client. */
+  warning?: string;
 }
 
 export interface SyncGroupAssignment {
@@ -85,6 +106,8 @@ export interface SyncGroupResponse {
   protocolType: string | null;
   protocolName: string | null;
   assignment: Buffer;
+  /** Why a broker limit refused the leader's assignments, for the broker's rate-limited log; never sent to the client. */
+  warning?: string;
 }
 
 export interface HeartbeatRequest {
@@ -129,11 +152,18 @@ export interface OffsetCommitRequest {
   generationId: number;
   memberId: string;
   groupInstanceId: string | null;
-  topics: { name: string; partitions: OffsetCommitPartition[] }[];
+  /**
+   * partitionCount: how many partitions the topic has now, 0 when it does not exist. Partitions
+   * outside it are refused with UNKNOWN_TOPIC_OR_PARTITION and nothing is stored for them, as
+   * Kafka's KafkaApis checks every partition against its metadata cache before the coordinator.
+   */
+  topics: { name: string; partitionCount: number; partitions: OffsetCommitPartition[] }[];
 }
 
 export interface OffsetCommitResponse {
   topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
+  /** Why a broker limit refused partitions, for the broker's rate-limited log; never sent to the client. */
+  warning?: string;
 }
 
 export interface OffsetFetchTopic {
@@ -190,6 +220,11 @@ export interface CommittedOffsetForLag {
   topic: string;
   partition: number;
   offset: number;
+}
+
+/** A group id for a log line: quoted, and cut short (ids may be 32 KiB). */
+export function quoteGroupId(id: string): string {
+  return JSON.stringify(id.length > 100 ? `${id.slice(0, 100)}...` : id);
 }
 
 /** A cancellable one-shot timer. */

@@ -57,6 +57,13 @@ export function storageError(op: string, err: unknown): KafkaError {
 export class LogCore {
   protected closed = false;
   protected totalBytes: number;
+  /**
+   * Segments already dropped from the log (wholly below logStartOffset) whose files could not be deleted, e.g. on an
+   * I/O error. Nothing reads them any more; retention retries deleting them, and the next open deletes them too.
+   */
+  private undeleted: Segment[] = [];
+  /** Why the last of them could not be deleted. */
+  private undeletedError = '';
   protected readonly producers: ProducerStateManager;
 
   protected constructor(
@@ -240,9 +247,37 @@ export class LogCore {
    * Deletes the oldest non-active segments that breach retention.ms (newest timestamp in the segment, or the file's
    * mtime when it has none, older than nowMs - retentionMs) and then retention.bytes (Kafka's rule: delete a segment
    * only if the log stays >= retentionBytes without it). Returns the number of segments deleted.
+   *
+   * Throws KAFKA_STORAGE_ERROR when the storage fails: the log stays consistent and keeps serving reads and appends
+   * (logStartOffset moves only in memory if it could not be persisted, and segments whose files could not be deleted
+   * are out of the log and retried by the next call). The caller is a timer, which must contain the error.
    */
   enforceRetention(nowMs: number): number {
     this.ensureOpen();
+    let n: number;
+    try {
+      this.retryUndeleted();
+      n = this.segmentsBeyondRetention(nowMs);
+      if (n > 0) {
+        this.startOffset = Math.max(this.startOffset, this.segments[n].baseOffset);
+        this.persistMeta();
+        this.startMoved();
+        this.deleteOldest(n);
+      }
+    } catch (err) {
+      throw storageError(`retention on ${this.dir}`, err);
+    }
+    if (this.undeleted.length > 0) {
+      throw storageError(
+        `retention on ${this.dir}`,
+        new Error(`${this.undeleted.length} segment(s) below the log start could not be deleted (${this.undeletedError}); retrying`),
+      );
+    }
+    return n;
+  }
+
+  /** How many of the oldest segments retention.ms and retention.bytes remove (never the active one). */
+  private segmentsBeyondRetention(nowMs: number): number {
     const { retentionMs, retentionBytes } = this.cfg;
     let n = 0;
     const last = this.segments.length - 1;
@@ -262,16 +297,28 @@ export class LogCore {
         n++;
       }
     }
-    if (n === 0) return 0;
-    try {
-      this.startOffset = Math.max(this.startOffset, this.segments[n].baseOffset);
-      this.persistMeta();
-      this.startMoved();
-      this.deleteOldest(n);
-    } catch (err) {
-      throw storageError(`retention on ${this.dir}`, err);
-    }
     return n;
+  }
+
+  /** Segments out of the log whose files are still on disk (see `undeleted`). */
+  get undeletedSegments(): number {
+    return this.undeleted.length;
+  }
+
+  private retryUndeleted(): void {
+    const again = this.undeleted;
+    this.undeleted = [];
+    for (const seg of again) this.deleteBelowStart(seg);
+  }
+
+  /** Deletes the files of a segment that is already out of the log; on failure keeps it for a retry. */
+  private deleteBelowStart(seg: Segment): void {
+    try {
+      seg.deleteFiles();
+    } catch (err) {
+      this.undeleted.push(seg);
+      this.undeletedError = (err as Error).message;
+    }
   }
 
   /** Epochs wholly below the new log start go; the one covering it now starts there. */
@@ -279,11 +326,16 @@ export class LogCore {
     if (this.epochs.truncateFromStart(this.startOffset)) this.epochs.persist();
   }
 
+  /**
+   * Drops the n oldest segments, which lie wholly below logStartOffset (already persisted), and deletes their files.
+   * A file that cannot be deleted does not fail the operation: nothing reads it any more, it is retried by retention
+   * and deleted by the next open (it lies below the persisted logStartOffset).
+   */
   private deleteOldest(n: number): void {
     if (n <= 0) return;
     for (const seg of this.segments.splice(0, n)) {
       this.totalBytes -= seg.size;
-      seg.deleteFiles();
+      this.deleteBelowStart(seg);
     }
     this.persistMeta();
   }

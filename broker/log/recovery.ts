@@ -9,10 +9,11 @@
 //     process died while appending), every segment is scanned batch by batch: header sanity (length, magic 2,
 //     offsets moving forward) and CRC-32C. The segment is cut at the first torn or corrupt batch, all later
 //     segments are deleted (as Kafka does), and a line is logged for each cut and deletion.
-//  4. Segments lying entirely below logStartOffset are deleted; an empty directory gets one empty segment.
+//  4. Segments lying entirely below logStartOffset are deleted (those wholly below the saved one before they are even
+//     opened: files retention could not delete, e.g. after an I/O error); an empty directory gets one empty segment.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Segment } from './segment.ts';
+import { Segment, segmentFileName } from './segment.ts';
 import { readCleanShutdown, readMeta, type SegmentRecord } from './checkpoint.ts';
 import type { LogConfig } from './log-config.ts';
 
@@ -37,14 +38,18 @@ export function loadSegments(dir: string, config: LogConfig, log: (msg: string) 
   fs.mkdirSync(dir, { recursive: true });
   const names = fs.readdirSync(dir);
   cleanStrayFiles(dir, names);
-  const bases = names
-    .map((n) => SEGMENT_RE.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-
   const clean = readCleanShutdown(dir);
   const meta = readMeta(dir);
+  const bases = skipBelowStart(
+    dir,
+    names
+      .map((n) => SEGMENT_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b),
+    meta?.logStartOffset ?? clean?.logStartOffset,
+    log,
+  );
   const reference = new Map<number, SegmentRecord>();
   for (const r of clean ? clean.segments : (meta?.sealed ?? [])) reference.set(r.baseOffset, r);
   if (clean) {
@@ -125,6 +130,27 @@ export function loadSegments(dir: string, config: LogConfig, log: (msg: string) 
     seg.deleteFiles();
   }
   return { segments, logStartOffset };
+}
+
+/**
+ * Segments wholly below the saved logStartOffset (retention or DeleteRecords moved the start but could not delete
+ * their files) are deleted without being opened or scanned; one that still cannot be deleted is left on disk and
+ * ignored. Returns the other base offsets.
+ */
+function skipBelowStart(dir: string, bases: number[], savedStart: number | undefined, log: (msg: string) => void): number[] {
+  if (savedStart === undefined) return bases;
+  let skip = 0;
+  while (skip + 1 < bases.length && bases[skip + 1] <= savedStart) skip++;
+  for (const base of bases.slice(0, skip)) {
+    const file = path.join(dir, segmentFileName(base, '.log'));
+    try {
+      for (const suffix of ['.log', '.index', '.timeindex']) fs.rmSync(path.join(dir, segmentFileName(base, suffix)), { force: true });
+      log(`${dir}: deleted segment ${base}, which lies below logStartOffset ${savedStart} (left over by retention or DeleteRecords)`);
+    } catch (err) {
+      log(`${dir}: segment ${base} lies below logStartOffset ${savedStart} but cannot be deleted (${(err as Error).message}); ignoring ${file}`);
+    }
+  }
+  return bases.slice(skip);
 }
 
 function deleteFrom(dir: string, bases: number[], from: number, log: (msg: string) => void): void {

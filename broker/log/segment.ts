@@ -281,9 +281,18 @@ export class Segment {
     }
   }
 
+  /** Deletes the three files (missing ones are fine); tries each even if one fails, then throws the first error. */
   deleteFiles(): void {
     this.closeFile();
-    for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) fs.rmSync(p, { force: true });
+    let first: unknown = null;
+    for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      try {
+        fs.rmSync(p, { force: true });
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first !== null) throw first;
   }
 
   /** Last-modified time of the log file, used for retention when the segment holds no timestamps. */

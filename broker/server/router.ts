@@ -41,16 +41,6 @@ export class RequestRouter {
     return encodeResponse(apiKey, apiVersion, correlationId, response);
   }
 
-  enforceRetention(): void {
-    const now = Date.now();
-    for (const topic of this.broker.topics.all()) {
-      for (const partition of topic.partitions) {
-        const deleted = partition.log.enforceRetention(now);
-        if (deleted > 0) this.broker.config.logger(`retention deleted ${deleted} segment(s) of ${topic.name}-${partition.index}`);
-      }
-    }
-  }
-
   close(): void {
     this.fetchWaiters.close();
   }

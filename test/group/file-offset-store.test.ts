@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -80,9 +80,18 @@ describe('FileOffsetStore', () => {
     expect(r.truncatedBytesOnLoad).toBeGreaterThan(3);
   });
 
-  it('refuses a file that is not an offsets log', async () => {
+  it('moves a file that is not an offsets log aside (never deleted) and starts empty', async () => {
     await writeFile(join(dir, OFFSETS_FILE), 'hello world, not offsets');
-    await expect(new FileOffsetStore(dir).load()).rejects.toThrow(/not an offsets log/);
+    const lines: string[] = [];
+    const s = await openStore({ log: (l) => lines.push(l) });
+    expect([...s.groups()]).toEqual([]);
+    const moved = (await readdir(dir)).filter((f) => f.startsWith(`${OFFSETS_FILE}.corrupt-`));
+    expect(moved).toHaveLength(1);
+    expect(await readFile(join(dir, moved[0]), 'utf8')).toBe('hello world, not offsets');
+    expect(lines.join('\n')).toMatch(/not an offsets log.*moved it to/);
+    await s.commit('g', [entry('t', 0, 1)]);
+    await s.close();
+    expect((await openStore()).get('g', 't', 0)?.offset).toBe(1);
   });
 
   it('writes tombstones for deleted groups and topics', async () => {

@@ -44,7 +44,11 @@ export const CONFIG: GroupCoordinatorConfig = {
   maxSessionTimeoutMs: 1_800_000,
   maxGroups: 100,
   maxMembersPerGroup: 100,
-  maxMetadataBytes: 1024,
+  maxMemberMetadataBytes: 1024,
+  memberMetadataBudgetBytes: 1024 * 1024,
+  maxOffsetMetadataBytes: 4096,
+  maxOffsetsPerGroup: 1000,
+  offsetsBudgetBytes: 1024 * 1024,
 };
 
 export function setup(config: Partial<GroupCoordinatorConfig> = {}, store: OffsetStore = new MemoryOffsetStore()) {

@@ -9,7 +9,7 @@ function commitReq(over: Partial<OffsetCommitRequest> = {}, offset = 42): Offset
     generationId: -1,
     memberId: '',
     groupInstanceId: null,
-    topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: 3, committedMetadata: 'm' }] }],
+    topics: [{ name: 't', partitionCount: 8, partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: 3, committedMetadata: 'm' }] }],
     ...over,
   };
 }
@@ -42,8 +42,8 @@ describe('OffsetCommit / OffsetFetch', () => {
     await coordinator.commitOffsets(
       commitReq({
         topics: [
-          { name: 't', partitions: [0, 1].map((p) => ({ partitionIndex: p, committedOffset: 10 + p, committedLeaderEpoch: -1, committedMetadata: null })) },
-          { name: 'u', partitions: [{ partitionIndex: 2, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null }] },
+          { name: 't', partitionCount: 8, partitions: [0, 1].map((p) => ({ partitionIndex: p, committedOffset: 10 + p, committedLeaderEpoch: -1, committedMetadata: null })) },
+          { name: 'u', partitionCount: 8, partitions: [{ partitionIndex: 2, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null }] },
         ],
       }),
     );
@@ -85,12 +85,13 @@ describe('OffsetCommit / OffsetFetch', () => {
   });
 
   it('rejects only the partitions whose metadata is too large', async () => {
-    const { coordinator } = setup({ maxMetadataBytes: 8 });
+    const { coordinator } = setup({ maxOffsetMetadataBytes: 8 });
     const r = await coordinator.commitOffsets(
       commitReq({
         topics: [
           {
             name: 't',
+            partitionCount: 8,
             partitions: [
               { partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: 'x'.repeat(9) },
               { partitionIndex: 1, committedOffset: 2, committedLeaderEpoch: -1, committedMetadata: 'ok' },
@@ -131,14 +132,14 @@ describe('OffsetCommit / OffsetFetch', () => {
     const { coordinator } = setup({ maxGroups: 2 });
     expect(codes(await coordinator.commitOffsets(commitReq({ groupId: 'a' })))).toEqual([0]);
     expect(codes(await coordinator.commitOffsets(commitReq({ groupId: 'b' })))).toEqual([0]);
-    expect(codes(await coordinator.commitOffsets(commitReq({ groupId: 'c' })))).toEqual([15]);
+    expect(codes(await coordinator.commitOffsets(commitReq({ groupId: 'c' })))).toEqual([28]);
     expect(codes(await coordinator.commitOffsets(commitReq({ groupId: 'a' }, 43)))).toEqual([0]);
   });
 
   it('forgets a deleted topic and reports offsets for the lag metric', async () => {
     const { coordinator } = setup();
     await coordinator.commitOffsets(commitReq());
-    await coordinator.commitOffsets(commitReq({ groupId: 'h', topics: [{ name: 'u', partitions: [{ partitionIndex: 1, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }] }));
+    await coordinator.commitOffsets(commitReq({ groupId: 'h', topics: [{ name: 'u', partitionCount: 8, partitions: [{ partitionIndex: 1, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }] }));
     expect([...coordinator.committedOffsetsForLag()]).toEqual([
       { groupId: 'g', topic: 't', partition: 0, offset: 42 },
       { groupId: 'h', topic: 'u', partition: 1, offset: 5 },

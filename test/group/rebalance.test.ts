@@ -196,7 +196,7 @@ describe('SyncGroup', () => {
   });
 
   it('rejects an oversized assignment and rebalances', async () => {
-    const t = setup({ maxMetadataBytes: 16 });
+    const t = setup({ maxMemberMetadataBytes: 16 });
     const [a] = await formGroup(t, [{ protocols: [{ name: 'range', metadata: meta('m') }] }]);
     const r = await t.coordinator.syncGroup({
       groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, protocolType: null, protocolName: null,
@@ -315,7 +315,7 @@ describe('static members', () => {
 
 describe('limits and close', () => {
   it('caps members per group, pending member ids and metadata size', async () => {
-    const t = setup({ maxMembersPerGroup: 2, maxMetadataBytes: 64 });
+    const t = setup({ maxMembersPerGroup: 2, maxMemberMetadataBytes: 64 });
     await stableGroup(t, [{}, {}]);
     expect((await t.coordinator.joinGroup(joinReq())).errorCode).toBe(81);
     const u = setup({ maxMembersPerGroup: 2 });

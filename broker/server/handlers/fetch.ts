@@ -148,6 +148,8 @@ function countOut(ctx: RequestContext, responses: FetchResponse['responses']): v
  * current one (KIP-320): an older epoch is fenced, a newer one not known here yet.
  */
 export function leadershipError(partition: Partition, currentLeaderEpoch: number): number {
+  // A partition whose log could not be opened serves nothing (topics.ts keeps it offline).
+  if (partition.offline !== null) return ErrorCode.KAFKA_STORAGE_ERROR;
   if (!partition.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   if (currentLeaderEpoch >= 0 && partition.replica) {
     if (currentLeaderEpoch < partition.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;

@@ -24,9 +24,23 @@ import type { RequestContext } from '../context.ts';
 // Glue between the wire messages and the group coordinator, which has plain types of its own.
 // In a cluster a broker coordinates only the groups whose offsets partition it leads; requests for
 // other groups get NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS) and clients look again.
+// OffsetCommit carries each topic's current partition count to the coordinator, which refuses
+// partitions that do not exist (as Kafka's KafkaApis does) and applies the offset limits.
+// Refusals by a broker limit are logged through ctx.warn (rate-limited); the client gets the code.
 
 function coordinatorError(ctx: RequestContext, groupId: string): number {
   return ctx.cluster ? ctx.cluster.coordinatorError(groupId) : ErrorCode.NONE;
+}
+
+/** Partitions the topic has now, 0 when it does not exist: in a cluster from the controller's metadata, else the local topic store. */
+function partitionCount(ctx: RequestContext, topic: string): number {
+  if (ctx.cluster) return ctx.cluster.metadata()?.topics.get(topic)?.partitions.length ?? 0;
+  return ctx.topics.get(topic)?.partitions.length ?? 0;
+}
+
+/** A coordinator refusal the operator should see (a broker limit was reached), to the rate-limited log. */
+function warnRefusal(ctx: RequestContext, warning: string | undefined): void {
+  if (warning !== undefined) ctx.warn(`${warning} (client ${ctx.header.clientId ?? '-'} at ${ctx.conn.remoteAddress})`);
 }
 
 export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext): Promise<JoinGroupResponse> {
@@ -34,7 +48,7 @@ export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext
   if (notHere !== ErrorCode.NONE) {
     return { throttleTimeMs: 0, errorCode: notHere, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
   }
-  const res = await ctx.groups.joinGroup({
+  const { warning, ...res } = await ctx.groups.joinGroup({
     groupId: req.groupId,
     memberId: req.memberId,
     groupInstanceId: req.groupInstanceId ?? null,
@@ -46,13 +60,14 @@ export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext
     protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
     apiVersion: ctx.header.apiVersion,
   });
+  warnRefusal(ctx, warning);
   return { throttleTimeMs: 0, skipAssignment: false, ...res };
 }
 
 export async function handleSyncGroup(req: SyncGroupRequest, ctx: RequestContext): Promise<SyncGroupResponse> {
   const notHere = coordinatorError(ctx, req.groupId);
   if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
-  const res = await ctx.groups.syncGroup({
+  const { warning, ...res } = await ctx.groups.syncGroup({
     groupId: req.groupId,
     generationId: req.generationId,
     memberId: req.memberId,
@@ -61,6 +76,7 @@ export async function handleSyncGroup(req: SyncGroupRequest, ctx: RequestContext
     protocolName: req.protocolName ?? null,
     assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
   });
+  warnRefusal(ctx, warning);
   return { throttleTimeMs: 0, ...res };
 }
 
@@ -86,21 +102,16 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: RequestC
   if (notHere !== ErrorCode.NONE) {
     return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: notHere })) })) };
   }
-  const res = await ctx.groups.commitOffsets({
+  const { warning, ...res } = await ctx.groups.commitOffsets({
     groupId: req.groupId,
     generationId: req.generationIdOrMemberEpoch,
     memberId: req.memberId,
     groupInstanceId: req.groupInstanceId ?? null,
-    topics: req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => ({
-        partitionIndex: p.partitionIndex,
-        committedOffset: p.committedOffset,
-        committedLeaderEpoch: ctx.header.apiVersion >= 6 ? p.committedLeaderEpoch : -1,
-        committedMetadata: p.committedMetadata,
-      })),
-    })),
+    // The decoded partitions are handed over as they are (one object each is enough for a request
+    // that may list millions); below v6 the decoder already gives committedLeaderEpoch -1.
+    topics: req.topics.map((t) => ({ name: t.name, partitionCount: partitionCount(ctx, t.name), partitions: t.partitions })),
   });
+  warnRefusal(ctx, warning);
   return { throttleTimeMs: 0, ...res };
 }
 

@@ -28,3 +28,17 @@ export const paragraph = (text: string): Block => ({ kind: 'paragraph', text });
 export const list = (items: string[]): Block => ({ kind: 'list', items });
 export const table = (t: Table): Block => ({ kind: 'table', table: t });
 export const code = (caption: string, text: string): Block => ({ kind: 'code', caption, text });
+
+/** A chart or a diagram: its id (also its file name), caption and SVG (ids prefixed by svg.ts inlineSvg). */
+export interface Figure { kind: 'chart' | 'diagram'; id: string; caption: string; svg: string }
+
+/** The figures by the place in the document they belong to, in the order they are shown. */
+export type Figures = ReadonlyMap<FigureGroup, readonly Figure[]>;
+
+/** The folder beside report.md that holds a figure file per figure. */
+export const FIGURES_DIR = 'figures';
+
+/** The figure's file, relative to the folder of report.md (with / on every platform, as a markdown link wants it). */
+export function figureFile(f: Pick<Figure, 'id'>): string {
+  return `${FIGURES_DIR}/${f.id}.svg`;
+}

@@ -5,9 +5,8 @@
  * hub's broker, options and tuning, repeats, and everything the runners noted).
  */
 import { formatBytes, formatList, formatNumber } from './format.ts';
-import { plainPairCells } from './headline-cells.ts';
+import { changeText, plainPairCells } from './headline-cells.ts';
 import { connectionsHeadlineN } from './headline.ts';
-import { relativeChange } from './stats.ts';
 import { list, paragraph, type Block, type Section } from './document-model.ts';
 import type { ConnectionsResult, HeadlineRow, Layout, Report, RunnerName } from './model.ts';
 
@@ -23,9 +22,7 @@ function verdictWords(h: HeadlineRow, c: PairCells): string {
   if (h.intervals) return `median of ${h.runs ?? 2} runs with 95 % intervals: ${c.verdict}`;
   if (h.legacy === h.hub || h.legacy === null || h.hub === null) return 'one run: the same';
   // One run has no interval: say which way it went, and that it may be noise.
-  const change = h.ratio !== null ? relativeChange(h.ratio) : h.hub > h.legacy ? 'higher' : 'lower';
-  const good = (h.hub < h.legacy) === (h.better === 'lower');
-  return `one run, no interval, so possibly noise: ${change} (${good ? 'better' : 'worse'})`;
+  return `one run, no interval, so possibly noise: ${changeText(h.legacy, h.hub, h.ratio, h.better)}`;
 }
 
 /** "legacy 24, hub 10 links (counted, exact: lower by 58 % (better))", or null when the row is missing or either side was not measured. */

@@ -5,17 +5,8 @@
  */
 import { renderCharts } from './charts.ts';
 import { renderDiagrams } from './diagrams.ts';
-import type { FigureGroup } from './document-model.ts';
+import type { Figure, FigureGroup } from './document-model.ts';
 import type { Report } from './model.ts';
-
-/** A chart or a diagram: its id (also its file name), caption and SVG (ids prefixed by svg.ts inlineSvg). */
-export interface Figure { kind: 'chart' | 'diagram'; id: string; caption: string; svg: string }
-
-/** The figures by the place in the document they belong to, in the order they are shown. */
-export type Figures = ReadonlyMap<FigureGroup, readonly Figure[]>;
-
-/** The folder beside report.md that holds a figure file per figure. */
-export const FIGURES_DIR = 'figures';
 
 /** A figure id that is safe as a file name and in a markdown link (ours are all like chart-failures-timeline). */
 const FIGURE_ID = /^[a-z0-9][a-z0-9-]*$/;
@@ -28,11 +19,6 @@ export async function renderFigures(report: Report): Promise<Map<FigureGroup, Fi
     if (!FIGURE_ID.test(f.id)) throw new Error(`figure id "${f.id}" is not a safe file name (${FIGURE_ID.source})`);
   }
   return figures;
-}
-
-/** The figure's file, relative to the folder of report.md (with / on every platform, as a markdown link wants it). */
-export function figureFile(f: Pick<Figure, 'id'>): string {
-  return `${FIGURES_DIR}/${f.id}.svg`;
 }
 
 /**

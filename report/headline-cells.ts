@@ -34,8 +34,8 @@ function direction(left: number, right: number, better: 'lower' | 'higher'): str
   return (right < left) === (better === 'lower') ? '(better)' : '(worse)';
 }
 
-/** A difference known to be real: the ratio as a change, or only its direction when left is 0 (no ratio). */
-function changeText(left: number, right: number, ratio: number | null, better: 'lower' | 'higher'): string {
+/** A difference read as a change: the ratio as a change, or only its direction when left is 0 (no ratio); "same" when equal. */
+export function changeText(left: number, right: number, ratio: number | null, better: 'lower' | 'higher'): string {
   if (left === right) return 'same';
   const change = ratio !== null ? relativeChange(ratio) : right > left ? 'higher' : 'lower';
   return `${change} ${direction(left, right, better)}`;

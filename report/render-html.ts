@@ -5,9 +5,9 @@
  * offline. Every text taken from the report is HTML-escaped. html-style.ts keeps it readable from a
  * wide screen to a phone and on paper.
  */
-import type { Block, Table } from './document-model.ts';
+import type { Block, Figure, Figures, Table } from './document-model.ts';
 import { reportDocument } from './document.ts';
-import { renderFigures, type Figure, type Figures } from './figures.ts';
+import { renderFigures } from './figures.ts';
 import { reportCss, tableClass, tableStackCh } from './html-style.ts';
 import type { Report } from './model.ts';
 

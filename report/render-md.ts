@@ -2,9 +2,8 @@
  * report.md: the report document as GitHub-flavoured markdown. Its charts and diagrams are the SVG files
  * in figures/ beside it (report/write.ts writes them), linked where report.html shows them inline.
  */
-import type { Block, FigureGroup, Table } from './document-model.ts';
+import { figureFile, type Block, type Figure, type FigureGroup, type Table } from './document-model.ts';
 import { reportDocument } from './document.ts';
-import { figureFile, type Figure } from './figures.ts';
 import type { Report } from './model.ts';
 
 /** What the markdown needs of a figure: its id (its file) and its caption. */

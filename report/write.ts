@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FIGURES_DIR, figureFile, renderFigures, standaloneSvg } from './figures.ts';
+import { FIGURES_DIR, figureFile } from './document-model.ts';
+import { renderFigures, standaloneSvg } from './figures.ts';
 import type { Report } from './model.ts';
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-md.ts';

@@ -17,7 +17,7 @@ import type { RatePoint, RateSearch, ThroughputLayoutResult, ThroughputResult, T
 import { driveEvents } from '../../systems/runtime/run-check.ts';
 import { modelOf } from '../../systems/model/landscape-model.ts';
 import { loadTopology, restrictTo, serializeTopology, type Topology } from '../../systems/topology/index.ts';
-import { wiringTuning } from '../../systems/runtime/tuning.ts';
+import { HUB_LAKE_SINK, wiringTuning } from '../../systems/runtime/tuning.ts';
 import { OpenLoopGenerator } from '../load/open-loop.ts';
 import { IngressFeed } from '../load/ingress-feed.ts';
 import type { ThroughputSettings } from '../settings.ts';
@@ -88,10 +88,10 @@ export function scheduledHopS(topology: Topology, layout: LayoutName): number {
   return Math.max(0, ...topology.flows.map((f) => (f.legacy.scheduleMs ?? 0) / 1000));
 }
 
-/** The cost point's ramp: the setting, else 1.2 × the layout's slowest schedule (the hub's lake sink flushes every second), at least rampS. */
+/** The cost point's ramp: the setting, else 1.2 × the layout's slowest schedule (the hub's: its lake sink's flush interval), at least rampS. */
 export function costRampFor(settings: ThroughputSettings, topology: Topology, layout: LayoutName): number {
   if (settings.costRampS !== undefined) return settings.costRampS;
-  const slowestMs = layout === 'hub' ? 1000 : Math.max(0, ...topology.flows.map((f) => f.legacy.scheduleMs ?? 0), ...topology.systems.map((s) => s.lakeExport?.scheduleMs ?? 0));
+  const slowestMs = layout === 'hub' ? HUB_LAKE_SINK.flushIntervalMs : Math.max(0, ...topology.flows.map((f) => f.legacy.scheduleMs ?? 0), ...topology.systems.map((s) => s.lakeExport?.scheduleMs ?? 0));
   return Math.max(settings.rampS, Math.ceil(1.2 * slowestMs / 1000));
 }
 

@@ -3,7 +3,8 @@
 // axis titles, and the topology diagrams drawn the way the data goes.
 import { describe, expect, it } from 'vitest';
 import { hubDot, hubLinkDirection, legacyDot, renderDiagrams } from '../../report/diagrams.ts';
-import { figureFile, renderFigures, standaloneSvg } from '../../report/figures.ts';
+import { figureFile } from '../../report/document-model.ts';
+import { renderFigures, standaloneSvg } from '../../report/figures.ts';
 import { reportCss, tableClass, tableStackCh } from '../../report/html-style.ts';
 import type { Report } from '../../report/model.ts';
 import { renderHtml } from '../../report/render-html.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { HeadlineRow, Report } from '../../report/model.ts';
 import { MODEL_DISCLAIMER } from '../../report/document-runners.ts';
-import { figureFile, renderFigures, standaloneSvg } from '../../report/figures.ts';
+import { figureFile } from '../../report/document-model.ts';
+import { renderFigures, standaloneSvg } from '../../report/figures.ts';
 import { headlineRows } from '../../report/headline.ts';
 import { renderHtml } from '../../report/render-html.ts';
 import { renderMarkdown } from '../../report/render-md.ts';

@@ -81,6 +81,9 @@ export interface PointMeasurement {
 }
 
 /** How long a point's window lasts: enough orders for its p99, and four of the slowest scheduled hops. */
+/** A latency in whole ms, null kept. */
+const round = (x: number | null): number | null => (x === null ? null : Math.round(x));
+
 export function windowFor(settings: ThroughputSettings, scheduledHopS: number, rate: number): number {
   return Math.ceil(Math.max(settings.minWindowS, settings.minOrdersPerPoint / rate, settings.hopsPerWindow * scheduledHopS));
 }
@@ -167,7 +170,6 @@ export async function measurePoint(rig: PointRig, plan: PointPlan): Promise<Poin
     why.push(`the load generator fell behind its schedule (p99 ${Math.round(lateP99)} ms late, ${result.lateSends} of ${result.results.length} sends more than 10 ms late): the machine set the pace`);
   }
   for (const p of cost.problems) rig.note(`throughput ${rig.layout} at ${plan.rate}/s: ${p}`);
-  const round = (x: number | null): number | null => (x === null ? null : Math.round(x));
   const point: RatePoint = {
     targetPerS: plan.rate,
     rampS: plan.rampS,
@@ -230,7 +232,7 @@ export async function checkLakeOf(rig: PointRig, measured: readonly PointMeasure
     const present = values.filter((v): v is number => v !== null);
     const missing = values.length - present.length;
     const p = m.point;
-    p.toLakeMs = { p50: roundMs(percentile(present, 50)), p99: roundMs(percentile(present, 99)) };
+    p.toLakeMs = { p50: round(percentile(present, 50)), p99: round(percentile(present, 99)) };
     const systemsDone = m.windowRoots.filter((r) => m.evaluation.perRoot.get(r)?.systemsComplete).length;
     const done = m.windowRoots.filter((r, i) => values[i] !== null && m.evaluation.perRoot.get(r)?.systemsComplete).length;
     p.completionRate = m.windowRoots.length === 0 ? 0 : done / m.windowRoots.length;
@@ -241,7 +243,6 @@ export async function checkLakeOf(rig: PointRig, measured: readonly PointMeasure
   }
 }
 
-const roundMs = (x: number | null): number | null => (x === null ? null : Math.round(x));
 
 function outcomesOf(results: OpenLoopResult['results']): string {
   const counts = new Map<string, number>();

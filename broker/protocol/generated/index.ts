@@ -6,13 +6,20 @@
 //   FindCoordinatorRequest.json FindCoordinatorResponse.json JoinGroupRequest.json JoinGroupResponse.json
 //   HeartbeatRequest.json HeartbeatResponse.json LeaveGroupRequest.json LeaveGroupResponse.json
 //   SyncGroupRequest.json SyncGroupResponse.json DescribeGroupsRequest.json DescribeGroupsResponse.json
-//   ListGroupsRequest.json ListGroupsResponse.json ApiVersionsRequest.json ApiVersionsResponse.json
-//   CreateTopicsRequest.json CreateTopicsResponse.json DeleteTopicsRequest.json DeleteTopicsResponse.json
-//   DeleteRecordsRequest.json DeleteRecordsResponse.json InitProducerIdRequest.json
-//   InitProducerIdResponse.json OffsetForLeaderEpochRequest.json OffsetForLeaderEpochResponse.json
-//   DescribeConfigsRequest.json DescribeConfigsResponse.json AlterConfigsRequest.json
-//   AlterConfigsResponse.json CreatePartitionsRequest.json CreatePartitionsResponse.json
-//   DeleteGroupsRequest.json DeleteGroupsResponse.json
+//   ListGroupsRequest.json ListGroupsResponse.json SaslHandshakeRequest.json SaslHandshakeResponse.json
+//   ApiVersionsRequest.json ApiVersionsResponse.json CreateTopicsRequest.json CreateTopicsResponse.json
+//   DeleteTopicsRequest.json DeleteTopicsResponse.json DeleteRecordsRequest.json
+//   DeleteRecordsResponse.json InitProducerIdRequest.json InitProducerIdResponse.json
+//   OffsetForLeaderEpochRequest.json OffsetForLeaderEpochResponse.json DescribeAclsRequest.json
+//   DescribeAclsResponse.json CreateAclsRequest.json CreateAclsResponse.json DeleteAclsRequest.json
+//   DeleteAclsResponse.json DescribeConfigsRequest.json DescribeConfigsResponse.json
+//   AlterConfigsRequest.json AlterConfigsResponse.json SaslAuthenticateRequest.json
+//   SaslAuthenticateResponse.json CreatePartitionsRequest.json CreatePartitionsResponse.json
+//   DeleteGroupsRequest.json DeleteGroupsResponse.json AlterPartitionReassignmentsRequest.json
+//   AlterPartitionReassignmentsResponse.json ListPartitionReassignmentsRequest.json
+//   ListPartitionReassignmentsResponse.json OffsetDeleteRequest.json OffsetDeleteResponse.json
+//   DescribeUserScramCredentialsRequest.json DescribeUserScramCredentialsResponse.json
+//   AlterUserScramCredentialsRequest.json AlterUserScramCredentialsResponse.json
 // Copyright The Apache Software Foundation, licensed under the Apache License, Version 2.0.
 // Regenerate with: npm run generate:protocol -- <schemaDir>
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -31,16 +38,26 @@ import { decodeLeaveGroupRequest, decodeLeaveGroupResponse, encodeLeaveGroupRequ
 import { decodeSyncGroupRequest, decodeSyncGroupResponse, encodeSyncGroupRequest, encodeSyncGroupResponse } from './sync-group.ts';
 import { decodeDescribeGroupsRequest, decodeDescribeGroupsResponse, encodeDescribeGroupsRequest, encodeDescribeGroupsResponse } from './describe-groups.ts';
 import { decodeListGroupsRequest, decodeListGroupsResponse, encodeListGroupsRequest, encodeListGroupsResponse } from './list-groups.ts';
+import { decodeSaslHandshakeRequest, decodeSaslHandshakeResponse, encodeSaslHandshakeRequest, encodeSaslHandshakeResponse } from './sasl-handshake.ts';
 import { decodeApiVersionsRequest, decodeApiVersionsResponse, encodeApiVersionsRequest, encodeApiVersionsResponse } from './api-versions.ts';
 import { decodeCreateTopicsRequest, decodeCreateTopicsResponse, encodeCreateTopicsRequest, encodeCreateTopicsResponse } from './create-topics.ts';
 import { decodeDeleteTopicsRequest, decodeDeleteTopicsResponse, encodeDeleteTopicsRequest, encodeDeleteTopicsResponse } from './delete-topics.ts';
 import { decodeDeleteRecordsRequest, decodeDeleteRecordsResponse, encodeDeleteRecordsRequest, encodeDeleteRecordsResponse } from './delete-records.ts';
 import { decodeInitProducerIdRequest, decodeInitProducerIdResponse, encodeInitProducerIdRequest, encodeInitProducerIdResponse } from './init-producer-id.ts';
 import { decodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, encodeOffsetForLeaderEpochRequest, encodeOffsetForLeaderEpochResponse } from './offset-for-leader-epoch.ts';
+import { decodeDescribeAclsRequest, decodeDescribeAclsResponse, encodeDescribeAclsRequest, encodeDescribeAclsResponse } from './describe-acls.ts';
+import { decodeCreateAclsRequest, decodeCreateAclsResponse, encodeCreateAclsRequest, encodeCreateAclsResponse } from './create-acls.ts';
+import { decodeDeleteAclsRequest, decodeDeleteAclsResponse, encodeDeleteAclsRequest, encodeDeleteAclsResponse } from './delete-acls.ts';
 import { decodeDescribeConfigsRequest, decodeDescribeConfigsResponse, encodeDescribeConfigsRequest, encodeDescribeConfigsResponse } from './describe-configs.ts';
 import { decodeAlterConfigsRequest, decodeAlterConfigsResponse, encodeAlterConfigsRequest, encodeAlterConfigsResponse } from './alter-configs.ts';
+import { decodeSaslAuthenticateRequest, decodeSaslAuthenticateResponse, encodeSaslAuthenticateRequest, encodeSaslAuthenticateResponse } from './sasl-authenticate.ts';
 import { decodeCreatePartitionsRequest, decodeCreatePartitionsResponse, encodeCreatePartitionsRequest, encodeCreatePartitionsResponse } from './create-partitions.ts';
 import { decodeDeleteGroupsRequest, decodeDeleteGroupsResponse, encodeDeleteGroupsRequest, encodeDeleteGroupsResponse } from './delete-groups.ts';
+import { decodeAlterPartitionReassignmentsRequest, decodeAlterPartitionReassignmentsResponse, encodeAlterPartitionReassignmentsRequest, encodeAlterPartitionReassignmentsResponse } from './alter-partition-reassignments.ts';
+import { decodeListPartitionReassignmentsRequest, decodeListPartitionReassignmentsResponse, encodeListPartitionReassignmentsRequest, encodeListPartitionReassignmentsResponse } from './list-partition-reassignments.ts';
+import { decodeOffsetDeleteRequest, decodeOffsetDeleteResponse, encodeOffsetDeleteRequest, encodeOffsetDeleteResponse } from './offset-delete.ts';
+import { decodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.ts';
+import { decodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials.ts';
 
 export * from './produce.ts';
 export * from './fetch.ts';
@@ -55,16 +72,26 @@ export * from './leave-group.ts';
 export * from './sync-group.ts';
 export * from './describe-groups.ts';
 export * from './list-groups.ts';
+export * from './sasl-handshake.ts';
 export * from './api-versions.ts';
 export * from './create-topics.ts';
 export * from './delete-topics.ts';
 export * from './delete-records.ts';
 export * from './init-producer-id.ts';
 export * from './offset-for-leader-epoch.ts';
+export * from './describe-acls.ts';
+export * from './create-acls.ts';
+export * from './delete-acls.ts';
 export * from './describe-configs.ts';
 export * from './alter-configs.ts';
+export * from './sasl-authenticate.ts';
 export * from './create-partitions.ts';
 export * from './delete-groups.ts';
+export * from './alter-partition-reassignments.ts';
+export * from './list-partition-reassignments.ts';
+export * from './offset-delete.ts';
+export * from './describe-user-scram-credentials.ts';
+export * from './alter-user-scram-credentials.ts';
 export * from './headers.ts';
 export * from './consumer-protocol.ts';
 
@@ -83,16 +110,26 @@ export const ApiKey = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  SaslHandshake: 17,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
+  OffsetDelete: 47,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
 } as const;
 export type ApiKeyValue = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -266,6 +303,18 @@ export const listGroupsApi: ApiSchema = {
   encodeResponse: encodeListGroupsResponse,
 };
 
+export const saslHandshakeApi: ApiSchema = {
+  apiKey: 17,
+  name: 'SaslHandshake',
+  minVersion: 0,
+  maxVersion: 1,
+  firstFlexibleVersion: Infinity,
+  decodeRequest: decodeSaslHandshakeRequest,
+  encodeRequest: encodeSaslHandshakeRequest,
+  decodeResponse: decodeSaslHandshakeResponse,
+  encodeResponse: encodeSaslHandshakeResponse,
+};
+
 export const apiVersionsApi: ApiSchema = {
   apiKey: 18,
   name: 'ApiVersions',
@@ -338,6 +387,42 @@ export const offsetForLeaderEpochApi: ApiSchema = {
   encodeResponse: encodeOffsetForLeaderEpochResponse,
 };
 
+export const describeAclsApi: ApiSchema = {
+  apiKey: 29,
+  name: 'DescribeAcls',
+  minVersion: 0,
+  maxVersion: 3,
+  firstFlexibleVersion: 2,
+  decodeRequest: decodeDescribeAclsRequest,
+  encodeRequest: encodeDescribeAclsRequest,
+  decodeResponse: decodeDescribeAclsResponse,
+  encodeResponse: encodeDescribeAclsResponse,
+};
+
+export const createAclsApi: ApiSchema = {
+  apiKey: 30,
+  name: 'CreateAcls',
+  minVersion: 0,
+  maxVersion: 3,
+  firstFlexibleVersion: 2,
+  decodeRequest: decodeCreateAclsRequest,
+  encodeRequest: encodeCreateAclsRequest,
+  decodeResponse: decodeCreateAclsResponse,
+  encodeResponse: encodeCreateAclsResponse,
+};
+
+export const deleteAclsApi: ApiSchema = {
+  apiKey: 31,
+  name: 'DeleteAcls',
+  minVersion: 0,
+  maxVersion: 3,
+  firstFlexibleVersion: 2,
+  decodeRequest: decodeDeleteAclsRequest,
+  encodeRequest: encodeDeleteAclsRequest,
+  decodeResponse: decodeDeleteAclsResponse,
+  encodeResponse: encodeDeleteAclsResponse,
+};
+
 export const describeConfigsApi: ApiSchema = {
   apiKey: 32,
   name: 'DescribeConfigs',
@@ -360,6 +445,18 @@ export const alterConfigsApi: ApiSchema = {
   encodeRequest: encodeAlterConfigsRequest,
   decodeResponse: decodeAlterConfigsResponse,
   encodeResponse: encodeAlterConfigsResponse,
+};
+
+export const saslAuthenticateApi: ApiSchema = {
+  apiKey: 36,
+  name: 'SaslAuthenticate',
+  minVersion: 0,
+  maxVersion: 2,
+  firstFlexibleVersion: 2,
+  decodeRequest: decodeSaslAuthenticateRequest,
+  encodeRequest: encodeSaslAuthenticateRequest,
+  decodeResponse: decodeSaslAuthenticateResponse,
+  encodeResponse: encodeSaslAuthenticateResponse,
 };
 
 export const createPartitionsApi: ApiSchema = {
@@ -386,6 +483,66 @@ export const deleteGroupsApi: ApiSchema = {
   encodeResponse: encodeDeleteGroupsResponse,
 };
 
+export const alterPartitionReassignmentsApi: ApiSchema = {
+  apiKey: 45,
+  name: 'AlterPartitionReassignments',
+  minVersion: 0,
+  maxVersion: 0,
+  firstFlexibleVersion: 0,
+  decodeRequest: decodeAlterPartitionReassignmentsRequest,
+  encodeRequest: encodeAlterPartitionReassignmentsRequest,
+  decodeResponse: decodeAlterPartitionReassignmentsResponse,
+  encodeResponse: encodeAlterPartitionReassignmentsResponse,
+};
+
+export const listPartitionReassignmentsApi: ApiSchema = {
+  apiKey: 46,
+  name: 'ListPartitionReassignments',
+  minVersion: 0,
+  maxVersion: 0,
+  firstFlexibleVersion: 0,
+  decodeRequest: decodeListPartitionReassignmentsRequest,
+  encodeRequest: encodeListPartitionReassignmentsRequest,
+  decodeResponse: decodeListPartitionReassignmentsResponse,
+  encodeResponse: encodeListPartitionReassignmentsResponse,
+};
+
+export const offsetDeleteApi: ApiSchema = {
+  apiKey: 47,
+  name: 'OffsetDelete',
+  minVersion: 0,
+  maxVersion: 0,
+  firstFlexibleVersion: Infinity,
+  decodeRequest: decodeOffsetDeleteRequest,
+  encodeRequest: encodeOffsetDeleteRequest,
+  decodeResponse: decodeOffsetDeleteResponse,
+  encodeResponse: encodeOffsetDeleteResponse,
+};
+
+export const describeUserScramCredentialsApi: ApiSchema = {
+  apiKey: 50,
+  name: 'DescribeUserScramCredentials',
+  minVersion: 0,
+  maxVersion: 0,
+  firstFlexibleVersion: 0,
+  decodeRequest: decodeDescribeUserScramCredentialsRequest,
+  encodeRequest: encodeDescribeUserScramCredentialsRequest,
+  decodeResponse: decodeDescribeUserScramCredentialsResponse,
+  encodeResponse: encodeDescribeUserScramCredentialsResponse,
+};
+
+export const alterUserScramCredentialsApi: ApiSchema = {
+  apiKey: 51,
+  name: 'AlterUserScramCredentials',
+  minVersion: 0,
+  maxVersion: 0,
+  firstFlexibleVersion: 0,
+  decodeRequest: decodeAlterUserScramCredentialsRequest,
+  encodeRequest: encodeAlterUserScramCredentialsRequest,
+  decodeResponse: decodeAlterUserScramCredentialsResponse,
+  encodeResponse: encodeAlterUserScramCredentialsResponse,
+};
+
 /** Every generated API by key. */
 export const API_SCHEMAS: ReadonlyMap<number, ApiSchema> = new Map<number, ApiSchema>([
   [0, produceApi],
@@ -401,14 +558,24 @@ export const API_SCHEMAS: ReadonlyMap<number, ApiSchema> = new Map<number, ApiSc
   [14, syncGroupApi],
   [15, describeGroupsApi],
   [16, listGroupsApi],
+  [17, saslHandshakeApi],
   [18, apiVersionsApi],
   [19, createTopicsApi],
   [20, deleteTopicsApi],
   [21, deleteRecordsApi],
   [22, initProducerIdApi],
   [23, offsetForLeaderEpochApi],
+  [29, describeAclsApi],
+  [30, createAclsApi],
+  [31, deleteAclsApi],
   [32, describeConfigsApi],
   [33, alterConfigsApi],
+  [36, saslAuthenticateApi],
   [37, createPartitionsApi],
   [42, deleteGroupsApi],
+  [45, alterPartitionReassignmentsApi],
+  [46, listPartitionReassignmentsApi],
+  [47, offsetDeleteApi],
+  [50, describeUserScramCredentialsApi],
+  [51, alterUserScramCredentialsApi],
 ]);

@@ -6,14 +6,21 @@
 //   FindCoordinatorRequest.json FindCoordinatorResponse.json JoinGroupRequest.json JoinGroupResponse.json
 //   HeartbeatRequest.json HeartbeatResponse.json LeaveGroupRequest.json LeaveGroupResponse.json
 //   SyncGroupRequest.json SyncGroupResponse.json DescribeGroupsRequest.json DescribeGroupsResponse.json
-//   ListGroupsRequest.json ListGroupsResponse.json ApiVersionsRequest.json ApiVersionsResponse.json
-//   CreateTopicsRequest.json CreateTopicsResponse.json DeleteTopicsRequest.json DeleteTopicsResponse.json
-//   DeleteRecordsRequest.json DeleteRecordsResponse.json InitProducerIdRequest.json
-//   InitProducerIdResponse.json OffsetForLeaderEpochRequest.json OffsetForLeaderEpochResponse.json
-//   DescribeConfigsRequest.json DescribeConfigsResponse.json AlterConfigsRequest.json
-//   AlterConfigsResponse.json CreatePartitionsRequest.json CreatePartitionsResponse.json
-//   DeleteGroupsRequest.json DeleteGroupsResponse.json RequestHeader.json ResponseHeader.json
-//   ConsumerProtocolSubscription.json ConsumerProtocolAssignment.json
+//   ListGroupsRequest.json ListGroupsResponse.json SaslHandshakeRequest.json SaslHandshakeResponse.json
+//   ApiVersionsRequest.json ApiVersionsResponse.json CreateTopicsRequest.json CreateTopicsResponse.json
+//   DeleteTopicsRequest.json DeleteTopicsResponse.json DeleteRecordsRequest.json
+//   DeleteRecordsResponse.json InitProducerIdRequest.json InitProducerIdResponse.json
+//   OffsetForLeaderEpochRequest.json OffsetForLeaderEpochResponse.json DescribeAclsRequest.json
+//   DescribeAclsResponse.json CreateAclsRequest.json CreateAclsResponse.json DeleteAclsRequest.json
+//   DeleteAclsResponse.json DescribeConfigsRequest.json DescribeConfigsResponse.json
+//   AlterConfigsRequest.json AlterConfigsResponse.json SaslAuthenticateRequest.json
+//   SaslAuthenticateResponse.json CreatePartitionsRequest.json CreatePartitionsResponse.json
+//   DeleteGroupsRequest.json DeleteGroupsResponse.json AlterPartitionReassignmentsRequest.json
+//   AlterPartitionReassignmentsResponse.json ListPartitionReassignmentsRequest.json
+//   ListPartitionReassignmentsResponse.json OffsetDeleteRequest.json OffsetDeleteResponse.json
+//   DescribeUserScramCredentialsRequest.json DescribeUserScramCredentialsResponse.json
+//   AlterUserScramCredentialsRequest.json AlterUserScramCredentialsResponse.json RequestHeader.json
+//   ResponseHeader.json ConsumerProtocolSubscription.json ConsumerProtocolAssignment.json
 // Copyright The Apache Software Foundation, licensed under the Apache License, Version 2.0.
 // Regenerate with: npm run generate:protocol -- <schemaDir>
 
@@ -432,6 +439,13 @@ export const MESSAGE_DESCRIPTIONS: readonly MessageDescription[] = [
       {"name":"groupType","type":"string","versions":[5,5]},
     ]},
   ]},
+  {"name":"SaslHandshakeRequest","kind":"request","apiKey":17,"validVersions":[0,1],"flexibleVersions":null, "fields": [
+    {"name":"mechanism","type":"string","versions":[0,1]},
+  ]},
+  {"name":"SaslHandshakeResponse","kind":"response","apiKey":17,"validVersions":[0,1],"flexibleVersions":null, "fields": [
+    {"name":"errorCode","type":"int16","versions":[0,1]},
+    {"name":"mechanisms","type":"[]string","versions":[0,1]},
+  ]},
   {"name":"ApiVersionsRequest","kind":"request","apiKey":18,"validVersions":[0,4],"flexibleVersions":[3,4], "fields": [
     {"name":"clientSoftwareName","type":"string","versions":[3,4]},
     {"name":"clientSoftwareVersion","type":"string","versions":[3,4]},
@@ -566,6 +580,78 @@ export const MESSAGE_DESCRIPTIONS: readonly MessageDescription[] = [
       ]},
     ]},
   ]},
+  {"name":"DescribeAclsRequest","kind":"request","apiKey":29,"validVersions":[0,3],"flexibleVersions":[2,3], "fields": [
+    {"name":"resourceTypeFilter","type":"int8","versions":[0,3]},
+    {"name":"resourceNameFilter","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+    {"name":"patternTypeFilter","type":"int8","versions":[1,3],"default":"3"},
+    {"name":"principalFilter","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+    {"name":"hostFilter","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+    {"name":"operation","type":"int8","versions":[0,3]},
+    {"name":"permissionType","type":"int8","versions":[0,3]},
+  ]},
+  {"name":"DescribeAclsResponse","kind":"response","apiKey":29,"validVersions":[0,3],"flexibleVersions":[2,3], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,3]},
+    {"name":"errorCode","type":"int16","versions":[0,3]},
+    {"name":"errorMessage","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+    {"name":"resources","type":"[]struct","versions":[0,3],"struct":"DescribeAclsResponseResources", "fields": [
+      {"name":"resourceType","type":"int8","versions":[0,3]},
+      {"name":"resourceName","type":"string","versions":[0,3]},
+      {"name":"patternType","type":"int8","versions":[1,3],"default":"3"},
+      {"name":"acls","type":"[]struct","versions":[0,3],"struct":"DescribeAclsResponseAcls", "fields": [
+        {"name":"principal","type":"string","versions":[0,3]},
+        {"name":"host","type":"string","versions":[0,3]},
+        {"name":"operation","type":"int8","versions":[0,3]},
+        {"name":"permissionType","type":"int8","versions":[0,3]},
+      ]},
+    ]},
+  ]},
+  {"name":"CreateAclsRequest","kind":"request","apiKey":30,"validVersions":[0,3],"flexibleVersions":[2,3], "fields": [
+    {"name":"creations","type":"[]struct","versions":[0,3],"struct":"CreateAclsRequestCreations", "fields": [
+      {"name":"resourceType","type":"int8","versions":[0,3]},
+      {"name":"resourceName","type":"string","versions":[0,3]},
+      {"name":"resourcePatternType","type":"int8","versions":[1,3],"default":"3"},
+      {"name":"principal","type":"string","versions":[0,3]},
+      {"name":"host","type":"string","versions":[0,3]},
+      {"name":"operation","type":"int8","versions":[0,3]},
+      {"name":"permissionType","type":"int8","versions":[0,3]},
+    ]},
+  ]},
+  {"name":"CreateAclsResponse","kind":"response","apiKey":30,"validVersions":[0,3],"flexibleVersions":[2,3], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,3]},
+    {"name":"results","type":"[]struct","versions":[0,3],"struct":"CreateAclsResponseResults", "fields": [
+      {"name":"errorCode","type":"int16","versions":[0,3]},
+      {"name":"errorMessage","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+    ]},
+  ]},
+  {"name":"DeleteAclsRequest","kind":"request","apiKey":31,"validVersions":[0,3],"flexibleVersions":[2,3], "fields": [
+    {"name":"filters","type":"[]struct","versions":[0,3],"struct":"DeleteAclsRequestFilters", "fields": [
+      {"name":"resourceTypeFilter","type":"int8","versions":[0,3]},
+      {"name":"resourceNameFilter","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+      {"name":"patternTypeFilter","type":"int8","versions":[1,3],"default":"3"},
+      {"name":"principalFilter","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+      {"name":"hostFilter","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+      {"name":"operation","type":"int8","versions":[0,3]},
+      {"name":"permissionType","type":"int8","versions":[0,3]},
+    ]},
+  ]},
+  {"name":"DeleteAclsResponse","kind":"response","apiKey":31,"validVersions":[0,3],"flexibleVersions":[2,3], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,3]},
+    {"name":"filterResults","type":"[]struct","versions":[0,3],"struct":"DeleteAclsResponseFilterResults", "fields": [
+      {"name":"errorCode","type":"int16","versions":[0,3]},
+      {"name":"errorMessage","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+      {"name":"matchingAcls","type":"[]struct","versions":[0,3],"struct":"DeleteAclsResponseMatchingAcls", "fields": [
+        {"name":"errorCode","type":"int16","versions":[0,3]},
+        {"name":"errorMessage","type":"string","versions":[0,3],"nullableVersions":[0,3]},
+        {"name":"resourceType","type":"int8","versions":[0,3]},
+        {"name":"resourceName","type":"string","versions":[0,3]},
+        {"name":"patternType","type":"int8","versions":[1,3],"default":"3"},
+        {"name":"principal","type":"string","versions":[0,3]},
+        {"name":"host","type":"string","versions":[0,3]},
+        {"name":"operation","type":"int8","versions":[0,3]},
+        {"name":"permissionType","type":"int8","versions":[0,3]},
+      ]},
+    ]},
+  ]},
   {"name":"DescribeConfigsRequest","kind":"request","apiKey":32,"validVersions":[0,4],"flexibleVersions":[4,4], "fields": [
     {"name":"resources","type":"[]struct","versions":[0,4],"struct":"DescribeConfigsRequestResources", "fields": [
       {"name":"resourceType","type":"int8","versions":[0,4]},
@@ -619,6 +705,15 @@ export const MESSAGE_DESCRIPTIONS: readonly MessageDescription[] = [
       {"name":"resourceName","type":"string","versions":[0,2]},
     ]},
   ]},
+  {"name":"SaslAuthenticateRequest","kind":"request","apiKey":36,"validVersions":[0,2],"flexibleVersions":[2,2], "fields": [
+    {"name":"authBytes","type":"bytes","versions":[0,2]},
+  ]},
+  {"name":"SaslAuthenticateResponse","kind":"response","apiKey":36,"validVersions":[0,2],"flexibleVersions":[2,2], "fields": [
+    {"name":"errorCode","type":"int16","versions":[0,2]},
+    {"name":"errorMessage","type":"string","versions":[0,2],"nullableVersions":[0,2]},
+    {"name":"authBytes","type":"bytes","versions":[0,2]},
+    {"name":"sessionLifetimeMs","type":"int64","versions":[1,2],"default":"0"},
+  ]},
   {"name":"CreatePartitionsRequest","kind":"request","apiKey":37,"validVersions":[0,3],"flexibleVersions":[2,3], "fields": [
     {"name":"topics","type":"[]struct","versions":[0,3],"struct":"CreatePartitionsRequestTopics", "fields": [
       {"name":"name","type":"string","versions":[0,3]},
@@ -646,6 +741,110 @@ export const MESSAGE_DESCRIPTIONS: readonly MessageDescription[] = [
     {"name":"results","type":"[]struct","versions":[0,2],"struct":"DeleteGroupsResponseResults", "fields": [
       {"name":"groupId","type":"string","versions":[0,2]},
       {"name":"errorCode","type":"int16","versions":[0,2]},
+    ]},
+  ]},
+  {"name":"AlterPartitionReassignmentsRequest","kind":"request","apiKey":45,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"timeoutMs","type":"int32","versions":[0,0],"default":"60000"},
+    {"name":"topics","type":"[]struct","versions":[0,0],"struct":"AlterPartitionReassignmentsRequestTopics", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"partitions","type":"[]struct","versions":[0,0],"struct":"AlterPartitionReassignmentsRequestPartitions", "fields": [
+        {"name":"partitionIndex","type":"int32","versions":[0,0]},
+        {"name":"replicas","type":"[]int32","versions":[0,0],"nullableVersions":[0,0],"default":"null"},
+      ]},
+    ]},
+  ]},
+  {"name":"AlterPartitionReassignmentsResponse","kind":"response","apiKey":45,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,0]},
+    {"name":"errorCode","type":"int16","versions":[0,0]},
+    {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0]},
+    {"name":"responses","type":"[]struct","versions":[0,0],"struct":"AlterPartitionReassignmentsResponseResponses", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"partitions","type":"[]struct","versions":[0,0],"struct":"AlterPartitionReassignmentsResponsePartitions", "fields": [
+        {"name":"partitionIndex","type":"int32","versions":[0,0]},
+        {"name":"errorCode","type":"int16","versions":[0,0]},
+        {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0]},
+      ]},
+    ]},
+  ]},
+  {"name":"ListPartitionReassignmentsRequest","kind":"request","apiKey":46,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"timeoutMs","type":"int32","versions":[0,0],"default":"60000"},
+    {"name":"topics","type":"[]struct","versions":[0,0],"nullableVersions":[0,0],"default":"null","struct":"ListPartitionReassignmentsRequestTopics", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"partitionIndexes","type":"[]int32","versions":[0,0]},
+    ]},
+  ]},
+  {"name":"ListPartitionReassignmentsResponse","kind":"response","apiKey":46,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,0]},
+    {"name":"errorCode","type":"int16","versions":[0,0]},
+    {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0]},
+    {"name":"topics","type":"[]struct","versions":[0,0],"struct":"ListPartitionReassignmentsResponseTopics", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"partitions","type":"[]struct","versions":[0,0],"struct":"ListPartitionReassignmentsResponsePartitions", "fields": [
+        {"name":"partitionIndex","type":"int32","versions":[0,0]},
+        {"name":"replicas","type":"[]int32","versions":[0,0]},
+        {"name":"addingReplicas","type":"[]int32","versions":[0,0]},
+        {"name":"removingReplicas","type":"[]int32","versions":[0,0]},
+      ]},
+    ]},
+  ]},
+  {"name":"OffsetDeleteRequest","kind":"request","apiKey":47,"validVersions":[0,0],"flexibleVersions":null, "fields": [
+    {"name":"groupId","type":"string","versions":[0,0]},
+    {"name":"topics","type":"[]struct","versions":[0,0],"struct":"OffsetDeleteRequestTopics", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"partitions","type":"[]struct","versions":[0,0],"struct":"OffsetDeleteRequestPartitions", "fields": [
+        {"name":"partitionIndex","type":"int32","versions":[0,0]},
+      ]},
+    ]},
+  ]},
+  {"name":"OffsetDeleteResponse","kind":"response","apiKey":47,"validVersions":[0,0],"flexibleVersions":null, "fields": [
+    {"name":"errorCode","type":"int16","versions":[0,0]},
+    {"name":"throttleTimeMs","type":"int32","versions":[0,0]},
+    {"name":"topics","type":"[]struct","versions":[0,0],"struct":"OffsetDeleteResponseTopics", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"partitions","type":"[]struct","versions":[0,0],"struct":"OffsetDeleteResponsePartitions", "fields": [
+        {"name":"partitionIndex","type":"int32","versions":[0,0]},
+        {"name":"errorCode","type":"int16","versions":[0,0]},
+      ]},
+    ]},
+  ]},
+  {"name":"DescribeUserScramCredentialsRequest","kind":"request","apiKey":50,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"users","type":"[]struct","versions":[0,0],"nullableVersions":[0,0],"struct":"DescribeUserScramCredentialsRequestUsers", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+    ]},
+  ]},
+  {"name":"DescribeUserScramCredentialsResponse","kind":"response","apiKey":50,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,0]},
+    {"name":"errorCode","type":"int16","versions":[0,0]},
+    {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0]},
+    {"name":"results","type":"[]struct","versions":[0,0],"struct":"DescribeUserScramCredentialsResponseResults", "fields": [
+      {"name":"user","type":"string","versions":[0,0]},
+      {"name":"errorCode","type":"int16","versions":[0,0]},
+      {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0]},
+      {"name":"credentialInfos","type":"[]struct","versions":[0,0],"struct":"DescribeUserScramCredentialsResponseCredentialInfos", "fields": [
+        {"name":"mechanism","type":"int8","versions":[0,0]},
+        {"name":"iterations","type":"int32","versions":[0,0]},
+      ]},
+    ]},
+  ]},
+  {"name":"AlterUserScramCredentialsRequest","kind":"request","apiKey":51,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"deletions","type":"[]struct","versions":[0,0],"struct":"AlterUserScramCredentialsRequestDeletions", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"mechanism","type":"int8","versions":[0,0]},
+    ]},
+    {"name":"upsertions","type":"[]struct","versions":[0,0],"struct":"AlterUserScramCredentialsRequestUpsertions", "fields": [
+      {"name":"name","type":"string","versions":[0,0]},
+      {"name":"mechanism","type":"int8","versions":[0,0]},
+      {"name":"iterations","type":"int32","versions":[0,0]},
+      {"name":"salt","type":"bytes","versions":[0,0]},
+      {"name":"saltedPassword","type":"bytes","versions":[0,0]},
+    ]},
+  ]},
+  {"name":"AlterUserScramCredentialsResponse","kind":"response","apiKey":51,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,0]},
+    {"name":"results","type":"[]struct","versions":[0,0],"struct":"AlterUserScramCredentialsResponseResults", "fields": [
+      {"name":"user","type":"string","versions":[0,0]},
+      {"name":"errorCode","type":"int16","versions":[0,0]},
+      {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0]},
     ]},
   ]},
   {"name":"RequestHeader","kind":"header","apiKey":null,"validVersions":[0,2],"flexibleVersions":[2,2], "fields": [

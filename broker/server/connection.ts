@@ -23,6 +23,11 @@ export interface ConnectionInfo {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /**
+   * Who this connection acts as, in Kafka's principal form ("User:alice"). "User:ANONYMOUS" until
+   * a SASL exchange (or a TLS client certificate) authenticates it; authorisation reads only this.
+   */
+  principal: string;
   /** Set when the socket is gone, so long polls can stop waiting for it. */
   readonly closed: boolean;
 }
@@ -82,6 +87,7 @@ export class Connection implements ConnectionInfo, TrackedConnection {
     wake?.();
   };
   closed = false;
+  principal = 'User:ANONYMOUS';
   readonly remoteAddress: string;
   readonly remotePort: number;
 

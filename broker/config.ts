@@ -1,4 +1,7 @@
 import type { LogConfig } from './log/partition-log.ts';
+import { DEFAULT_MAX_OPEN_FILES } from './log/storage-open-files.ts';
+import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './server/listeners.ts';
+import { DEFAULT_SCRUBBER_CONFIG } from './log/scrubber.ts';
 
 /** Everything a broker node is started with. Every limit is explicit. */
 export interface BrokerConfig {
@@ -11,6 +14,11 @@ export interface BrokerConfig {
   dataDir: string;
   clusterId: string;
   defaultPartitions: number;
+  /**
+   * Create a topic when a client's Metadata request names an unknown one (auto.create.topics.enable).
+   * Off by default, unlike Kafka's own default: an open broker would let any client create topics
+   * (and partitions, each holding storage) by asking for them; a typo then makes a topic too.
+   */
   autoCreateTopics: boolean;
   /** null = no metrics endpoint; 0 picks a free port. */
   metricsPort: number | null;
@@ -56,6 +64,25 @@ export interface BrokerConfig {
   /** Broker-wide budget for committed offsets held (estimated bytes); INVALID_COMMIT_OFFSET_SIZE beyond. */
   offsetsBudgetBytes: number;
   retentionCheckIntervalMs: number;
+  /** Pause between passes of the background scrubber over sealed segments (log/scrubber.ts); 0 turns it off. */
+  scrubIntervalMs: number;
+  /** The scrubber's read rate limit, bytes per second across all partitions. */
+  scrubBytesPerSec: number;
+  /**
+   * Most segment files held open at once across all partitions; beyond it the least recently used is closed and
+   * reopens on its next use (log/storage-open-files.ts). Process-wide: the last broker started sets it.
+   */
+  maxOpenFiles: number;
+  /** Kafka's authorizer.class.name: "none" allows every request (loopback stays easy), "acl" enforces ACLs on every API. */
+  authorizer: 'none' | 'acl';
+  /** Principals allowed everything whatever the ACLs say (super.users); every "Broker:<id>" is one too. */
+  superUsers: string[];
+  /** With ACLs on: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found); default false, as Kafka. */
+  allowEveryoneIfNoAclFound: boolean;
+  /** Most ACLs the broker holds; CreateAcls past it is refused with POLICY_VIOLATION. */
+  maxAcls: number;
+  /** Listeners, TLS and SASL (server/listeners.ts); by default one PLAINTEXT listener on host:port. */
+  security: SecurityConfig;
   log: LogConfig;
   /** Where log lines go; stderr for the CLI. */
   logger: (line: string) => void;
@@ -68,7 +95,7 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir' | 'log' | 'logg
   advertisedHost: '',
   clusterId: 'untangle-cluster',
   defaultPartitions: 1,
-  autoCreateTopics: true,
+  autoCreateTopics: false,
   metricsPort: null,
   maxFrameBytes: 100 * 1024 * 1024,
   maxConnections: 1000,
@@ -106,4 +133,13 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir' | 'log' | 'logg
   maxOffsetsPerGroup: 10_000,
   offsetsBudgetBytes: 64 * 1024 * 1024,
   retentionCheckIntervalMs: 60_000,
+  scrubIntervalMs: DEFAULT_SCRUBBER_CONFIG.intervalMs,
+  scrubBytesPerSec: DEFAULT_SCRUBBER_CONFIG.bytesPerSec,
+  maxOpenFiles: DEFAULT_MAX_OPEN_FILES,
+  security: DEFAULT_SECURITY_CONFIG,
+  authorizer: 'none',
+  superUsers: [],
+  allowEveryoneIfNoAclFound: false,
+  // Far above any hand-written ACL set; every check scans them, and each change rewrites the file.
+  maxAcls: 10_000,
 };

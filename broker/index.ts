@@ -1,5 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from './config.ts';
@@ -7,7 +6,9 @@ import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/partition-log.ts';
 import { TopicStore } from './topics.ts';
 import { GroupCoordinator, FileOffsetStore } from './group/index.ts';
 import { BrokerMetrics } from './server/metrics.ts';
-import { Connection } from './server/connection.ts';
+import { Connection, type ConnectionInfo, type FrameHandler } from './server/connection.ts';
+import { decodeRequestHeader } from './protocol/frame.ts';
+import { Reader } from './protocol/wire.ts';
 import { RateLimitedLog } from './server/rate-limited-log.ts';
 import { RequestRouter } from './server/router.ts';
 import { MemoryPool } from './server/memory-pool.ts';
@@ -16,13 +17,20 @@ import { ProducerIdAllocator } from './producer-ids.ts';
 import { ClusterBroker } from './cluster/broker-node.ts';
 import type { QuorumVoter } from './cluster/controller/index.ts';
 import type { OffsetStore } from './group/offset-store.ts';
+import { openFiles } from './log/storage-open-files.ts';
+import { Scrubber } from './log/scrubber.ts';
 import { DEFAULT_OFFSETS_COMPACT_BYTES } from './group/replicated-offset-store.ts';
+import { Authorizer } from './security/acl-store.ts';
+import { bindListeners, closeListeners, interBrokerTlsOptions, planListeners, DEFAULT_SECURITY_CONFIG, type ListenerSpec, type SecurityConfig, type SecurityProtocol } from './server/listeners.ts';
+import { openBrokerSecurity, type SaslMechanism } from './server/sasl/index.ts';
 
 export type { BrokerConfig } from './config.ts';
 
 /** Cluster mode: the broker registers with a controller quorum and replicates its partitions. */
 export interface BrokerClusterOptions {
   voters: QuorumVoter[];
+  /** The cluster secret (cluster/secret.ts), the same on every node: authenticates controller traffic and replica fetches. */
+  clusterSecret: Buffer;
   /** Default 500 ms. */
   heartbeatIntervalMs?: number;
   /** A follower that has not caught up for this long leaves the ISR. Default 5000 ms. */
@@ -37,10 +45,14 @@ export interface BrokerClusterOptions {
   controllerRequestTimeoutMs?: number;
 }
 
-export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'log' | 'advertisedHost'>> {
+export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'log' | 'advertisedHost' | 'security'>> {
   dataDir: string;
   advertisedHost?: string;
   log?: Partial<LogConfig>;
+  /** Listeners, TLS, SASL (server/listeners.ts SecurityConfig); unset fields take its defaults. */
+  security?: Partial<SecurityConfig>;
+  /** SASL mechanisms offered besides the enabled client ones (the inter-node one); each mechanism's anyListener says where. */
+  saslMechanisms?: SaslMechanism[];
   cluster?: BrokerClusterOptions;
 }
 
@@ -51,6 +63,15 @@ export interface RunningBroker {
   address: string;
   metricsUrl: string | null;
   config: BrokerConfig;
+  /**
+   * Hands one request frame (without its size prefix) to the same header decode, authentication
+   * gate and dispatch as a socket's frames, as connection `conn` (never attached to a listener, so
+   * not a SASL one), and returns the response frame. Throws where a socket would be closed. For
+   * in-process tests that drive far more frames than sockets could carry.
+   */
+  serveFrame(frame: Buffer, conn: ConnectionInfo): Promise<Buffer[] | null>;
+  /** Every listener with the port it bound and the endpoint Metadata gives clients on it; the first is host/port above. */
+  listeners: { name: string; protocol: SecurityProtocol; host: string; port: number; advertised: { host: string; port: number } }[];
   close(): Promise<void>;
 }
 
@@ -66,17 +87,38 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     dataDir: options.dataDir,
     advertisedHost: options.advertisedHost || options.host || DEFAULT_BROKER_CONFIG.host,
     log: { ...DEFAULT_LOG_CONFIG, ...stripUndefined(options.log ?? {}) },
+    security: { ...DEFAULT_SECURITY_CONFIG, ...stripUndefined(options.security ?? {}) },
   };
   const logger = config.logger;
+  openFiles.setLimit(config.maxOpenFiles);
+  // Refuses unsafe or malformed listeners before anything is opened.
+  const listenerPlan = planListeners(config.host, config.port, config.advertisedHost, config.security);
   await mkdir(config.dataDir, { recursive: true });
+  const security = await openBrokerSecurity(config.dataDir, config.security, options.saslMechanisms ?? [], logger);
+  // Before the logs are opened: an ACL file that does not parse stops the start (no files or ports held yet).
+  const authorizer = await Authorizer.open({
+    kind: config.authorizer,
+    file: join(config.dataDir, 'meta', 'acls.json'),
+    superUsers: config.superUsers,
+    allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+    maxAcls: config.maxAcls,
+  });
 
   const topics = await TopicStore.open(config.dataDir, config.log, config, logger, Boolean(options.cluster));
   let port = config.port;
+  const primaryListener = listenerPlan.listeners[0];
   const cluster = options.cluster
     ? new ClusterBroker({
         nodeId: config.nodeId,
         voters: options.cluster.voters,
-        advertised: () => ({ host: config.advertisedHost, port }),
+        // Every listener is registered, so other brokers answer Metadata per listener name (Kafka's behaviour).
+        advertised: () => ({
+          ...listenerPlan.advertised(primaryListener, port),
+          listeners: listenerPlan.listeners.map((l) => ({ name: l.name, securityProtocol: l.protocol, ...listenerPlan.advertised(l, boundPorts.get(l) ?? port) })),
+        }),
+        credentials: security.credentials,
+        authorizer,
+        maxAcls: config.maxAcls,
         topics,
         heartbeatIntervalMs: options.cluster.heartbeatIntervalMs ?? 500,
         replicaLagTimeMaxMs: options.cluster.replicaLagTimeMaxMs ?? 5_000,
@@ -85,11 +127,22 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         offsetsCompactBytes: options.cluster.offsetsCompactBytes ?? DEFAULT_OFFSETS_COMPACT_BYTES,
         controllerRequestTimeoutMs: options.cluster.controllerRequestTimeoutMs ?? 5_000,
         maxFrameBytes: config.maxFrameBytes,
+        clusterSecret: options.cluster.clusterSecret,
+        // Followers fetch from the leaders' registered (first) listener: over TLS when it is SSL / SASL_SSL.
+        replicaTls: interBrokerTlsOptions(config.security, primaryListener),
         log: logger,
       })
     : null;
+  // Followers authenticate to this broker with the cluster's own SASL mechanism before fetching.
+  if (cluster) security.mechanisms.register(cluster.saslMechanism);
   // A single node keeps committed offsets in its own file; a cluster node in the replicated __consumer_offsets topic.
-  const offsets: OffsetStore = cluster ? cluster.offsets : new FileOffsetStore(join(config.dataDir, '__consumer_offsets'), { log: logger });
+  const offsets: OffsetStore = cluster ? cluster.offsets : new FileOffsetStore(join(config.dataDir, '__consumer_offsets'), {
+        log: logger,
+        // Committed offsets follow the partition logs' flush policy (--fsync, --log-flush-interval-*).
+        fsync: config.log.fsyncOnAppend,
+        flushMessages: config.log.flushMessages,
+        flushMs: config.log.flushMs,
+      });
   await offsets.load();
   const groups = new GroupCoordinator(
     {
@@ -108,9 +161,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   );
   const metrics = new BrokerMetrics(topics, groups, config.nodeId);
   topics.registerMetrics(metrics.registry);
-  const producerIds = new ProducerIdAllocator(join(config.dataDir, 'meta', 'producer-ids.json'), 1000, cluster ? config.nodeId : null);
+  const producerIds = new ProducerIdAllocator(join(config.dataDir, 'meta', 'producer-ids.json'), 1000, cluster ? config.nodeId : null, options.cluster?.clusterSecret ?? null);
 
-  const server: Server = createServer();
   let nextConnectionId = 1;
   const badInputLog = new RateLimitedLog(logger);
   // Closes and refusals by the connection limits get their own budget of log lines, so a flood of
@@ -133,9 +185,24 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     pool,
     responses,
   };
-  const router = new RequestRouter({ config, topics, groups, metrics, producerIds, warn: (line) => badInputLog.log(line), self: () => ({ host: config.advertisedHost, port }), cluster });
+  if (authorizer.enabled) {
+    logger(`ACLs enforced (--authorizer acl): ${authorizer.size} ACL(s), super users ${config.superUsers.join(';') || '-'}${config.allowEveryoneIfNoAclFound ? ', resources without ACLs open to everyone' : ''}`);
+    if (cluster) logger('ACLs are the cluster\'s: kept in the controller quorum\'s metadata, the same on every broker');
+  }
+  const router = new RequestRouter({ config, topics, groups, metrics, producerIds, authorizer, warn: (line) => badInputLog.log(line), self: (conn) => selfFor(conn), cluster, security, responses });
 
-  server.on('connection', (socket: Socket) => {
+  const boundPorts = new Map<ListenerSpec, number>();
+  /** The endpoint of the listener a connection arrived on (Kafka answers Metadata per listener). */
+  const selfFor = (conn?: object): { host: string; port: number; listener: string } => {
+    const listener = (conn && security.sessions.listenerOf(conn)) || primaryListener;
+    return { ...listenerPlan.advertised(listener, boundPorts.get(listener) ?? port), listener: listener.name };
+  };
+  const handleFrame: FrameHandler = (header, body, info) => {
+    // Unauthenticated connections on SASL listeners may only authenticate: anything else closes them.
+    security.sessions.admit(header.apiKey, info);
+    return router.handle(header, body, info);
+  };
+  const onSocket = (socket: Socket, listener: ListenerSpec, certificatePrincipal: string | null): void => {
     if (!connections.admit(socket.remoteAddress ?? '?')) {
       socket.destroy();
       return;
@@ -144,50 +211,67 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       nextConnectionId++,
       socket,
       connectionLimits,
-      (header, body, info) => router.handle(header, body, info),
+      handleFrame,
       (line) => badInputLog.log(line),
       (closed) => {
         connections.remove(closed);
+        security.sessions.detach(closed);
         metrics.connections.set(connections.size);
       },
     );
+    security.sessions.attach(conn, listener, certificatePrincipal);
     connections.add(conn);
     metrics.connections.set(connections.size);
-  });
+  };
   connections.start();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  port = (server.address() as AddressInfo).port;
+  const bound = await bindListeners(listenerPlan.listeners, config.security, config.maxConnections, onSocket, (line) => limitsLog.log(line));
+  for (const b of bound) boundPorts.set(b.spec, b.port);
+  port = bound[0].port;
   const metricsUrl = config.metricsPort === null ? null : await metrics.listen(config.host, config.metricsPort);
 
   // Contains storage errors per partition (logged, counted, retried): never throws out of the timer.
   const retentionTimer = setInterval(() => topics.enforceRetention(), config.retentionCheckIntervalMs);
   retentionTimer.unref();
+  // Re-reads sealed segments at a bounded rate; corruption takes only its partition offline (log/scrubber.ts).
+  const scrubber = new Scrubber(
+    function* () {
+      for (const t of topics.all()) for (const p of t.partitions) yield { name: `${t.name}-${p.index}`, log: p.log };
+    },
+    { intervalMs: config.scrubIntervalMs, bytesPerSec: config.scrubBytesPerSec },
+    logger,
+  );
+  scrubber.registerMetrics(metrics.registry);
+  scrubber.start();
 
-  logger(`listening on ${config.host}:${port} (data ${config.dataDir})`);
+  for (const b of bound) logger(`listening on ${b.spec.name}://${b.spec.host}:${b.port} (${b.spec.protocol}) (data ${config.dataDir})`);
   if (cluster) await cluster.start();
   let closing: Promise<void> | null = null;
+  const primary = listenerPlan.advertised(primaryListener, port);
   return {
-    host: config.host,
+    host: primaryListener.host,
     port,
-    address: `${config.advertisedHost}:${port}`,
+    address: `${primary.host}:${primary.port}`,
     metricsUrl,
     config,
+    listeners: bound.map((b) => ({ name: b.spec.name, protocol: b.spec.protocol, host: b.spec.host, port: b.port, advertised: listenerPlan.advertised(b.spec, b.port) })),
+    async serveFrame(frame, conn) {
+      const body = new Reader(frame);
+      return handleFrame(decodeRequestHeader(body), body, conn);
+    },
     close() {
       closing ??= (async () => {
         clearInterval(retentionTimer);
+        await scrubber.close();
         connections.stop();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          for (const conn of connections.all()) conn.close();
-        });
+        const closed = closeListeners(bound);
+        for (const conn of connections.all()) conn.close();
+        await closed;
         router.close();
         await cluster?.close();
         await groups.close();
         await offsets.close();
+        await authorizer.close();
         await topics.close();
         await metrics.close();
         logger('stopped');

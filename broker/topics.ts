@@ -1,43 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile, open } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { dirname, join } from 'node:path';
+import type { Registry } from 'prom-client';
 import { ErrorCode, KafkaError } from './protocol/errors.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
 import { OfflineLog, type PartitionLogApi } from './log/offline-log.ts';
 import { errorText, quarantineFile } from './log/quarantine.ts';
-import { RateLimitedLog } from './server/rate-limited-log.ts';
+import { fsyncDir } from './log/checkpoint.ts';
 import { describeRebuilt, partitionDirsOnDisk, readTopicList, validateTopicName, type TopicRecord } from './topic-list.ts';
+import { topicLogConfig } from './topic-config.ts';
+import { PartitionStorageErrors, registerStorageHealthMetrics } from './topic-health.ts';
 import type { PartitionReplica } from './cluster/replica/partition-replica.ts';
-
-/** Topic-level configs this broker understands, with how each maps onto the log. */
-const SUPPORTED_CONFIGS: Record<string, (value: string, log: LogConfig) => void> = {
-  'retention.ms': (v, log) => (log.retentionMs = parseLongConfig('retention.ms', v, -1)),
-  'retention.bytes': (v, log) => (log.retentionBytes = parseLongConfig('retention.bytes', v, -1)),
-  'segment.bytes': (v, log) => (log.segmentBytes = parseLongConfig('segment.bytes', v, 14)),
-  'segment.ms': (v, log) => (log.segmentMs = parseLongConfig('segment.ms', v, 1)),
-  'max.message.bytes': (v, log) => (log.maxBatchBytes = parseLongConfig('max.message.bytes', v, 0)),
-  'index.interval.bytes': (v, log) => (log.indexIntervalBytes = parseLongConfig('index.interval.bytes', v, 0)),
-  'cleanup.policy': (v) => {
-    if (v !== 'delete') throw new KafkaError(ErrorCode.INVALID_CONFIG, `cleanup.policy=${v} is not supported (only "delete"; compaction is not implemented)`);
-  },
-  'min.insync.replicas': (v) => void parseLongConfig('min.insync.replicas', v, 1),
-  'unclean.leader.election.enable': (v) => {
-    if (v !== 'true' && v !== 'false') throw new KafkaError(ErrorCode.INVALID_CONFIG, `unclean.leader.election.enable=${v} is invalid: expected true or false`);
-  },
-  'message.timestamp.type': (v) => {
-    if (v !== 'CreateTime') throw new KafkaError(ErrorCode.INVALID_CONFIG, `message.timestamp.type=${v} is not supported (only CreateTime)`);
-  },
-  'compression.type': (v) => {
-    if (v !== 'producer') throw new KafkaError(ErrorCode.INVALID_CONFIG, `compression.type=${v} is not supported: batches are stored as the producer sent them ("producer")`);
-  },
-};
-
-function parseLongConfig(name: string, value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new KafkaError(ErrorCode.INVALID_CONFIG, `${name}=${value} is invalid: expected an integer >= ${min}`);
-  return n;
-}
 
 export { validateTopicName } from './topic-list.ts';
 
@@ -60,9 +33,12 @@ export class Partition {
     readonly clustered = false,
   ) {}
 
-  /** Why the partition is offline (its log could not be opened at start), or null when it serves. */
+  /**
+   * Why the partition is offline, or null when it serves: its log could not be opened at start (OfflineLog), or
+   * corruption was found while serving (log/corruption.ts).
+   */
   get offline(): string | null {
-    return this.log instanceof OfflineLog ? this.log.reason : null;
+    return this.log.offlineReason;
   }
 
   /** Replication state in a cluster; null on a single node, which leads every partition at epoch 0. */
@@ -100,8 +76,6 @@ export interface Topic {
   partitions: Partition[];
 }
 
-/** A partition's repeated storage errors are logged at most once per this interval (and counted every time). */
-const STORAGE_ERROR_LOG_INTERVAL_MS = 60_000;
 /**
  * The topics this node holds, their partition logs, and the durable list of them
  * (dataDir/meta/topics.json, replaced atomically on every change).
@@ -115,15 +89,8 @@ export class TopicStore {
   private readonly topics = new Map<string, Topic>();
   private readonly metaFile: string;
   private writeChain: Promise<void> = Promise.resolve();
-  /** Storage errors contained per partition (retention, opening), by topic, partition and operation. */
-  private readonly storageErrors = new Counter({
-    name: 'untangle_broker_storage_errors_total',
-    help: 'Storage errors contained to one partition (retention, opening its log), per topic, partition and operation',
-    labelNames: ['topic', 'partition', 'operation'],
-    registers: [],
-  });
-  private readonly errorLog: RateLimitedLog;
-  private readonly lastReported = new Map<string, { atMs: number; suppressed: number }>();
+  /** Storage errors contained per partition (retention, opening), counted and logged (topic-health.ts). */
+  private readonly storageErrors: PartitionStorageErrors;
 
   private constructor(
     private readonly dataDir: string,
@@ -133,7 +100,7 @@ export class TopicStore {
     private readonly clustered: boolean,
   ) {
     this.metaFile = join(dataDir, 'meta', 'topics.json');
-    this.errorLog = new RateLimitedLog(logger);
+    this.storageErrors = new PartitionStorageErrors(logger);
   }
 
   /** `clustered`: this node is part of a cluster, so no partition is led here until the controller says so. */
@@ -193,7 +160,6 @@ export class TopicStore {
     return store;
   }
 
-  /** Partition directories in the data directory, by topic name. */
   /** Opens (or creates) one partition's log; on a cluster node the partition leads nothing until the controller says so. */
   private async openPartition(topic: string, partition: number, logConfig: LogConfig): Promise<Partition> {
     return new Partition(topic, partition, await PartitionLog.open(this.partitionDir(topic, partition), logConfig, this.logger), this.clustered);
@@ -206,7 +172,7 @@ export class TopicStore {
     } catch (err) {
       const dir = this.partitionDir(topic, partition);
       const offline = new Partition(topic, partition, new OfflineLog(dir, logConfig, `${topic}-${partition}`, errorText(err)), this.clustered);
-      this.storageErrors.inc({ topic, partition: String(partition), operation: 'open' });
+      this.storageErrors.count(topic, partition, 'open');
       this.logger(
         `error: partition ${topic}-${partition} is offline: cannot open ${dir}: ${errorText(err)}. Its requests are answered with ` +
           `KAFKA_STORAGE_ERROR while the other partitions serve; repair or move the directory aside and restart the broker`,
@@ -215,20 +181,9 @@ export class TopicStore {
     }
   }
 
-  /** Adds this store's metrics (contained storage errors, offline partitions) to a broker's registry. */
+  /** Adds this store's metrics (contained storage errors, offline partitions, log corruption findings) to a broker's registry. */
   registerMetrics(registry: Registry): void {
-    registry.registerMetric(this.storageErrors);
-    const topics = this.topics;
-    new Gauge({
-      name: 'untangle_broker_offline_partitions',
-      help: 'Partitions whose log could not be opened (answered with KAFKA_STORAGE_ERROR)',
-      registers: [registry],
-      collect() {
-        let n = 0;
-        for (const topic of topics.values()) for (const p of topic.partitions) if (p.offline !== null) n++;
-        this.set(n);
-      },
-    });
+    registerStorageHealthMetrics(registry, this.topics, (t, p) => this.partitionDir(t, p), this.storageErrors);
   }
 
   /**
@@ -245,28 +200,13 @@ export class TopicStore {
             const deleted = partition.log.enforceRetention(nowMs);
             if (deleted > 0) this.logger(`retention deleted ${deleted} segment(s) of ${topic.name}-${partition.index}`);
           } catch (err) {
-            this.reportStorageError(partition, 'retention', err);
+            this.storageErrors.report(partition, 'retention', err);
           }
         }
       }
     } catch (err) {
-      this.errorLog.log(`error: retention run failed: ${errorText(err)}`);
+      this.storageErrors.log(`error: retention run failed: ${errorText(err)}`);
     }
-  }
-
-  private reportStorageError(partition: Partition, operation: string, err: unknown): void {
-    const name = `${partition.topic}-${partition.index}`;
-    this.storageErrors.inc({ topic: partition.topic, partition: String(partition.index), operation });
-    const key = `${name} ${operation}`;
-    const now = Date.now();
-    const last = this.lastReported.get(key);
-    if (last && now - last.atMs < STORAGE_ERROR_LOG_INTERVAL_MS) {
-      last.suppressed++;
-      return;
-    }
-    const more = last && last.suppressed > 0 ? ` (${last.suppressed} more since the last report)` : '';
-    this.lastReported.set(key, { atMs: now, suppressed: 0 });
-    this.errorLog.log(`error: storage error in ${operation} of partition ${name}: ${errorText(err)}${more}; the partition keeps serving and the next run retries`);
   }
 
   partitionDir(topic: string, partition: number): string {
@@ -287,13 +227,7 @@ export class TopicStore {
 
   /** The effective log settings for a topic: broker defaults overridden by the topic's configs. */
   logConfigFor(configs: Record<string, string>): LogConfig {
-    const log = { ...this.baseLogConfig };
-    for (const [key, value] of Object.entries(configs)) {
-      const apply = SUPPORTED_CONFIGS[key];
-      if (!apply) throw new KafkaError(ErrorCode.INVALID_CONFIG, `unknown or unsupported topic config "${key}"`);
-      apply(value, log);
-    }
-    return log;
+    return topicLogConfig(this.baseLogConfig, configs);
   }
 
   /** Checks a create request and throws the KafkaError Kafka would answer with. */
@@ -380,6 +314,7 @@ export class TopicStore {
       await handle.sync();
       await handle.close();
       await rename(tmp, this.metaFile);
+      fsyncDir(dirname(this.metaFile)); // or a power cut can undo the rename
     };
     this.writeChain = this.writeChain.then(write, write);
     return this.writeChain;

@@ -4,10 +4,13 @@ import { DEFAULT_BROKER_CONFIG } from '../broker/config.ts';
 import { DEFAULT_LOG_CONFIG } from '../broker/log/partition-log.ts';
 import { boolOption, intOption } from './options.ts';
 import { closeOnSignal } from './lifecycle.ts';
+import { addSecurityOptions, securitySettings, type SecurityCliOptions } from './users-listener-options.ts';
 import { parseRoles, startNode } from '../broker/cluster/node.ts';
 import { parseQuorum } from '../broker/cluster/controller/index.ts';
+import { readClusterSecretFile } from '../broker/cluster/secret.ts';
+import { parseSuperUsers as parseSuperUserList } from '../broker/security/acl.ts';
 
-interface BrokerOptions {
+interface BrokerOptions extends SecurityCliOptions {
   port: number;
   host: string;
   advertisedHost?: string;
@@ -29,6 +32,11 @@ interface BrokerOptions {
   retentionMs: number;
   retentionBytes: number;
   fsync: boolean;
+  logFlushIntervalMessages?: number;
+  logFlushIntervalMs?: number;
+  maxOpenFiles: number;
+  logScrubIntervalMs: number;
+  logScrubBytesPerSec: number;
   groupInitialRebalanceDelayMs: number;
   maxGroups: number;
   groupMaxSize: number;
@@ -37,6 +45,10 @@ interface BrokerOptions {
   offsetMetadataMaxBytes: number;
   maxOffsetsPerGroup: number;
   offsetsBudgetBytes: number;
+  authorizer: 'none' | 'acl';
+  superUsers: string[];
+  allowEveryoneIfNoAclFound: boolean;
+  maxAcls: number;
   roles?: string;
   controllerQuorum?: string;
   brokerSessionTimeoutMs?: number;
@@ -45,12 +57,12 @@ interface BrokerOptions {
   offsetsTopicPartitions?: number;
   offsetsCompactBytes?: number;
   leaderRebalanceIntervalMs?: number;
+  clusterSecretFile?: string;
 }
 
 export function registerBrokerCommand(program: Command): void {
   const d = DEFAULT_BROKER_CONFIG;
-  program
-    .command('broker')
+  addSecurityOptions(program.command('broker'))
     .description('Run one node of the untangle broker (speaks the Kafka wire protocol)')
     .requiredOption('--data-dir <dir>', 'directory for partition logs, offsets and metadata')
     .option('--port <port>', 'TCP port for Kafka clients (0 = any free port)', intOption(0, 65535), d.port)
@@ -58,7 +70,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--advertised-host <host>', 'host name given to clients in Metadata (default: --host)')
     .option('--node-id <id>', 'this node\'s id', intOption(0, 2 ** 31 - 1), d.nodeId)
     .option('--default-partitions <n>', 'partitions of auto-created topics and of CreateTopics with -1', intOption(1, d.maxPartitionsPerTopic), d.defaultPartitions)
-    .option('--auto-create-topics <bool>', 'create unknown topics when a client asks for them (true|false)', boolOption, d.autoCreateTopics)
+    .option('--auto-create-topics <bool>', 'create unknown topics when a client\'s Metadata request names them (true|false; off by default: create topics explicitly)', boolOption, d.autoCreateTopics)
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (0 = any free port)', intOption(0, 65535))
     .option('--max-frame-bytes <n>', 'largest request frame accepted', intOption(1024), d.maxFrameBytes)
     .option('--max-connections <n>', 'most client connections at once; at the limit a new connection closes the one idle the longest (refused only if every one is handling a request)', intOption(1), d.maxConnections)
@@ -72,7 +84,12 @@ export function registerBrokerCommand(program: Command): void {
     .option('--segment-bytes <n>', 'roll a log segment at this size', intOption(1024), DEFAULT_LOG_CONFIG.segmentBytes)
     .option('--retention-ms <ms>', 'delete segments older than this (-1 = keep forever)', intOption(-1), DEFAULT_LOG_CONFIG.retentionMs)
     .option('--retention-bytes <n>', 'delete old segments above this size per partition (-1 = no limit)', intOption(-1), DEFAULT_LOG_CONFIG.retentionBytes)
-    .option('--fsync <bool>', 'fsync every append before acknowledging (true|false)', boolOption, DEFAULT_LOG_CONFIG.fsyncOnAppend)
+    .option('--fsync <bool>', 'fsync every append (and committed offset) before acknowledging (true|false)', boolOption, DEFAULT_LOG_CONFIG.fsyncOnAppend)
+    .option('--log-flush-interval-messages <n>', 'fsync a partition once this many messages were appended since its last flush (log.flush.interval.messages; default never: segments are flushed when they roll)', intOption(1))
+    .option('--log-flush-interval-ms <ms>', 'fsync a partition once this long has passed since its last flush (log.flush.interval.ms; default never)', intOption(0))
+    .option('--max-open-files <n>', 'most log segment files held open at once; the least recently used is closed beyond it', intOption(1), d.maxOpenFiles)
+    .option('--log-scrub-interval-ms <ms>', 'pause between background passes that CRC-check every sealed segment (0 = off)', intOption(0), d.scrubIntervalMs)
+    .option('--log-scrub-bytes-per-sec <n>', 'read rate limit of the background scrubber, across all partitions', intOption(1024), d.scrubBytesPerSec)
     .option('--group-initial-rebalance-delay-ms <ms>', 'how long a new group waits for more members', intOption(0), d.groupInitialRebalanceDelayMs)
     .option('--max-groups <n>', 'consumer groups held in memory, and separately groups holding committed offsets', intOption(1), d.maxGroups)
     .option('--group-max-size <n>', 'members per consumer group (group.max.size); GROUP_MAX_SIZE_REACHED beyond', intOption(1, 2 ** 31 - 1), d.groupMaxSize)
@@ -81,6 +98,10 @@ export function registerBrokerCommand(program: Command): void {
     .option('--offset-metadata-max-bytes <n>', 'longest metadata of a committed offset (offset.metadata.max.bytes); OFFSET_METADATA_TOO_LARGE beyond', intOption(0), d.offsetMetadataMaxBytes)
     .option('--max-offsets-per-group <n>', 'committed partitions one group may hold; INVALID_COMMIT_OFFSET_SIZE beyond', intOption(1), d.maxOffsetsPerGroup)
     .option('--offsets-budget-bytes <n>', 'broker-wide budget for committed offsets held (estimated bytes); INVALID_COMMIT_OFFSET_SIZE beyond', intOption(64 * 1024), d.offsetsBudgetBytes)
+    .option('--authorizer <kind>', 'none (every request allowed) or acl (Kafka ACLs enforced on every API; manage them with any Kafka admin client) (authorizer.class.name)', parseAuthorizer, d.authorizer)
+    .option('--super-users <list>', 'principals allowed everything, semicolon-separated: User:admin;User:ops (super.users)', parseSuperUsers, d.superUsers)
+    .option('--allow-everyone-if-no-acl-found <bool>', 'with --authorizer acl, a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found; true|false)', boolOption, d.allowEveryoneIfNoAclFound)
+    .option('--max-acls <n>', 'most ACLs the broker holds; CreateAcls beyond is refused', intOption(1), d.maxAcls)
     .option('--roles <roles>', 'cluster roles of this node: broker, controller or broker,controller (Kafka\'s process.roles); needs --controller-quorum')
     .option('--controller-quorum <voters>', 'the controller quorum, id@host:port,... (e.g. 1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194); runs this node as part of a cluster')
     .option('--broker-session-timeout-ms <ms>', 'controller: fence a broker whose heartbeats stop for this long', intOption(500))
@@ -88,6 +109,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--min-insync-replicas <n>', 'min.insync.replicas for topics that do not set it', intOption(1))
     .option('--leader-rebalance-interval-ms <ms>', 'controller: every this often, move leadership back to preferred replicas for a broker that leads under 90 % of the partitions it should (Kafka\'s auto leader rebalance; 0 = never; default 300000)', intOption(0))
     .option('--offsets-topic-partitions <n>', 'partitions of __consumer_offsets when this cluster creates it (default 10)', intOption(1, 1000))
+    .option('--cluster-secret-file <file>', 'cluster mode: a file holding the secret every node of the cluster shares (at least 32 bytes, e.g. `openssl rand -hex 32`; readable by this user only); authenticates controller traffic and replica fetches. Required with --controller-quorum')
     .option('--offsets-compact-bytes <n>', 'rewrite an __consumer_offsets partition as a snapshot of its offsets once it holds this many bytes (default 16 MiB)', intOption(64 * 1024))
     .action(async (opts: BrokerOptions) => {
       const logger = (line: string): void => void process.stderr.write(`${new Date().toISOString()} broker ${opts.nodeId}: ${line}\n`);
@@ -108,7 +130,9 @@ async function runClusterNode(opts: BrokerOptions, logger: (line: string) => voi
   if (opts.controllerQuorum === undefined) throw new Error('--roles needs --controller-quorum id@host:port,... naming every controller');
   const roles = parseRoles(opts.roles ?? 'broker');
   const voters = parseQuorum(opts.controllerQuorum);
+  if (opts.clusterSecretFile === undefined) throw new Error('--controller-quorum needs --cluster-secret-file FILE: every node of a cluster must hold the same secret (`untangle cluster` generates one)');
   const node = await startNode({
+    clusterSecret: readClusterSecretFile(opts.clusterSecretFile),
     ...brokerSettings(opts, logger),
     nodeId: opts.nodeId,
     roles,
@@ -155,7 +179,15 @@ function brokerSettings(opts: BrokerOptions, logger: (line: string) => void): St
     offsetMetadataMaxBytes: opts.offsetMetadataMaxBytes,
     maxOffsetsPerGroup: opts.maxOffsetsPerGroup,
     offsetsBudgetBytes: opts.offsetsBudgetBytes,
-    log: { maxBatchBytes: opts.maxMessageBytes, segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync },
+    authorizer: opts.authorizer,
+    superUsers: opts.superUsers,
+    allowEveryoneIfNoAclFound: opts.allowEveryoneIfNoAclFound,
+    maxAcls: opts.maxAcls,
+    security: securitySettings(opts),
+    log: { maxBatchBytes: opts.maxMessageBytes, segmentBytes: opts.segmentBytes, retentionMs: opts.retentionMs, retentionBytes: opts.retentionBytes, fsyncOnAppend: opts.fsync, flushMessages: opts.logFlushIntervalMessages, flushMs: opts.logFlushIntervalMs },
+    maxOpenFiles: opts.maxOpenFiles,
+    scrubIntervalMs: opts.logScrubIntervalMs,
+    scrubBytesPerSec: opts.logScrubBytesPerSec,
     logger,
   };
 }
@@ -173,4 +205,19 @@ export function parseConnectionOverrides(value: string): Record<string, number> 
     out[address] = count;
   }
   return out;
+}
+
+/** `--authorizer none|acl`. */
+function parseAuthorizer(value: string): 'none' | 'acl' {
+  if (value !== 'none' && value !== 'acl') throw new InvalidArgumentError(`expected none or acl, got "${value}"`);
+  return value;
+}
+
+/** `--super-users User:admin;User:ops` (Kafka's super.users). */
+function parseSuperUsers(value: string): string[] {
+  try {
+    return parseSuperUserList(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }

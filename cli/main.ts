@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   report: async () => (await import('./report-command.ts')).registerReportCommands,
   diff: async () => (await import('./report-command.ts')).registerReportCommands,
   validate: async () => (await import('./validate-command.ts')).registerValidateCommand,
+  users: async () => (await import('./users-command.ts')).registerUsersCommand,
 };
 
 const program = new Command();

@@ -116,7 +116,7 @@ export async function startKafkaCluster(o: StartKafkaClusterOptions): Promise<Ka
   const brokers = nodes.map((n) => n.address);
   log(`hub-cluster: ${nodes.length} broker processes ready at ${brokers.join(',')} (data ${o.dataDir})`);
 
-  const controller = new ControllerClient({ voters: plan.voters, requestTimeoutMs: 2000 });
+  const controller = new ControllerClient({ voters: plan.voters, requestTimeoutMs: 2000, clusterSecret: plan.clusterSecret });
   let admin: Admin | null = null;
   /** One admin for the cluster's life; a fresh one after a failure (its broker may be the one killed). */
   const withAdmin = async <T>(fn: (a: Admin) => Promise<T>): Promise<T> => {

@@ -10,16 +10,25 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import type { TopicStore, Partition } from '../topics.ts';
 import { ControllerClient, ControllerError, type QuorumVoter } from './controller/index.ts';
-import { liveBrokerIds, NO_LEADER, type MetadataState } from './metadata/index.ts';
-import { ReplicaManager } from './replica/replica-manager.ts';
+import { brokerEndpoint, liveBrokerIds, NO_LEADER, type BrokerListener, type MetadataState } from './metadata/index.ts';
+import { ReplicatedSecurity } from './security-sync.ts';
+import type { CredentialStore } from '../security/credentials.ts';
+import type { Authorizer } from '../security/acl-store.ts';
+import { ReplicaManager, type ReplicaManagerOptions } from './replica/replica-manager.ts';
 import type { ReplicaTransition } from './replica/partition-replica.ts';
+import { ClusterSaslMechanism } from '../server/sasl/cluster.ts';
+import { replicaFetchRefusal, type ReplicaFetchRefusal } from './replica/replica-auth.ts';
 import { OFFSETS_TOPIC, offsetsPartitionFor, offsetsTopicConfigs, ReplicatedOffsetStore } from '../group/replicated-offset-store.ts';
 
 export interface ClusterBrokerOptions {
   nodeId: number;
   voters: QuorumVoter[];
-  /** The address clients and other brokers reach this broker at. */
-  advertised: () => { host: string; port: number };
+  /** The address other brokers fetch from (the first listener), and every listener clients may use (registered so Metadata answers per listener). */
+  advertised: () => { host: string; port: number; listeners: BrokerListener[] };
+  /** SCRAM credentials and ACLs become views of the cluster's replicated set (security-sync.ts). */
+  credentials: CredentialStore;
+  authorizer: Authorizer;
+  maxAcls: number;
   topics: TopicStore;
   heartbeatIntervalMs: number;
   replicaLagTimeMaxMs: number;
@@ -29,6 +38,10 @@ export interface ClusterBrokerOptions {
   offsetsCompactBytes: number;
   controllerRequestTimeoutMs: number;
   maxFrameBytes: number;
+  /** The cluster secret: authenticates this broker to the controllers and to the leaders it fetches from. */
+  clusterSecret: Buffer;
+  /** TLS for replica fetches when the brokers' registered listener is SSL / SASL_SSL (server/listeners.ts interBrokerTlsOptions), else null. */
+  replicaTls: ReplicaManagerOptions['replicaTls'];
   log(line: string): void;
 }
 
@@ -38,16 +51,20 @@ export interface ClusterServices {
   metadata(): MetadataState | null;
   /** NONE when this broker coordinates the group, else the error to answer group requests with. */
   coordinatorError(groupId: string): number;
-  /** The group's coordinator, creating the offsets topic on first use. */
-  findCoordinator(groupId: string): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number; message: string }>;
+  /** The group's coordinator, at its endpoint on `listenerName` (the client's listener), creating the offsets topic on first use. */
+  findCoordinator(groupId: string, listenerName?: string): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number; message: string }>;
   createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<void>;
   deleteTopic(name: string): Promise<void>;
   createPartitions(name: string, count: number): Promise<void>;
   alterTopicConfig(name: string, configs: Record<string, string | null>): Promise<void>;
+  /** Why a Fetch with `replicaId` on this connection is refused (replica-auth.ts), or null when it is the authenticated, current broker. */
+  replicaFetchRefusal(conn: { readonly principal: string }, replicaId: number): ReplicaFetchRefusal | null;
 }
 
 export class ClusterBroker implements ClusterServices {
   readonly offsets: ReplicatedOffsetStore;
+  /** The inter-node SASL mechanism other brokers authenticate to this one with before fetching. */
+  readonly saslMechanism: ClusterSaslMechanism;
   private readonly controller: ControllerClient;
   private readonly replicas: ReplicaManager;
   private readonly incarnationId = randomUUID();
@@ -56,9 +73,20 @@ export class ClusterBroker implements ClusterServices {
   private closed = false;
   private creatingOffsetsTopic: Promise<void> | null = null;
   private readyWaiters: (() => void)[] = [];
+  private readonly security: ReplicatedSecurity;
 
   constructor(private readonly opts: ClusterBrokerOptions) {
-    this.controller = new ControllerClient({ voters: opts.voters, logger: opts.log, requestTimeoutMs: opts.controllerRequestTimeoutMs });
+    this.saslMechanism = new ClusterSaslMechanism(opts.clusterSecret, opts.nodeId);
+    this.controller = new ControllerClient({ voters: opts.voters, logger: opts.log, requestTimeoutMs: opts.controllerRequestTimeoutMs, clusterSecret: opts.clusterSecret, brokerId: opts.nodeId });
+    this.security = new ReplicatedSecurity({
+      controller: this.controller,
+      credentials: opts.credentials,
+      authorizer: opts.authorizer,
+      maxAcls: opts.maxAcls,
+      applyTimeoutMs: opts.controllerRequestTimeoutMs,
+      toError: toKafkaError,
+      log: opts.log,
+    });
     this.offsets = new ReplicatedOffsetStore({
       partition: (i) => opts.topics.partition(OFFSETS_TOPIC, i),
       partitionCount: () => this.replicas.metadata()?.topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0,
@@ -77,6 +105,9 @@ export class ClusterBroker implements ClusterServices {
       fetchMaxWaitMs: 500,
       fetchMaxBytes: 16 * 1024 * 1024,
       maxFrameBytes: opts.maxFrameBytes,
+      clusterSecret: opts.clusterSecret,
+      replicaTls: opts.replicaTls,
+      brokerEpoch: () => this.epoch,
       log: opts.log,
       onTransition: (partition, transition) => this.onTransition(partition, transition),
     });
@@ -91,6 +122,7 @@ export class ClusterBroker implements ClusterServices {
     await this.register();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatIntervalMs);
     this.controller.watchMetadata((state) => {
+      this.security.apply(state);
       void this.replicas.apply(state).then(() => this.checkReady());
     });
     void this.heartbeat();
@@ -99,6 +131,7 @@ export class ClusterBroker implements ClusterServices {
       this.checkReady();
     });
     this.opts.log(`broker ${this.opts.nodeId} is registered (epoch ${this.epoch}) and unfenced`);
+    await this.security.importLocalFiles();
   }
 
   private checkReady(): void {
@@ -108,11 +141,11 @@ export class ClusterBroker implements ClusterServices {
   }
 
   private async register(): Promise<void> {
-    const { host, port } = this.opts.advertised();
+    const { host, port, listeners } = this.opts.advertised();
     let lastLogged = 0;
     while (!this.closed) {
       try {
-        const { epoch } = await this.controller.register({ brokerId: this.opts.nodeId, host, port, incarnationId: this.incarnationId });
+        const { epoch } = await this.controller.register({ brokerId: this.opts.nodeId, host, port, listeners, incarnationId: this.incarnationId });
         this.epoch = epoch;
         return;
       } catch (err) {
@@ -153,6 +186,10 @@ export class ClusterBroker implements ClusterServices {
     return this.replicas.metadata();
   }
 
+  replicaFetchRefusal(conn: { readonly principal: string }, replicaId: number): ReplicaFetchRefusal | null {
+    return replicaFetchRefusal(conn, replicaId, this.saslMechanism.peerOf(conn), this.metadata());
+  }
+
   coordinatorError(groupId: string): number {
     if (this.offsets.owns(groupId)) return ErrorCode.NONE;
     const topic = this.metadata()?.topics.get(OFFSETS_TOPIC);
@@ -161,7 +198,7 @@ export class ClusterBroker implements ClusterServices {
     return leader === this.opts.nodeId ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NOT_COORDINATOR;
   }
 
-  async findCoordinator(groupId: string): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number; message: string }> {
+  async findCoordinator(groupId: string, listenerName?: string): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number; message: string }> {
     const state = this.metadata();
     const topic = state?.topics.get(OFFSETS_TOPIC);
     if (!state || !topic) {
@@ -171,7 +208,9 @@ export class ClusterBroker implements ClusterServices {
     const leader = topic.partitions[offsetsPartitionFor(groupId, topic.partitions.length)].leader;
     const broker = leader === NO_LEADER ? undefined : state.brokers.get(leader);
     if (!broker || broker.fenced) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: `the ${OFFSETS_TOPIC} partition of group "${groupId}" has no live leader` };
-    return { nodeId: broker.brokerId, host: broker.host, port: broker.port };
+    const endpoint = brokerEndpoint(broker, listenerName);
+    if (!endpoint) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: `the coordinator of group "${groupId}" (broker ${broker.brokerId}) has no listener named ${listenerName}` };
+    return { nodeId: broker.brokerId, ...endpoint };
   }
 
   private ensureOffsetsTopic(): void {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startBroker, type RunningBroker, type StartBrokerOptions, type BrokerClusterOptions } from '../index.ts';
 import { startController, type QuorumVoter, type RunningController } from './controller/index.ts';
 import { freePorts } from './free-ports.ts';
+import { checkClusterSecret, generateClusterSecret } from './secret.ts';
 
 export type NodeRole = 'broker' | 'controller';
 
@@ -25,7 +26,9 @@ export interface StartNodeOptions extends Omit<StartBrokerOptions, 'cluster'> {
   /** Every controller of the quorum (`--controller-quorum`). */
   voters: QuorumVoter[];
   controller?: ControllerTuning;
-  broker?: Omit<BrokerClusterOptions, 'voters'>;
+  broker?: Omit<BrokerClusterOptions, 'voters' | 'clusterSecret'>;
+  /** The cluster secret, the same on every node (`--cluster-secret-file`; secret.ts). Required: a cluster never runs unauthenticated. */
+  clusterSecret: Buffer;
 }
 
 export interface RunningNode {
@@ -47,6 +50,7 @@ export function parseRoles(spec: string): NodeRole[] {
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const { roles, voters, nodeId } = options;
   const logger = options.logger ?? (() => undefined);
+  const clusterSecret = checkClusterSecret(options.clusterSecret, `node ${nodeId}`);
   let controller: RunningController | null = null;
   if (roles.includes('controller')) {
     if (!voters.some((v) => v.id === nodeId)) throw new Error(`node ${nodeId} has the controller role but is not in the controller quorum (${voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(',')})`);
@@ -61,12 +65,13 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       requestTimeoutMs: t.requestTimeoutMs,
       snapshotEveryEntries: t.snapshotEveryEntries,
       leaderRebalanceIntervalMs: t.leaderRebalanceIntervalMs,
+      clusterSecret,
     });
   }
   let broker: RunningBroker | null = null;
   if (roles.includes('broker')) {
     try {
-      broker = await startBroker({ ...options, cluster: { ...options.broker, voters } });
+      broker = await startBroker({ ...options, cluster: { ...options.broker, voters, clusterSecret } });
     } catch (err) {
       await controller?.close();
       throw err;
@@ -97,7 +102,9 @@ export interface StartClusterOptions {
   host?: string;
   logger?: (line: string) => void;
   controller?: ControllerTuning;
-  broker?: Omit<BrokerClusterOptions, 'voters'>;
+  broker?: Omit<BrokerClusterOptions, 'voters' | 'clusterSecret'>;
+  /** The cluster secret; default a fresh random one (see `clusterSecret` of the result). */
+  clusterSecret?: Buffer;
   /** Extra broker settings for every node. */
   brokerConfig?: Partial<Omit<StartBrokerOptions, 'cluster' | 'dataDir' | 'nodeId' | 'port' | 'host'>>;
 }
@@ -105,6 +112,8 @@ export interface StartClusterOptions {
 export interface RunningCluster {
   nodes: RunningNode[];
   voters: QuorumVoter[];
+  /** The secret the nodes share, for clients of the controller quorum (ControllerClient). */
+  clusterSecret: Buffer;
   /** host:port of every broker, for bootstrap.servers. */
   bootstrap: string[];
   close(): Promise<void>;
@@ -122,6 +131,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   checkClusterShape(options.nodes, controllers);
   const ports = await freePorts(options.nodes + controllers, host);
   const voters: QuorumVoter[] = Array.from({ length: controllers }, (_, i) => ({ id: i + 1, host, port: ports[options.nodes + i] }));
+  const clusterSecret = options.clusterSecret ?? generateClusterSecret();
   const nodes = await Promise.all(
     Array.from({ length: options.nodes }, (_, i) => {
       const nodeId = i + 1;
@@ -137,12 +147,14 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
         logger: log ? (line) => log(`node ${nodeId}: ${line}`) : undefined,
         controller: options.controller,
         broker: options.broker,
+        clusterSecret,
       });
     }),
   );
   return {
     nodes,
     voters,
+    clusterSecret,
     bootstrap: nodes.map((n) => n.broker!.address),
     async close() {
       await Promise.all(nodes.map((n) => n.close()));

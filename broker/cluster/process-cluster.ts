@@ -1,10 +1,13 @@
 // A local cluster of real OS processes, one `untangle broker --roles ...` per node: what
 // `untangle cluster` runs, and what the failover tests and the hub-cluster scenario kill -9 and
-// restart. Each node keeps its ports and data directory across restarts.
+// restart. Each node keeps its ports and data directory across restarts. The nodes share a cluster
+// secret (secret.ts) kept in dataDir/cluster-secret, generated on first use, unless extraArgs name one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync } from 'node:fs';
+import { generateClusterSecret, readClusterSecretFile, writeClusterSecretFile } from './secret.ts';
 import { checkClusterShape, defaultControllerCount } from './node.ts';
 import { freePorts } from './free-ports.ts';
 import type { QuorumVoter } from './controller/index.ts';
@@ -37,21 +40,33 @@ export interface ClusterNodeSpec {
 }
 
 /** The command line of every node (`node bin/untangle.js broker ...`). */
-export async function planProcessCluster(options: ProcessClusterOptions): Promise<{ nodes: ClusterNodeSpec[]; voters: QuorumVoter[]; command: string }> {
+export async function planProcessCluster(options: ProcessClusterOptions): Promise<{ nodes: ClusterNodeSpec[]; voters: QuorumVoter[]; command: string; clusterSecret: Buffer }> {
   const host = options.host ?? '127.0.0.1';
   const controllers = options.controllers ?? defaultControllerCount(options.nodes);
   checkClusterShape(options.nodes, controllers);
   const ports = options.basePort ? Array.from({ length: options.nodes + controllers }, (_, i) => options.basePort! + i) : await freePorts(options.nodes + controllers, host);
   const voters: QuorumVoter[] = Array.from({ length: controllers }, (_, i) => ({ id: i + 1, host, port: ports[options.nodes + i] }));
   const quorum = voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(',');
+  const extra = options.extraArgs ?? [];
+  const given = extra.indexOf('--cluster-secret-file');
+  let secretFile: string;
+  if (given >= 0 && extra[given + 1] !== undefined) {
+    secretFile = extra[given + 1];
+  } else {
+    secretFile = join(options.dataDir, 'cluster-secret');
+    mkdirSync(options.dataDir, { recursive: true });
+    if (!existsSync(secretFile)) writeClusterSecretFile(secretFile, generateClusterSecret());
+  }
+  const clusterSecret = readClusterSecretFile(secretFile);
+  const secretArgs = given >= 0 ? [] : ['--cluster-secret-file', secretFile];
   const nodes = Array.from({ length: options.nodes }, (_, i): ClusterNodeSpec => {
     const nodeId = i + 1;
     const roles = nodeId <= controllers ? 'broker,controller' : 'broker';
     const dataDir = join(options.dataDir, `node-${nodeId}`);
-    const args = [UNTANGLE_BIN, 'broker', '--node-id', String(nodeId), '--host', host, '--port', String(ports[i]), '--data-dir', dataDir, '--roles', roles, '--controller-quorum', quorum, ...(options.extraArgs ?? [])];
+    const args = [UNTANGLE_BIN, 'broker', '--node-id', String(nodeId), '--host', host, '--port', String(ports[i]), '--data-dir', dataDir, '--roles', roles, '--controller-quorum', quorum, ...secretArgs, ...extra];
     return { nodeId, roles, port: ports[i], controllerPort: nodeId <= controllers ? ports[options.nodes + i] : null, dataDir, args };
   });
-  return { nodes, voters, command: process.execPath };
+  return { nodes, voters, command: process.execPath, clusterSecret };
 }
 
 export class ClusterProcess {
@@ -131,6 +146,8 @@ export class ClusterProcess {
 export interface ProcessCluster {
   nodes: ClusterProcess[];
   voters: QuorumVoter[];
+  /** The secret the nodes share, for clients of the controller quorum (ControllerClient). */
+  clusterSecret: Buffer;
   bootstrap: string[];
   node(id: number): ClusterProcess;
   close(): Promise<void>;
@@ -144,6 +161,7 @@ export async function startProcessCluster(options: ProcessClusterOptions): Promi
   const cluster: ProcessCluster = {
     nodes,
     voters: plan.voters,
+    clusterSecret: plan.clusterSecret,
     bootstrap: nodes.map((n) => n.address),
     node(id) {
       const n = nodes.find((x) => x.nodeId === id);

@@ -3,11 +3,20 @@
 //
 // Every mutation is applied to the in-memory state when issued and appended to the log in the same
 // order; commit/delete promises resolve once their bytes are written (write(2) survives a process
-// crash, SIGKILL included) and, with `fsync: true`, also fdatasync'ed (survives power loss).
+// crash, SIGKILL included) and, when the flush policy says so, also fdatasync'ed (survives power
+// loss). The policy is the partition logs' (log-store.ts): `fsync` flushes every write before
+// resolving (the broker's --fsync true), `flushMessages` every N records, `flushMs` once that long
+// has passed since the last flush (at the next write, or by a timer). New files, renames and the
+// cut of a torn tail are followed by a directory fsync.
 // Concurrent operations are written together in one write (group commit). A failed write is sticky:
 // the store refuses every later operation, since memory and disk may then disagree.
-import { open, mkdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+//
+// File operations go through the log's storage interface (log/storage.ts), so the power-loss test
+// can run the store on a simulated disk.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { storage, writeAll } from '../log/storage.ts';
+import { FlushPolicy } from '../log/flush-policy.ts';
 import { decodeRecords, encodeRecord, MAGIC, type OffsetRecord } from './offset-records.ts';
 import { errorText, quarantineBytes, quarantineFile } from '../log/quarantine.ts';
 import { StateBackedOffsetStore, type OffsetEntry, type OffsetStore } from './offset-store.ts';
@@ -15,8 +24,12 @@ import { StateBackedOffsetStore, type OffsetEntry, type OffsetStore } from './of
 export interface FileOffsetStoreOptions {
   /** Compact once the log passes this size (and twice the last snapshot). Default 64 MiB. */
   maxFileBytes?: number;
-  /** fdatasync before resolving, for durability across power loss. Default false. */
+  /** fdatasync every write before resolving, for durability across power loss. Default false. */
   fsync?: boolean;
+  /** flush.messages: fdatasync once this many records were written since the last flush. Default never. */
+  flushMessages?: number;
+  /** flush.ms: fdatasync once this long has passed since the last flush. Default never. */
+  flushMs?: number;
   /** Where load() reports a damaged log (what it kept and where it moved the rest). */
   log?: (line: string) => void;
 }
@@ -26,6 +39,7 @@ const TMP_SUFFIX = '.tmp';
 
 interface Pending {
   bytes: Buffer;
+  records: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -34,8 +48,12 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
   private readonly path: string;
   private readonly maxFileBytes: number;
   private readonly fsync: boolean;
+  private readonly flushMessages: number | undefined;
+  private readonly flushMs: number | undefined;
   private readonly log: (line: string) => void;
-  private fh: FileHandle | null = null;
+  /** The open offsets log (a descriptor from storage()). */
+  private fd: number | null = null;
+  private readonly flushPolicy = new FlushPolicy(() => this.flushFromTimer());
   private fileBytes = 0;
   private snapshotBytes = 0;
   private queue: Pending[] = [];
@@ -55,13 +73,19 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     this.path = join(dir, OFFSETS_FILE);
     this.maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
     this.fsync = opts.fsync ?? false;
+    for (const [name, v, min] of [['flushMessages', opts.flushMessages, 1], ['flushMs', opts.flushMs, 0]] as const) {
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new Error(`offset store ${name} must be an integer >= ${min}, got ${v}`);
+    }
+    this.flushMessages = opts.flushMessages;
+    this.flushMs = opts.flushMs;
     this.log = opts.log ?? (() => undefined);
   }
 
   async load(): Promise<void> {
-    if (this.fh) throw new Error('offset store already loaded');
-    await mkdir(this.dir, { recursive: true });
-    await rm(this.path + TMP_SUFFIX, { force: true });
+    if (this.fd !== null) throw new Error('offset store already loaded');
+    const s = storage();
+    s.mkdir(this.dir);
+    s.unlink(this.path + TMP_SUFFIX);
     let buf: Buffer | null = null;
     try {
       buf = await readFile(this.path);
@@ -90,17 +114,18 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
             `them (${torn ? 'an incomplete last record, as a crash mid-write leaves' : 'a corrupt record'}) were moved to ${moved}`,
         );
         // Cut the torn tail, or records appended after it would be lost on the next load.
-        const fh = await open(this.path, 'r+');
+        const fd = s.open(this.path, 'r+');
         try {
-          await fh.truncate(validEnd);
-          await fh.datasync();
+          s.ftruncate(fd, validEnd);
+          s.fdatasync(fd);
         } finally {
-          await fh.close();
+          s.close(fd);
         }
+        s.fsyncDir(this.dir); // the quarantine file
       }
     }
     this.snapshotBytes = this.fileBytes;
-    this.fh = await open(this.path, 'r+');
+    this.fd = s.open(this.path, 'r+');
   }
 
   /** Moves an unreadable offsets log aside (never deleted) and starts an empty one; throws if it cannot be moved. */
@@ -111,7 +136,7 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
   }
 
   commit(groupId: string, entries: OffsetEntry[]): Promise<void> {
-    return this.mutate({ type: 'commit', groupId, entries }, () => this.state.apply(groupId, entries));
+    return this.mutate({ type: 'commit', groupId, entries }, () => this.state.apply(groupId, entries), entries.length);
   }
 
   deleteGroup(groupId: string): Promise<void> {
@@ -123,30 +148,42 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     return this.mutate({ type: 'deleteTopic', topic }, () => this.state.deleteTopic(topic));
   }
 
+  /** Records written since the last flush: everything resolved is on disk when this is 0. */
+  get unflushedRecordCount(): number {
+    return this.flushPolicy.unflushedCount;
+  }
+
   /** Current log size in bytes. */
   get sizeBytes(): number {
     return this.fileBytes;
   }
 
+  /** Flushes what is unflushed (clean shutdown) and closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     while (this.writing) await this.writing;
-    const fh = this.fh;
-    this.fh = null;
-    await fh?.close();
+    const fd = this.fd;
+    this.fd = null;
+    if (fd === null) return;
+    try {
+      this.flushPolicy.cancel();
+      if (this.flushPolicy.unflushedCount > 0 && !this.failure) this.flushNow(fd);
+    } finally {
+      storage().close(fd);
+    }
   }
 
   /** Applies `apply` to memory now and resolves once `record` (if any) is written. */
-  private mutate(record: OffsetRecord | null, apply: () => void): Promise<void> {
+  private mutate(record: OffsetRecord | null, apply: () => void, records = 1): Promise<void> {
     if (this.closed) return Promise.reject(new Error('offset store is closed'));
     if (this.failure) return Promise.reject(this.failure);
-    if (!this.fh) return Promise.reject(new Error('offset store is not loaded'));
+    if (this.fd === null) return Promise.reject(new Error('offset store is not loaded'));
     if (record === null) return Promise.resolve();
     const bytes = encodeRecord(record);
     apply();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ bytes, resolve, reject });
+      this.queue.push({ bytes, records, resolve, reject });
       this.writing ??= this.drain();
     });
   }
@@ -158,7 +195,10 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
         this.queue = [];
         try {
           if (this.failure) throw this.failure;
-          await this.append(Buffer.concat(batch.map((p) => p.bytes)));
+          await this.append(
+            Buffer.concat(batch.map((p) => p.bytes)),
+            batch.reduce((n, p) => n + p.records, 0),
+          );
         } catch (err) {
           this.failure ??= err instanceof Error ? err : new Error(String(err));
           for (const p of batch) p.reject(this.failure);
@@ -176,16 +216,29 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     }
   }
 
-  private async append(buf: Buffer): Promise<void> {
-    const fh = this.fh;
-    if (!fh) throw new Error('offset store is not open');
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesWritten } = await fh.write(buf, done, buf.length - done, this.fileBytes + done);
-      done += bytesWritten;
-    }
-    if (this.fsync) await fh.datasync();
+  private async append(buf: Buffer, records: number): Promise<void> {
+    const fd = this.fd;
+    if (fd === null) throw new Error('offset store is not open');
+    writeAll(fd, buf, this.fileBytes);
     this.fileBytes += buf.length;
+    const policy = { fsyncOnAppend: this.fsync, flushMessages: this.flushMessages, flushMs: this.flushMs };
+    if (this.flushPolicy.wrote(policy, records, Date.now())) this.flushNow(fd);
+  }
+
+  private flushNow(fd: number): void {
+    storage().fdatasync(fd);
+    this.flushPolicy.flushed(Date.now());
+  }
+
+  /** flush.ms: a failed fdatasync is sticky like a failed write (what is on disk is then unknown). */
+  private flushFromTimer(): void {
+    if (this.fd === null || this.failure) return;
+    try {
+      this.flushNow(this.fd);
+    } catch (err) {
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
+      this.log(`error: ${this.path}: flush failed (${errorText(err)}); the store refuses further commits`);
+    }
   }
 
   /**
@@ -197,48 +250,41 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     const parts: Buffer[] = [MAGIC];
     for (const r of this.state.snapshot()) parts.push(encodeRecord(r));
     const size = parts.reduce((n, b) => n + b.length, 0);
+    const s = storage();
     try {
       await this.writeFileDurably(this.path + TMP_SUFFIX, parts);
     } catch {
       // Not fatal: keep appending to the old log and retry once it has doubled again.
-      await rm(this.path + TMP_SUFFIX, { force: true }).catch(() => undefined);
+      try {
+        s.unlink(this.path + TMP_SUFFIX);
+      } catch {
+        // left for the next load to remove
+      }
       this.snapshotBytes = this.fileBytes;
       return;
     }
-    await rename(this.path + TMP_SUFFIX, this.path);
-    await this.syncDir();
-    const old = this.fh;
-    this.fh = await open(this.path, 'r+');
-    await old?.close();
+    s.rename(this.path + TMP_SUFFIX, this.path);
+    s.fsyncDir(this.dir);
+    const old = this.fd;
+    this.fd = s.open(this.path, 'r+');
+    if (old !== null) s.close(old);
+    // The snapshot holds everything written so far, fsynced.
+    this.flushPolicy.flushed(Date.now());
     this.fileBytes = size;
     this.snapshotBytes = size;
     this.compactions++;
   }
 
+  /** Writes a new file, fsyncs it, and fsyncs the directory (its name must survive too). */
   private async writeFileDurably(path: string, parts: Buffer[]): Promise<void> {
-    const fh = await open(path, 'w');
+    const s = storage();
+    const fd = s.open(path, 'w', 0o644);
     try {
-      for (const p of parts) {
-        let done = 0;
-        while (done < p.length) done += (await fh.write(p, done, p.length - done)).bytesWritten;
-      }
-      await fh.sync();
+      writeAll(fd, Buffer.concat(parts), 0);
+      s.fsync(fd);
     } finally {
-      await fh.close();
+      s.close(fd);
     }
-    await this.syncDir();
-  }
-
-  private async syncDir(): Promise<void> {
-    try {
-      const d = await open(this.dir, 'r');
-      try {
-        await d.sync();
-      } finally {
-        await d.close();
-      }
-    } catch {
-      // Some platforms cannot fsync a directory; the rename is still atomic.
-    }
+    s.fsyncDir(this.dir);
   }
 }

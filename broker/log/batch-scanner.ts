@@ -25,8 +25,15 @@ export function readFully(fd: number, buf: Buffer, offset: number, length: numbe
 export interface ScanOptions {
   /** Verify each batch's CRC-32C (recovery); otherwise headers only. */
   verifyCrc: boolean;
-  /** The first batch must not start below this offset, and each batch must start after the previous one's end. */
+  /**
+   * The first batch must not start below this offset; when the scan starts at byte 0 of a segment, it must start
+   * exactly here (a segment is named after its first offset). Every later batch must start right after the previous
+   * one's last offset: appends and replicated appends both assign contiguous offsets and nothing compacts, so a gap
+   * or overlap is damage (e.g. a flipped bit in a base offset, which the CRC does not cover).
+   */
   minBaseOffset: number;
+  /** The first batch must start exactly at minBaseOffset even when the scan starts mid-segment (a verified index entry). */
+  exactFirst?: boolean;
   /** Read buffer size; defaults to 64 KiB for header scans and 1 MiB with CRC checks. */
   bufferBytes?: number;
 }
@@ -72,7 +79,8 @@ export function scanBatches(
       return { position: pos, nextOffset, problem: 'short read of batch header' };
     }
     const h = readBatchHeader(buf, pos - bufStart);
-    const problem = headerProblem(h, nextOffset, end - pos);
+    const exact = pos > start || start === 0 || opts.exactFirst === true;
+    const problem = headerProblem(h, nextOffset, end - pos) ?? (exact ? continuityProblem(h, nextOffset) : null);
     if (problem) return { position: pos, nextOffset, problem };
     if (opts.verifyCrc) {
       const crc = streamCrc(pos, h.totalBytes);
@@ -104,6 +112,12 @@ export function scanBatches(
     }
     return crc;
   }
+}
+
+/** A batch that does not start right after the previous one (`expected` = its lastOffset + 1); null if it does. */
+export function continuityProblem(h: BatchHeader, expected: number): string | null {
+  if (h.baseOffset === expected) return null;
+  return `offsets not contiguous: batch starts at ${h.baseOffset}, expected ${expected}`;
 }
 
 /** Structural sanity of a stored batch header; null if plausible. */

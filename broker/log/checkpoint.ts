@@ -1,13 +1,21 @@
 // Small JSON state files of a partition directory, always replaced atomically (write temp file, fsync, rename), so a
 // SIGKILL or power cut leaves either the old or the new version, never a torn one.
 //
-//   log-meta.json        while running: logStartOffset and the sealed (rolled) segments with their exact sizes.
-//                        Rewritten on roll, DeleteRecords, retention and truncation. Sealed segments listed here with
-//                        a matching size are trusted after an unclean stop; recovery starts at the first other one.
+//   log-meta.json        while running: logStartOffset, the sealed (rolled) segments with their exact sizes, and the
+//                        recovery point. Rewritten on roll, DeleteRecords, retention and truncation. A segment is
+//                        flushed (fsync) before it is listed here, so sealed segments listed with a matching size are
+//                        trusted after an unclean stop; recovery starts at the first other one.
+//
+// The recovery point (Kafka's term): every offset below it was flushed to disk, so a power cut cannot lose it. It is
+// advanced only by a flush (a roll, the flush policy, a clean close), never by a write, and it is at least the end of
+// the last sealed segment. `recoveryPoint` in log-meta.json is its value when the file was last written (Kafka
+// checkpoints it periodically too): recovery may trust everything below it and must re-validate everything past it.
+// PartitionLog.recoveryPoint is the live value.
 //   clean-shutdown.json  written last by close(): every segment (active included), LEO and logStartOffset. Removed as
 //                        soon as open() has loaded the log, so its presence means "the last stop was clean".
 import fs from 'node:fs';
 import path from 'node:path';
+import { storage, writeAll } from './storage.ts';
 
 export const META_FILE = 'log-meta.json';
 export const CLEAN_SHUTDOWN_FILE = 'clean-shutdown.json';
@@ -23,6 +31,8 @@ export interface LogMeta {
   version: 1;
   logStartOffset: number;
   sealed: SegmentRecord[];
+  /** Every offset below this was flushed when the file was written (absent in files of older versions). */
+  recoveryPoint?: number;
 }
 
 export interface CleanShutdown {
@@ -32,16 +42,22 @@ export interface CleanShutdown {
   segments: SegmentRecord[];
 }
 
+/**
+ * Replaces `file` atomically and durably: write `file.tmp`, fsync it, rename it over `file`, fsync the directory
+ * (without the last step a power cut can undo the rename, bringing back the old version).
+ */
 export function writeFileAtomic(file: string, data: string | Buffer): void {
+  const s = storage();
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  const fd = s.open(tmp, 'w', 0o644);
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, 0);
+    s.fsync(fd);
   } finally {
-    fs.closeSync(fd);
+    s.close(fd);
   }
-  fs.renameSync(tmp, file);
+  s.rename(tmp, file);
+  s.fsyncDir(path.dirname(file));
 }
 
 function readJson(file: string): unknown {
@@ -73,6 +89,7 @@ export function readMeta(dir: string): LogMeta | null {
   const v = readJson(path.join(dir, META_FILE)) as LogMeta | null;
   if (!v || v.version !== 1 || !isInt(v.logStartOffset) || !Array.isArray(v.sealed)) return null;
   if (!v.sealed.every(isSegmentRecord)) return null;
+  if (v.recoveryPoint !== undefined && !isInt(v.recoveryPoint)) return null;
   return v;
 }
 
@@ -92,18 +109,10 @@ export function writeCleanShutdown(dir: string, cp: CleanShutdown): void {
 }
 
 export function removeCleanShutdown(dir: string): void {
-  fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
+  storage().unlink(path.join(dir, CLEAN_SHUTDOWN_FILE));
 }
 
-/** fsync a directory so renames and unlinks in it are durable (best effort: not every platform allows it). */
+/** fsync a directory so creates, renames and unlinks in it are durable (best effort: not every platform allows it). */
 export function fsyncDir(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // not supported (e.g. some platforms); renames are still atomic
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
+  storage().fsyncDir(dir);
 }

@@ -14,8 +14,21 @@ export interface LogConfig {
   indexIntervalBytes: number;
   /** Largest accepted batch (message.max.bytes). */
   maxBatchBytes: number;
-  /** fdatasync after every append. Off by default: a killed process loses nothing already written (page cache). */
+  /**
+   * fdatasync after every append, before it is acknowledged (the broker's --fsync true; flush.messages=1 in effect).
+   * Off by default: a killed process loses nothing already written (page cache), a power cut may.
+   */
   fsyncOnAppend: boolean;
+  /**
+   * flush.messages: fsync once this many messages were appended since the last flush; the append that reaches it is
+   * acknowledged after the flush. Undefined = never (Kafka's default: leave flushing to the OS and rely on replicas).
+   */
+  flushMessages?: number;
+  /**
+   * flush.ms: fsync when this long has passed since the last flush (checked at each append and by a timer armed
+   * when unflushed data is waiting). Undefined = never.
+   */
+  flushMs?: number;
   /** message.timestamp.type; LogAppendTime stamps maxTimestamp at append and recomputes the CRC. Default CreateTime. */
   messageTimestampType?: 'CreateTime' | 'LogAppendTime';
   /** Forget idempotent producers idle this long (producer.id.expiration.ms, default 1 day). */
@@ -52,6 +65,8 @@ export function checkLogConfig(c: LogConfig): void {
   if (!Number.isInteger(c.retentionMs) || c.retentionMs < -1) bad(`retentionMs ${c.retentionMs}`);
   if (!Number.isInteger(c.indexIntervalBytes) || c.indexIntervalBytes < 0) bad(`indexIntervalBytes ${c.indexIntervalBytes}`);
   if (!Number.isInteger(c.maxBatchBytes) || c.maxBatchBytes < 0) bad(`maxBatchBytes ${c.maxBatchBytes}`);
+  if (c.flushMessages !== undefined && (!Number.isSafeInteger(c.flushMessages) || c.flushMessages < 1)) bad(`flushMessages ${c.flushMessages} must be >= 1`);
+  if (c.flushMs !== undefined && (!Number.isSafeInteger(c.flushMs) || c.flushMs < 0)) bad(`flushMs ${c.flushMs} must be >= 0`);
   const ts = c.messageTimestampType;
   if (ts !== undefined && ts !== 'CreateTime' && ts !== 'LogAppendTime') bad(`messageTimestampType ${String(ts)}`);
 }

@@ -1,11 +1,12 @@
 // Storage mechanics of a partition log, the base of PartitionLog (partition-log.ts, which adds opening and the
-// replication API): the append path with idempotent-producer deduplication, rolling, reads, retention and
-// DeleteRecords, truncation and clean close. Every state change that affects the leader epoch cache is applied to it
-// here too.
+// replication API). Layered by concern, each layer extending the one below:
+//   log-store.ts      LogStore: the segment list, rolling, flushing (the flush policy), log-meta.json, clean close
+//   log-retention.ts  LogRetention: DeleteRecords and retention, which move the log start and delete old segments
+//   log-core.ts       LogCore: the append path with idempotent-producer deduplication, reads (log-read.ts), truncation
+// Every state change that affects the leader epoch cache is applied to it in the same layer.
 //
 // All I/O is synchronous (fs.*Sync): one append is one positional write at the end of the active segment, so the
 // file order is the offset order without any locking, and a read is normally one positional read.
-import fs from 'node:fs';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import {
   ATTR_CONTROL,
@@ -23,12 +24,12 @@ import {
   readInt64,
   setLogAppendTime,
 } from './record-batch.ts';
-import { Segment } from './segment.ts';
-import { EMPTY_READ, findOffsetForTimestamp, floorSegment, readSegment, type ReadResult } from './log-read.ts';
-import { checkLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.ts';
-import { fsyncDir, writeCleanShutdown, writeMeta, type SegmentRecord } from './checkpoint.ts';
-import { ProducerStateManager, rebuildProducerState, writeSnapshot, type ProducerLimits } from './producer-state.ts';
-import type { LeaderEpochCache } from './leader-epoch-cache.ts';
+import { EMPTY_READ, findOffsetForTimestamp, floorSegment, readSegment, type ReadContext, type ReadResult } from './log-read.ts';
+import { LogRetention } from './log-retention.ts';
+import { storageError } from './log-store.ts';
+
+export { storageError } from './log-store.ts';
+export type { ReadResult } from './log-read.ts';
 
 export interface AppendResult {
   baseOffset: number;
@@ -39,77 +40,10 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-export type { ReadResult } from './log-read.ts';
-const INT32_MAX = 0x7fff_ffff;
-
-function producerLimits(c: LogConfig): ProducerLimits {
-  return {
-    expirationMs: c.producerIdExpirationMs ?? DEFAULT_LOG_CONFIG.producerIdExpirationMs!,
-    maxProducers: c.maxProducerIds ?? DEFAULT_LOG_CONFIG.maxProducerIds!,
-  };
-}
-
-export function storageError(op: string, err: unknown): KafkaError {
-  if (err instanceof KafkaError) return err;
-  return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${op} failed: ${(err as Error).message}`);
-}
-
-export class LogCore {
-  protected closed = false;
-  protected totalBytes: number;
-  /**
-   * Segments already dropped from the log (wholly below logStartOffset) whose files could not be deleted, e.g. on an
-   * I/O error. Nothing reads them any more; retention retries deleting them, and the next open deletes them too.
-   */
-  private undeleted: Segment[] = [];
-  /** Why the last of them could not be deleted. */
-  private undeletedError = '';
-  protected readonly producers: ProducerStateManager;
-
-  protected constructor(
-    readonly dir: string,
-    protected cfg: LogConfig,
-    protected segments: Segment[],
-    protected startOffset: number,
-    protected readonly epochs: LeaderEpochCache,
-    protected readonly log: (msg: string) => void,
-  ) {
-    this.totalBytes = segments.reduce((n, s) => n + s.size, 0);
-    this.producers = new ProducerStateManager(producerLimits(cfg));
-  }
-
-  get logStartOffset(): number {
-    return this.startOffset;
-  }
-
-  get logEndOffset(): number {
-    return this.active.nextOffset;
-  }
-
-  get sizeBytes(): number {
-    return this.totalBytes;
-  }
-
-  get segmentCount(): number {
-    return this.segments.length;
-  }
-
-  /** The current configuration (read-only view). */
-  get config(): Readonly<LogConfig> {
-    return this.cfg;
-  }
-
-  /** message.max.bytes for validateProducedBatch. */
-  get maxBatchBytes(): number {
-    return this.cfg.maxBatchBytes;
-  }
-
-  protected get active(): Segment {
-    return this.segments[this.segments.length - 1];
-  }
-
-  protected ensureOpen(): void {
-    if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
+/** Appends, reads and truncation over LogRetention and LogStore; PartitionLog extends it. */
+export class LogCore extends LogRetention {
+  private get readContext(): ReadContext {
+    return { indexIntervalBytes: this.cfg.indexIntervalBytes, log: this.log };
   }
 
   /**
@@ -150,6 +84,7 @@ export class LogCore {
       assignOffsetAndEpoch(batch, baseOffset, leaderEpoch);
       this.active.append(batch, baseOffset, baseOffset + lastOffsetDelta, maxTimestamp, this.cfg.indexIntervalBytes, this.cfg.fsyncOnAppend);
       this.totalBytes += batch.length;
+      this.afterWrite(lastOffsetDelta + 1, now, this.cfg.fsyncOnAppend);
       if (idempotent) {
         this.producers.record(producerId, epoch, firstSeq, lastOffsetDelta, baseOffset, now);
         this.producers.expire(now);
@@ -158,30 +93,6 @@ export class LogCore {
     } catch (err) {
       throw storageError(`append to ${this.dir}`, err);
     }
-  }
-
-  /**
-   * Kafka's roll rules: size (segment.bytes), age (segment.ms, measured like Kafka from the first batch's timestamp
-   * to the new batch's timestamp, or by wall clock since creation when the segment has no timestamp), and relative
-   * offsets that would overflow int32.
-   */
-  protected maybeRoll(bytes: number, maxTimestamp: number, lastOffsetDelta: number, now: number): void {
-    const a = this.active;
-    if (a.isEmpty) return;
-    const first = a.rollingTimestamp();
-    const aged = first >= 0 ? maxTimestamp - first > this.cfg.segmentMs : now - a.createdMs > this.cfg.segmentMs;
-    if (a.size + bytes > this.cfg.segmentBytes || aged || a.nextOffset + lastOffsetDelta - a.baseOffset > INT32_MAX) {
-      this.roll(now);
-    }
-  }
-
-  private roll(now: number): void {
-    const old = this.active;
-    old.writeIndexes();
-    old.closeFile(); // reopened lazily if read; keeps open fds per partition low
-    this.segments.push(Segment.create(this.dir, old.nextOffset, now));
-    writeSnapshot(this.dir, this.producers, old.nextOffset);
-    this.persistMeta();
   }
 
   /**
@@ -202,9 +113,13 @@ export class LogCore {
     }
     const limit = Math.min(maxOffset ?? leo, leo);
     if (fetchOffset >= limit) return EMPTY_READ;
-    for (let i = floorSegment(this.segments, fetchOffset); i < this.segments.length; i++) {
-      const r = readSegment(this.segments[i], fetchOffset, Math.max(0, maxBytes), minOneBatch, limit, this.cfg.indexIntervalBytes);
-      if (r) return r;
+    try {
+      for (let i = floorSegment(this.segments, fetchOffset); i < this.segments.length; i++) {
+        const r = readSegment(this.segments[i], fetchOffset, Math.max(0, maxBytes), minOneBatch, limit, this.readContext);
+        if (r) return r;
+      }
+    } catch (err) {
+      throw this.failOnCorruption(err);
     }
     return EMPTY_READ;
   }
@@ -217,127 +132,11 @@ export class LogCore {
    */
   offsetForTimestamp(timestampMs: number): { offset: number; timestampMs: number } | null {
     this.ensureOpen();
-    return findOffsetForTimestamp(this.segments, timestampMs, this.startOffset);
-  }
-
-  /**
-   * DeleteRecords: moves logStartOffset up to `offset` (capped at the log end) and deletes the segments that lie
-   * entirely below it; when everything is deleted, a new empty segment is rolled at the log end first. The new
-   * logStartOffset is made durable before any file is deleted. Returns the new low watermark.
-   */
-  deleteRecordsBefore(offset: number): number {
-    this.ensureOpen();
-    const target = Math.min(offset, this.logEndOffset);
-    if (target <= this.startOffset) return this.startOffset;
-    this.startOffset = target;
     try {
-      this.persistMeta();
-      this.startMoved();
-      if (target === this.logEndOffset && !this.active.isEmpty) this.roll(Date.now());
-      let n = 0;
-      while (n < this.segments.length - 1 && this.segments[n].nextOffset <= target) n++;
-      this.deleteOldest(n);
+      return findOffsetForTimestamp(this.segments, timestampMs, this.startOffset, this.readContext);
     } catch (err) {
-      throw storageError(`deleteRecords on ${this.dir}`, err);
+      throw this.failOnCorruption(err);
     }
-    return this.startOffset;
-  }
-
-  /**
-   * Deletes the oldest non-active segments that breach retention.ms (newest timestamp in the segment, or the file's
-   * mtime when it has none, older than nowMs - retentionMs) and then retention.bytes (Kafka's rule: delete a segment
-   * only if the log stays >= retentionBytes without it). Returns the number of segments deleted.
-   *
-   * Throws KAFKA_STORAGE_ERROR when the storage fails: the log stays consistent and keeps serving reads and appends
-   * (logStartOffset moves only in memory if it could not be persisted, and segments whose files could not be deleted
-   * are out of the log and retried by the next call). The caller is a timer, which must contain the error.
-   */
-  enforceRetention(nowMs: number): number {
-    this.ensureOpen();
-    let n: number;
-    try {
-      this.retryUndeleted();
-      n = this.segmentsBeyondRetention(nowMs);
-      if (n > 0) {
-        this.startOffset = Math.max(this.startOffset, this.segments[n].baseOffset);
-        this.persistMeta();
-        this.startMoved();
-        this.deleteOldest(n);
-      }
-    } catch (err) {
-      throw storageError(`retention on ${this.dir}`, err);
-    }
-    if (this.undeleted.length > 0) {
-      throw storageError(
-        `retention on ${this.dir}`,
-        new Error(`${this.undeleted.length} segment(s) below the log start could not be deleted (${this.undeletedError}); retrying`),
-      );
-    }
-    return n;
-  }
-
-  /** How many of the oldest segments retention.ms and retention.bytes remove (never the active one). */
-  private segmentsBeyondRetention(nowMs: number): number {
-    const { retentionMs, retentionBytes } = this.cfg;
-    let n = 0;
-    const last = this.segments.length - 1;
-    if (retentionMs >= 0) {
-      while (n < last) {
-        const seg = this.segments[n];
-        const newest = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.lastModifiedMs();
-        if (nowMs - newest <= retentionMs) break;
-        n++;
-      }
-    }
-    if (retentionBytes >= 0) {
-      let excess = this.totalBytes - retentionBytes;
-      for (let i = 0; i < n; i++) excess -= this.segments[i].size;
-      while (n < last && excess - this.segments[n].size >= 0) {
-        excess -= this.segments[n].size;
-        n++;
-      }
-    }
-    return n;
-  }
-
-  /** Segments out of the log whose files are still on disk (see `undeleted`). */
-  get undeletedSegments(): number {
-    return this.undeleted.length;
-  }
-
-  private retryUndeleted(): void {
-    const again = this.undeleted;
-    this.undeleted = [];
-    for (const seg of again) this.deleteBelowStart(seg);
-  }
-
-  /** Deletes the files of a segment that is already out of the log; on failure keeps it for a retry. */
-  private deleteBelowStart(seg: Segment): void {
-    try {
-      seg.deleteFiles();
-    } catch (err) {
-      this.undeleted.push(seg);
-      this.undeletedError = (err as Error).message;
-    }
-  }
-
-  /** Epochs wholly below the new log start go; the one covering it now starts there. */
-  private startMoved(): void {
-    if (this.epochs.truncateFromStart(this.startOffset)) this.epochs.persist();
-  }
-
-  /**
-   * Drops the n oldest segments, which lie wholly below logStartOffset (already persisted), and deletes their files.
-   * A file that cannot be deleted does not fail the operation: nothing reads it any more, it is retried by retention
-   * and deleted by the next open (it lies below the persisted logStartOffset).
-   */
-  private deleteOldest(n: number): void {
-    if (n <= 0) return;
-    for (const seg of this.segments.splice(0, n)) {
-      this.totalBytes -= seg.size;
-      this.deleteBelowStart(seg);
-    }
-    this.persistMeta();
   }
 
   /**
@@ -367,6 +166,9 @@ export class LogCore {
         this.startOffset = Math.min(this.startOffset, this.logEndOffset);
       }
       this.totalBytes = this.segments.reduce((n, s) => n + s.size, 0);
+      // The cut is made durable (a power cut must not bring back a diverged suffix) before the meta that follows it.
+      this.flushedTo = Math.min(this.flushedTo, this.logEndOffset);
+      this.flush();
       if (this.epochs.truncateFromEnd(this.logEndOffset)) this.epochs.persist();
       this.rebuildProducerState();
       this.persistMeta();
@@ -374,57 +176,4 @@ export class LogCore {
       throw storageError(`truncate of ${this.dir}`, err);
     }
   }
-
-  /** Deletes every segment and starts one empty segment at `offset`, which becomes logStartOffset too. */
-  protected resetTo(offset: number): void {
-    for (const seg of this.segments) seg.deleteFiles();
-    this.segments = [Segment.create(this.dir, offset, Date.now())];
-    this.startOffset = offset;
-    this.totalBytes = 0;
-  }
-
-  updateConfig(config: LogConfig): void {
-    checkLogConfig(config);
-    this.cfg = config;
-    this.producers.setLimits(producerLimits(config));
-  }
-
-  /** Clean shutdown: seal the active segment's indexes, snapshot producers, fsync, then write the checkpoint. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    const leo = this.logEndOffset;
-    for (const seg of this.segments) seg.writeIndexes();
-    writeSnapshot(this.dir, this.producers, leo);
-    for (const seg of this.segments) seg.flush();
-    this.persistMeta();
-    writeCleanShutdown(this.dir, {
-      version: 1,
-      logStartOffset: this.startOffset,
-      logEndOffset: leo,
-      segments: this.segments.map(toRecord),
-    });
-    fsyncDir(this.dir);
-    for (const seg of this.segments) seg.closeFile();
-    this.closed = true;
-  }
-
-  /** DeleteTopics: closes and removes the whole directory. */
-  async deleteAll(): Promise<void> {
-    for (const seg of this.segments) seg.closeFile();
-    this.closed = true;
-    await fs.promises.rm(this.dir, { recursive: true, force: true });
-  }
-
-  protected persistMeta(): void {
-    writeMeta(this.dir, { version: 1, logStartOffset: this.startOffset, sealed: this.segments.slice(0, -1).map(toRecord) });
-  }
-
-  protected rebuildProducerState(): void {
-    const line = rebuildProducerState(this.dir, this.producers, this.segments);
-    if (line) this.log(`${this.dir}: ${line}`);
-  }
-}
-
-function toRecord(s: Segment): SegmentRecord {
-  return { baseOffset: s.baseOffset, bytes: s.size, nextOffset: s.nextOffset, maxTimestamp: s.maxTimestamp };
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { checkLogConfig, type LogConfig } from './log-config.ts';
 import type { AppendResult, EpochEndOffset, EpochEntry, FollowerAppendResult, PartitionLog, ReadResult } from './partition-log.ts';
+import type { Segment } from './segment.ts';
 
 /** The public surface of PartitionLog: what a Partition holds, a real log or an offline one. */
 export type PartitionLogApi = { [K in keyof PartitionLog]: PartitionLog[K] };
@@ -51,6 +52,29 @@ export class OfflineLog implements PartitionLogApi {
 
   get undeletedSegments(): number {
     return 0;
+  }
+
+  /** Why the partition serves nothing (Partition.offline reads it). */
+  get offlineReason(): string {
+    return this.reason;
+  }
+
+  /** Already offline: nothing to take down. */
+  failOnCorruption(err: unknown): unknown {
+    return err;
+  }
+
+  /** Nothing to scrub. */
+  sealedSegments(): readonly Segment[] {
+    return [];
+  }
+
+  get recoveryPoint(): number {
+    return 0;
+  }
+
+  flush(_now?: number): void {
+    throw this.offline();
   }
 
   append(_batch: Buffer, _leaderEpoch: number): AppendResult {

@@ -48,6 +48,15 @@ export class OffsetIndex {
 
   /** File position from which to scan for `relOffset`: the largest entry with relOffset <= target, else 0. */
   lookup(relOffset: number): number {
+    const i = this.floorEntry(relOffset);
+    return i < 0 ? 0 : this.pos[i];
+  }
+
+  /**
+   * Number of the largest entry with relOffset <= target, or -1 when there is none (scan from byte 0). Readers that
+   * verify the entry against the batch it points at (log-read.ts) need the entry, not only its position.
+   */
+  floorEntry(relOffset: number): number {
     let lo = 0;
     let hi = this.n - 1;
     let found = -1;
@@ -60,7 +69,7 @@ export class OffsetIndex {
         hi = mid - 1;
       }
     }
-    return found < 0 ? 0 : this.pos[found];
+    return found;
   }
 
   /** Drops entries whose batch starts at or after `position` (log truncation). */

@@ -8,19 +8,21 @@
 //   00000000000000000000.index      sparse offset index (written when the segment is sealed / at close)
 //   00000000000000000000.timeindex  sparse time index (idem)
 //   00000000000000001234.snapshot   producer state before offset 1234 (written at roll and close, newest 2 kept)
-//   log-meta.json                   logStartOffset + sealed segment sizes (while running)
+//   log-meta.json                   logStartOffset, sealed segment sizes, recovery point (while running)
 //   leader-epoch-checkpoint         first offset of each leader epoch
 //   clean-shutdown.json             only between close() and the next open()
 //
 // Replication (KIP-101): a leader stamps its epoch on the batches it appends and records where each epoch starts; a
 // follower copies the leader's batches byte for byte (appendAsFollower) and, after a leader change, truncates the
 // suffix where its log diverges (truncateTo), found by comparing endOffsetForEpoch answers on both sides.
+import fs from 'node:fs';
+import path from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { splitReplicatedBatches } from './record-batch.ts';
-import type { Segment } from './segment.ts';
 import { loadSegments } from './recovery.ts';
 import { checkLogConfig, type LogConfig } from './log-config.ts';
-import { fsyncDir, removeCleanShutdown } from './checkpoint.ts';
+import { fsyncDir, readCleanShutdown, readMeta, removeCleanShutdown } from './checkpoint.ts';
+import { floorSegment } from './log-read.ts';
 import { deleteSnapshotsAbove, type SequenceBatch } from './producer-state.ts';
 import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.ts';
 import { LogCore, storageError } from './log-core.ts';
@@ -41,7 +43,15 @@ export class PartitionLog extends LogCore {
   static async open(dir: string, config: LogConfig, log: (msg: string) => void = () => {}): Promise<PartitionLog> {
     checkLogConfig(config);
     const now = Date.now();
+    const created = !fs.existsSync(dir);
+    const clean = readCleanShutdown(dir) !== null;
+    const savedRecoveryPoint = readMeta(dir)?.recoveryPoint ?? 0;
     const loaded = loadSegments(dir, config, log, now);
+    if (!clean) {
+      // After an unclean stop, what lies past the saved recovery point may be in the page cache only (the process
+      // died, the machine did not): flush it, so that the recovery point can start at the log end.
+      for (let i = floorSegment(loaded.segments, savedRecoveryPoint); i < loaded.segments.length; i++) loaded.segments[i].flush(true);
+    }
     const leo = loaded.segments[loaded.segments.length - 1].nextOffset;
     const epochs = LeaderEpochCache.open(dir, loaded.segments, loaded.logStartOffset, leo, log);
     const plog = new PartitionLog(dir, config, loaded.segments, loaded.logStartOffset, epochs, log);
@@ -53,6 +63,8 @@ export class PartitionLog extends LogCore {
     removeCleanShutdown(dir);
     plog.persistMeta();
     fsyncDir(dir);
+    // A new partition directory is an entry in its parent: without this a power cut can take the whole log with it.
+    if (created) fsyncDir(path.dirname(dir));
     return plog;
   }
 
@@ -84,19 +96,17 @@ export class PartitionLog extends LogCore {
       if (restart) this.resetTo(first.baseOffset);
       for (const { header: h } of batches) this.epochs.assignFromLeader(h.partitionLeaderEpoch, h.baseOffset);
       this.epochs.persist();
-      const written = new Set<Segment>();
+      let messages = 0;
       for (const { batch, header: h } of batches) {
         this.maybeRoll(batch.length, h.maxTimestamp, h.lastOffsetDelta, now);
         this.active.append(batch, h.baseOffset, h.lastOffset, h.maxTimestamp, this.cfg.indexIntervalBytes, false);
-        written.add(this.active);
         this.totalBytes += batch.length;
+        messages += h.lastOffsetDelta + 1;
         this.producers.replay(h, now);
       }
       this.producers.expire(now);
-      if (this.cfg.fsyncOnAppend) {
-        for (const seg of written) seg.flush();
-        for (const seg of written) if (seg !== this.active) seg.closeFile();
-      }
+      // Segments rolled on the way were flushed by the roll; the policy decides about the active one.
+      this.afterWrite(messages, now, false);
       if (restart) this.deleteRecordsBefore(keepStart);
     } catch (err) {
       // Whatever was written stays; epochs beyond it go.

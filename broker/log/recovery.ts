@@ -2,19 +2,30 @@
 //
 // Rules:
 //  1. Reference sizes: clean-shutdown.json (all segments) if present and readable, else log-meta.json (sealed
-//     segments only: the active one is always suspicious after an unclean stop).
-//  2. Segments are trusted in order while each one is listed with its exact byte size; their indexes are loaded from
-//     .index/.timeindex (rebuilt from batch headers if missing or implausible).
-//  3. From the first segment that is unlisted or whose size differs (someone truncated or extended it, or the
-//     process died while appending), every segment is scanned batch by batch: header sanity (length, magic 2,
-//     offsets moving forward) and CRC-32C. The segment is cut at the first torn or corrupt batch, all later
-//     segments are deleted (as Kafka does), and a line is logged for each cut and deletion.
-//  4. Segments lying entirely below logStartOffset are deleted (those wholly below the saved one before they are even
+//     segments only: they were flushed before being listed, so they lie below the recovery point; the active one is
+//     always suspicious after an unclean stop).
+//  2. Segments are trusted in order while each one is listed with its exact byte size and lies below
+//     recover-from.json (written when corruption took the partition offline while serving, corruption.ts); their
+//     indexes are loaded from .index/.timeindex (rebuilt from batch headers if missing or implausible).
+//  3. From the first segment that is unlisted, whose size differs (someone truncated or extended it, or the process
+//     died while appending) or that is marked damaged, every segment is scanned batch by batch: header sanity
+//     (length, magic 2, each batch starting right after the previous one's last offset) and CRC-32C. So everything
+//     past the recovery point is re-validated. A segment is cut at its first torn or corrupt batch; the cut bytes are
+//     copied to the partition's quarantine/ folder first (quarantine.ts), never deleted. Later segments are scanned
+//     the same way and kept if intact: a damaged middle segment costs its damaged tail, not the rest of the log.
+//     A segment that overlaps the previous one is moved to quarantine/ whole.
+//  4. Offsets missing between segments (a middle segment that is missing, short or cut) and at the log's start are
+//     reported: one error line each, naming the range, and untangle_broker_log_gap_offsets_total. The log then serves
+//     around the gap (a consumer continues at the next offset there is, as over a compacted range in Kafka): the
+//     records are gone, and refusing the rest would not bring them back.
+//  5. Segments lying entirely below logStartOffset are deleted (those wholly below the saved one before they are even
 //     opened: files retention could not delete, e.g. after an I/O error); an empty directory gets one empty segment.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Segment, segmentFileName } from './segment.ts';
 import { readCleanShutdown, readMeta, type SegmentRecord } from './checkpoint.ts';
+import { clearRecoverFrom, countCorruption, readRecoverFrom } from './corruption.ts';
+import { QUARANTINE_DIR, quarantineInto, quarantineRange } from './quarantine.ts';
 import type { LogConfig } from './log-config.ts';
 
 const SEGMENT_RE = /^(\d{20})\.log$/;
@@ -40,6 +51,8 @@ export function loadSegments(dir: string, config: LogConfig, log: (msg: string) 
   cleanStrayFiles(dir, names);
   const clean = readCleanShutdown(dir);
   const meta = readMeta(dir);
+  const recoverFrom = readRecoverFrom(dir);
+  const savedStart = meta?.logStartOffset ?? clean?.logStartOffset;
   const bases = skipBelowStart(
     dir,
     names
@@ -47,34 +60,42 @@ export function loadSegments(dir: string, config: LogConfig, log: (msg: string) 
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b),
-    meta?.logStartOffset ?? clean?.logStartOffset,
+    savedStart,
     log,
   );
   const reference = new Map<number, SegmentRecord>();
   for (const r of clean ? clean.segments : (meta?.sealed ?? [])) reference.set(r.baseOffset, r);
-  if (clean) {
-    const onDisk = new Set(bases);
-    for (const r of clean.segments) {
-      if (!onDisk.has(r.baseOffset)) log(`${dir}: segment ${r.baseOffset} listed in the clean-shutdown checkpoint is missing`);
+  const onDisk = new Set(bases);
+  for (const r of reference.values()) {
+    if (!onDisk.has(r.baseOffset) && r.nextOffset > (savedStart ?? 0)) {
+      log(`error: ${dir}: segment ${r.baseOffset} (offsets ${r.baseOffset}..${r.nextOffset - 1}) listed in ${clean ? 'the clean-shutdown checkpoint' : 'log-meta.json'} is missing`);
     }
   }
 
   const interval = config.indexIntervalBytes;
   const segments: Segment[] = [];
-  let prevNext = 0;
+  const gaps = new GapReporter(dir, log);
+  let prevNext = savedStart ?? 0;
   let i = 0;
 
   // Trusted prefix.
   for (; i < bases.length; i++) {
     const seg = Segment.open(dir, bases[i], nowMs);
     const rec = reference.get(seg.baseOffset);
-    if (!rec || rec.bytes !== seg.size || seg.baseOffset < prevNext) {
-      const why = !clean
-        ? 'no clean-shutdown checkpoint'
+    const marked = recoverFrom !== null && seg.baseOffset >= recoverFrom;
+    const overlaps = segments.length > 0 && seg.baseOffset < prevNext;
+    if (!rec || rec.bytes !== seg.size || overlaps || marked) {
+      const why = marked
+        ? `segment ${seg.baseOffset} was found damaged while serving`
         : !rec
-          ? `segment ${seg.baseOffset} is not in the clean-shutdown checkpoint`
-          : `segment ${seg.baseOffset} is ${seg.size} bytes, checkpoint says ${rec.bytes}`;
-      log(`${dir}: ${why}; recovering from segment ${seg.baseOffset} on`);
+          ? clean
+            ? `segment ${seg.baseOffset} is not in the clean-shutdown checkpoint`
+            : 'no clean-shutdown checkpoint'
+          : overlaps
+            ? `segment ${seg.baseOffset} overlaps the previous one`
+            : `segment ${seg.baseOffset} is ${seg.size} bytes, checkpoint says ${rec.bytes}`;
+      log(`${dir}: ${why}; recovering (CRC-checking every batch) from segment ${seg.baseOffset} on`);
+      seg.closeFile();
       break;
     }
     if (!seg.loadIndexes(rec.nextOffset, rec.maxTimestamp)) {
@@ -86,42 +107,52 @@ export function loadSegments(dir: string, config: LogConfig, log: (msg: string) 
       }
       log(`${dir}: rebuilt missing or damaged index of segment ${seg.baseOffset}`);
     }
+    gaps.check(prevNext, seg.baseOffset, segments.length === 0);
     segments.push(seg);
     prevNext = seg.nextOffset;
   }
 
   // Recovery of every segment from the first suspicious one.
+  const quarantine = path.join(dir, QUARANTINE_DIR);
   for (; i < bases.length; i++) {
     const seg = Segment.open(dir, bases[i], nowMs);
-    if (seg.baseOffset < prevNext) {
-      log(`${dir}: segment ${seg.baseOffset} overlaps the previous segment (which ends at ${prevNext}); deleting it and all later segments`);
-      deleteFrom(dir, bases, i, log);
-      break;
+    if (segments.length > 0 && seg.baseOffset < prevNext) {
+      seg.closeFile();
+      const moved = quarantineSegment(seg, quarantine);
+      log(`error: ${dir}: segment ${seg.baseOffset} overlaps the previous segment (which ends at ${prevNext}); moved it to ${moved}`);
+      continue;
     }
     const fileSize = seg.size;
     const r = seg.rebuild(true, interval);
+    if (r.problem) {
+      const cut = fileSize - r.position;
+      const moved = quarantineRange(seg.logPath, r.position, fileSize, quarantine);
+      countCorruption(dir, 'quarantinedBytes', cut);
+      seg.truncateToPosition(r.position, r.nextOffset);
+      const last = i === bases.length - 1;
+      log(
+        `${last ? '' : 'error: '}${dir}: recovery truncated segment ${seg.baseOffset} at byte ${r.position}, dropping ${cut} bytes ` +
+          `(${r.problem}), moved to ${moved}; the segment now ends at offset ${seg.nextOffset}`,
+      );
+      if (seg.isEmpty && !last) {
+        // Nothing left: the segment's offsets are a gap before the next one (reported there).
+        seg.deleteFiles();
+        continue;
+      }
+    }
+    gaps.check(prevNext, seg.baseOffset, segments.length === 0);
     segments.push(seg);
     prevNext = seg.nextOffset;
-    if (r.problem) {
-      seg.truncateToPosition(r.position, r.nextOffset);
-      log(
-        `${dir}: recovery truncated segment ${seg.baseOffset} at byte ${r.position}, dropping ${fileSize - r.position} bytes ` +
-          `(${r.problem}); log end offset now ${seg.nextOffset}`,
-      );
-      deleteFrom(dir, bases, i + 1, log);
-      break;
-    }
   }
 
   if (segments.length === 0) {
-    const start = Math.max(0, meta?.logStartOffset ?? clean?.logStartOffset ?? 0);
+    const start = Math.max(0, savedStart ?? 0);
     segments.push(Segment.create(dir, start, nowMs));
   }
 
   const first = segments[0].baseOffset;
   const leo = segments[segments.length - 1].nextOffset;
-  const savedStart = meta?.logStartOffset ?? clean?.logStartOffset ?? first;
-  const logStartOffset = Math.min(Math.max(savedStart, first), leo);
+  const logStartOffset = Math.min(Math.max(savedStart ?? first, first), leo);
 
   // Whole segments below logStartOffset (e.g. DeleteRecords interrupted before it deleted them).
   while (segments.length > 1 && segments[0].nextOffset <= logStartOffset) {
@@ -129,7 +160,36 @@ export function loadSegments(dir: string, config: LogConfig, log: (msg: string) 
     log(`${dir}: deleting segment ${seg.baseOffset} below logStartOffset ${logStartOffset}`);
     seg.deleteFiles();
   }
+  if (recoverFrom !== null) clearRecoverFrom(dir);
   return { segments, logStartOffset };
+}
+
+/** Reports offsets missing between consecutive segments (and before the first, from the saved log start). */
+class GapReporter {
+  constructor(
+    private readonly dir: string,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** `prevNext`: where the previous segment ends (or the saved log start); `base`: where the next one starts. */
+  check(prevNext: number, base: number, atStart: boolean): void {
+    if (base <= prevNext) return;
+    const n = base - prevNext;
+    countCorruption(this.dir, 'gapOffsets', n);
+    this.log(
+      `error: ${this.dir}: offsets ${prevNext}..${base - 1} (${n}) are missing ${atStart ? 'at the start of the log' : 'between two segments'}: ` +
+        `their segment is missing, short or was cut by recovery (see above). Those records are lost; the partition serves the rest, ` +
+        `and consumers continue at offset ${base}`,
+    );
+  }
+}
+
+/** Moves a segment's log file to quarantine (its indexes are derived and deleted); returns where it went. */
+function quarantineSegment(seg: Segment, quarantine: string): string {
+  const moved = quarantineInto(seg.logPath, quarantine);
+  countCorruption(path.dirname(seg.logPath), 'quarantinedBytes', seg.size);
+  for (const p of [seg.indexPath, seg.timeIndexPath]) fs.rmSync(p, { force: true });
+  return moved;
 }
 
 /**
@@ -151,12 +211,4 @@ function skipBelowStart(dir: string, bases: number[], savedStart: number | undef
     }
   }
   return bases.slice(skip);
-}
-
-function deleteFrom(dir: string, bases: number[], from: number, log: (msg: string) => void): void {
-  for (let j = from; j < bases.length; j++) {
-    const seg = Segment.open(dir, bases[j], 0);
-    log(`${dir}: deleting segment ${bases[j]} (${seg.size} bytes) after an earlier torn or corrupt segment`);
-    seg.deleteFiles();
-  }
 }

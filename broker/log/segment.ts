@@ -7,6 +7,8 @@ import { OffsetIndex } from './offset-index.ts';
 import { TimeIndex } from './time-index.ts';
 import { readFully, scanBatches, type ScanResult } from './batch-scanner.ts';
 import { BATCH_HEADER_BYTES, OFF_MAX_TIMESTAMP, readInt64, type BatchHeader } from './record-batch.ts';
+import { storage, writeAll, writeWholeFile, type Storage } from './storage.ts';
+import { openFiles, type LazyFile } from './storage-open-files.ts';
 
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
@@ -17,7 +19,11 @@ export interface BatchLocation {
   position: number;
 }
 
-export class Segment {
+/**
+ * Its file is opened lazily and may be closed at any time by the open-files bound (storage-open-files.ts); every use
+ * goes through handle(), which reopens it.
+ */
+export class Segment implements LazyFile {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
@@ -33,6 +39,7 @@ export class Segment {
   private bytesSinceIndexEntry = 0;
   private firstBatchTimestamp: number | undefined;
   private fd: number | null = null;
+  private fdStorage: Storage | null = null;
   /** In-memory indexes differ from the files on disk (written by writeIndexes at roll/close). */
   private indexesDirty = false;
   /** Appended since the last fsync. */
@@ -52,9 +59,12 @@ export class Segment {
   /** A new, empty segment (any stale files with the same name are replaced). */
   static create(dir: string, baseOffset: number, nowMs: number): Segment {
     const seg = new Segment(dir, baseOffset, nowMs);
-    seg.fd = fs.openSync(seg.logPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-    fs.rmSync(seg.indexPath, { force: true });
-    fs.rmSync(seg.timeIndexPath, { force: true });
+    const s = storage();
+    seg.fd = s.open(seg.logPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    seg.fdStorage = s;
+    openFiles.opened(seg);
+    s.unlink(seg.indexPath);
+    s.unlink(seg.timeIndexPath);
     seg.firstBatchTimestamp = -1;
     return seg;
   }
@@ -67,7 +77,13 @@ export class Segment {
   }
 
   private handle(): number {
-    if (this.fd === null) this.fd = fs.openSync(this.logPath, fs.constants.O_RDWR);
+    if (this.fd === null) {
+      this.fdStorage = storage();
+      this.fd = this.fdStorage.open(this.logPath, fs.constants.O_RDWR);
+      openFiles.opened(this);
+    } else {
+      openFiles.used(this);
+    }
     return this.fd;
   }
 
@@ -97,14 +113,11 @@ export class Segment {
     const fd = this.handle();
     const position = this.size;
     try {
-      let written = 0;
-      while (written < batch.length) {
-        written += fs.writeSync(fd, batch, written, batch.length - written, position + written);
-      }
-      if (fsync) fs.fdatasyncSync(fd);
+      writeAll(fd, batch, position);
+      if (fsync) storage().fdatasync(fd);
     } catch (err) {
       try {
-        fs.ftruncateSync(fd, position);
+        storage().ftruncate(fd, position);
       } catch {
         // the next recovery will cut the torn batch
       }
@@ -191,12 +204,15 @@ export class Segment {
     return true;
   }
 
-  /** Seals the segment (roll or close): final time index entry, then both index files (if they changed). */
+  /**
+   * Seals the segment (roll or close): final time index entry, then both index files (if they changed), fsynced so
+   * that a segment recorded as trusted has its indexes on disk too (their directory entries need a directory fsync).
+   */
   writeIndexes(): void {
     if (!this.indexesDirty) return;
     if (this.relOffsetOfMaxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.relOffsetOfMaxTimestamp);
-    fs.writeFileSync(this.indexPath, this.offsetIndex.toBuffer());
-    fs.writeFileSync(this.timeIndexPath, this.timeIndex.toBuffer());
+    writeWholeFile(this.indexPath, this.offsetIndex.toBuffer(), true);
+    writeWholeFile(this.timeIndexPath, this.timeIndex.toBuffer(), true);
     this.indexesDirty = false;
   }
 
@@ -242,7 +258,8 @@ export class Segment {
    * batch before O is below T, so nothing earlier can hold a larger timestamp).
    */
   truncateToPosition(position: number, nextOffset: number): void {
-    fs.ftruncateSync(this.handle(), position);
+    storage().ftruncate(this.handle(), position);
+    this.dataDirty = true;
     if (position === 0) {
       this.resetIndexState();
       this.firstBatchTimestamp = -1;
@@ -267,18 +284,29 @@ export class Segment {
     this.indexesDirty = true;
   }
 
-  /** fsync the log file (clean shutdown, or when fsyncOnAppend). */
-  flush(): void {
-    // fsync through any descriptor flushes the file's dirty pages, so a segment closed at roll is reopened here.
-    if (this.dataDirty) fs.fsyncSync(this.handle());
+  /** Written (or truncated) since the last flush. */
+  get unflushed(): boolean {
+    return this.dataDirty;
+  }
+
+  /**
+   * fsync the log file if anything changed since the last one (roll, flush policy, clean shutdown), or always when
+   * `force` (after an unclean stop, what recovery kept may still be only in the page cache).
+   */
+  flush(force = false): void {
+    // fsync through any descriptor flushes the file's dirty pages, so a segment whose file was closed is reopened.
+    if (this.dataDirty || force) storage().fsync(this.handle());
     this.dataDirty = false;
   }
 
   closeFile(): void {
-    if (this.fd !== null) {
-      fs.closeSync(this.fd);
-      this.fd = null;
-    }
+    const fd = this.fd;
+    if (fd === null) return;
+    this.fd = null;
+    openFiles.closed(this);
+    // Closed by the storage that opened it (a test may have substituted another one since).
+    (this.fdStorage ?? storage()).close(fd);
+    this.fdStorage = null;
   }
 
   /** Deletes the three files (missing ones are fine); tries each even if one fails, then throws the first error. */
@@ -287,7 +315,7 @@ export class Segment {
     let first: unknown = null;
     for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
       try {
-        fs.rmSync(p, { force: true });
+        storage().unlink(p);
       } catch (err) {
         first ??= err;
       }

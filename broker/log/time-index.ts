@@ -48,6 +48,20 @@ export class TimeIndex {
 
   /** Relative offset of the last entry with timestamp < ts, or -1 if none (scan from the segment start). */
   lookupBefore(timestamp: number): number {
+    const i = this.entryBefore(timestamp);
+    return i < 0 ? -1 : this.rel[i];
+  }
+
+  timestampAt(i: number): number {
+    return this.ts[i];
+  }
+
+  relOffsetAt(i: number): number {
+    return this.rel[i];
+  }
+
+  /** Number of the last entry with timestamp < ts, or -1 if none (for readers that verify the entry, log-read.ts). */
+  entryBefore(timestamp: number): number {
     let lo = 0;
     let hi = this.n - 1;
     let found = -1;
@@ -60,7 +74,7 @@ export class TimeIndex {
         hi = mid - 1;
       }
     }
-    return found < 0 ? -1 : this.rel[found];
+    return found;
   }
 
   /** Drops entries at or after relOffset. */

@@ -34,8 +34,15 @@ export const ADVERTISED_API_VERSIONS: ReadonlyMap<number, { min: number; max: nu
   [23, { min: 2, max: 4 }], // OffsetForLeaderEpoch (v0-1 are deprecated and gone in Kafka 4)
   [32, { min: 1, max: 2 }], // DescribeConfigs
   [33, { min: 0, max: 1 }], // AlterConfigs
+  [29, { min: 0, max: 3 }], // DescribeAcls
+  [30, { min: 0, max: 3 }], // CreateAcls
+  [31, { min: 0, max: 3 }], // DeleteAcls
   [37, { min: 0, max: 1 }], // CreatePartitions
   [42, { min: 0, max: 1 }], // DeleteGroups
+  [17, { min: 0, max: 1 }], // SaslHandshake (v0 only with SaslAuthenticate framing, not raw tokens: sasl/session.ts)
+  [36, { min: 0, max: 2 }], // SaslAuthenticate
+  [50, { min: 0, max: 0 }], // DescribeUserScramCredentials
+  [51, { min: 0, max: 0 }], // AlterUserScramCredentials
 ]);
 
 export const API_VERSIONS_KEY = 18;

@@ -41,6 +41,16 @@ export class ResponseBudget {
     return this.queued > this.maxBytes;
   }
 
+  /**
+   * Bytes that may still be queued before the budget is spent (0 when it is). A connection with no
+   * unsent responses is still served past the budget (it is not the one holding memory), so each such
+   * response could overshoot by its whole size: Fetch caps its response to this room, past which only
+   * KIP-74's one batch goes out, bounding the overshoot to a batch per connection.
+   */
+  get roomBytes(): number {
+    return Math.max(0, this.maxBytes - this.queued);
+  }
+
   add(bytes: number): void {
     this.queued += bytes;
     if (this.queued > this.peakQueued) this.peakQueued = this.queued;

@@ -6,6 +6,11 @@ import type { ProducerIdAllocator } from '../producer-ids.ts';
 import type { ConnectionInfo, RequestHeaderInfo } from './connection.ts';
 import type { FetchWaiters } from './handlers/fetch.ts';
 import type { ClusterServices } from '../cluster/broker-node.ts';
+import type { ResponseBudget } from './connection-limits.ts';
+import type { Authorizer } from '../security/acl-store.ts';
+import type { SaslSessions } from './sasl/session.ts';
+import type { SaslMechanismRegistry } from './sasl/registry.ts';
+import type { CredentialStore } from '../security/credentials.ts';
 
 export type { ClusterServices };
 
@@ -16,12 +21,25 @@ export interface BrokerContext {
   groups: GroupCoordinator;
   metrics: BrokerMetrics;
   producerIds: ProducerIdAllocator;
+  /** Decides every request against the ACLs (allows everything with --authorizer none). */
+  authorizer: Authorizer;
   /** Log lines about bad client input go here: rate-limited, so a flood cannot fill the disk. */
   warn(line: string): void;
-  /** The address this node advertises to clients. */
-  self(): { host: string; port: number };
+  /** The address this node advertises to clients: given the connection, the one of the listener it arrived on (Kafka's behaviour). */
+  self(conn?: ConnectionInfo): { host: string; port: number; listener?: string };
+  /** Client authentication: SASL state per connection, the mechanisms offered and the SCRAM credentials. */
+  security: BrokerSecurity;
   /** Cluster mode: metadata, coordinators and topic changes go through the controller quorum. Null on a single node. */
   cluster: ClusterServices | null;
+  /** Response bytes queued across all connections: Fetch sizes its answer to the room left in it. */
+  responses: ResponseBudget;
+}
+
+/** What SASL handlers and the credential APIs use (sasl/session.ts, security/credentials.ts). */
+export interface BrokerSecurity {
+  sessions: SaslSessions;
+  mechanisms: SaslMechanismRegistry;
+  credentials: CredentialStore;
 }
 
 export interface RequestContext extends BrokerContext {

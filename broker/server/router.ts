@@ -6,6 +6,7 @@ import type { ConnectionInfo, RequestHeaderInfo } from './connection.ts';
 import type { BrokerContext, RequestContext, Handler } from './context.ts';
 import { FetchWaiters } from './handlers/fetch.ts';
 import { buildHandlers } from './handlers/index.ts';
+import { refuseBeforeDecode } from './request-bounds.ts';
 
 /**
  * Decodes each request with the generated codec, checks its version against what we advertise,
@@ -33,9 +34,12 @@ export class RequestRouter {
     if (apiVersion < range.min || apiVersion > range.max) {
       throw new Error(`${schema.name} v${apiVersion} is not supported (advertised ${range.min}..${range.max})`);
     }
+    const refusal = refuseBeforeDecode(apiKey, apiVersion, body, this.broker.config);
+    if (refusal !== null) throw new Error(refusal);
     const request: unknown = schema.decodeRequest(body, apiVersion);
     this.broker.metrics.requests.inc({ api: schema.name });
-    const ctx: RequestContext = { ...this.broker, header, conn, fetchWaiters: this.fetchWaiters };
+    // self() answers with the endpoint of the listener this request arrived on.
+    const ctx: RequestContext = { ...this.broker, header, conn, fetchWaiters: this.fetchWaiters, self: () => this.broker.self(conn) };
     const response = await handler(request, ctx);
     if (response === null) return null;
     return encodeResponse(apiKey, apiVersion, correlationId, response);

@@ -6,15 +6,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, ap
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Socket } from 'node:net';
 import type { Kafka } from 'kafkajs';
 import { startBroker, type RunningBroker } from '../../broker/index.ts';
 import { ErrorCode } from '../../broker/protocol/errors.ts';
-import { decodeResponseFrame, encodeRequest } from '../../broker/protocol/frame.ts';
-import type { OffsetCommitRequest, OffsetCommitResponse } from '../../broker/protocol/generated/index.ts';
 import { makeConsumer, makeKafka } from '../helpers/kafkajs.ts';
 import { WireConnection, encodeRecordBatch } from '../helpers/kafka-wire.ts';
 import { fetchAll, fetchOnce, listOffset, produce } from '../helpers/kafka-api.ts';
+import { commitOffsetsOutsideGroup } from '../helpers/generated-request.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -111,38 +109,6 @@ async function consumeAll(kafka: Kafka, topics: string[], expected: number): Pro
     await consumer.disconnect();
   }
   return got;
-}
-
-/** OffsetCommit v5 outside any group generation (as an admin tool commits), over a raw socket. */
-async function commitOffsets(b: RunningBroker, groupId: string, topic: string, offsets: [number, number][]): Promise<void> {
-  const body: OffsetCommitRequest = {
-    groupId,
-    generationIdOrMemberEpoch: -1,
-    memberId: '',
-    groupInstanceId: null,
-    retentionTimeMs: -1,
-    topics: [{ name: topic, partitions: offsets.map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null })) }],
-  };
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = connect(b.port, b.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  try {
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      let buffered = Buffer.alloc(0);
-      socket.on('data', (d: Buffer) => {
-        buffered = Buffer.concat([buffered, d]);
-        if (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) resolve(buffered);
-      });
-      socket.once('error', reject);
-      socket.once('close', () => reject(new Error('the broker closed the connection')));
-      socket.write(encodeRequest(8, 5, 1, 'bad-state-test', body));
-    });
-    const res = decodeResponseFrame<OffsetCommitResponse>(8, 5, frame).body;
-    expect(res.topics.flatMap((t) => t.partitions.map((p) => p.errorCode))).toEqual(offsets.map(() => 0));
-  } finally {
-    socket.destroy();
-  }
 }
 
 const batch = (value: string): Buffer => encodeRecordBatch([{ key: null, value }]);
@@ -264,8 +230,8 @@ describe('storage errors and bad state files', () => {
     const dataDir = tempDataDir();
     const first = await start(dataDir);
     await createAndFill(first.kafka, 'events', 2, 1);
-    await commitOffsets(first.broker, 'billing', 'events', [[0, 1], [1, 1]]);
-    await commitOffsets(first.broker, 'crm', 'events', [[0, 1]]);
+    expect(await commitOffsetsOutsideGroup(first.broker, 'billing', 'events', [[0, 1], [1, 1]], 'bad-state-test')).toEqual([0, 0]);
+    expect(await commitOffsetsOutsideGroup(first.broker, 'crm', 'events', [[0, 1]], 'bad-state-test')).toEqual([0]);
     await first.broker.close();
 
     const offsetsFile = join(dataDir, '__consumer_offsets', 'offsets.log');

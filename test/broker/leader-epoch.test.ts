@@ -138,7 +138,8 @@ describe('OffsetForLeaderEpoch handler', () => {
   const log = {
     endOffsetForEpoch: (e: number) => (e === 3 ? { leaderEpoch: 3, endOffset: 15 } : e >= 1 && e < 3 ? { leaderEpoch: 1, endOffset: 10 } : { leaderEpoch: -1, endOffset: -1 }),
   };
-  const ctxFor = (partition: object) => ({ topics: { partition: (t: string, i: number) => (t === 't' && i === 0 ? partition : undefined) } }) as unknown as RequestContext;
+  // No ACLs here (--authorizer none allows everything): this exercises the epoch rules only.
+  const ctxFor = (partition: object) => ({ topics: { partition: (t: string, i: number) => (t === 't' && i === 0 ? partition : undefined) }, authorizer: { enabled: false } }) as unknown as RequestContext;
   const run = (ctx: RequestContext, currentLeaderEpoch: number, leaderEpoch: number) => {
     const p = handleOffsetForLeaderEpoch({ replicaId: 2, topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }] }, ctx).topics[0].partitions[0];
     return [p.errorCode, p.leaderEpoch, p.endOffset];

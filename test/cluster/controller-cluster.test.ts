@@ -9,7 +9,9 @@ import { ControllerClient, startController, type QuorumVoter, type RunningContro
 import { NO_LEADER, type MetadataState } from '../../broker/cluster/metadata/index.ts';
 
 const SESSION_MS = 1500;
+const SECRET = Buffer.from('controller-cluster-test-secret-0123456789abcdef');
 const FAST = {
+  clusterSecret: SECRET,
   raft: { electionTimeoutMinMs: 300, electionTimeoutMaxMs: 600, heartbeatIntervalMs: 50 },
   tickMs: 10,
   brokerSessionTimeoutMs: SESSION_MS,
@@ -40,8 +42,8 @@ describe('controller quorum of three', () => {
 
   const leader = (): RunningController | undefined => [...controllers.values()].find((c) => c.isLeader());
   const state = (): MetadataState => leader()!.metadata();
-  const client = (): ControllerClient => {
-    const c = new ControllerClient({ voters, requestTimeoutMs: 3000 });
+  const client = (brokerId?: number): ControllerClient => {
+    const c = new ControllerClient({ voters, requestTimeoutMs: 3000, clusterSecret: SECRET, brokerId });
     clients.push(c);
     return c;
   };
@@ -72,7 +74,7 @@ describe('controller quorum of three', () => {
     for (const c of controllers.values()) await waitFor(`controller ${c.nodeId} to know the leader`, () => c.leaderId() === elected.nodeId);
 
     for (const brokerId of [1, 2, 3]) {
-      const c = client();
+      const c = client(brokerId);
       const r = await c.register({ brokerId, host: '127.0.0.1', port: 19000 + brokerId, incarnationId: `inc-${brokerId}-a` });
       expect(r).toMatchObject({ brokerSessionTimeoutMs: SESSION_MS, brokerHeartbeatIntervalMs: 200 });
       epochs.set(brokerId, r.epoch);
@@ -107,11 +109,13 @@ describe('controller quorum of three', () => {
     const follower = p.isr.find((r) => r !== p.leader)!;
     const isr = p.isr.filter((r) => r !== follower);
     const change = { topic: 'orders', partition: 0, leader: p.leader, leaderEpoch: p.leaderEpoch, isr: [...isr], partitionEpoch: p.partitionEpoch };
-    const after = await admin.alterPartition(change);
+    const asLeader = client(p.leader);
+    await expect(admin.alterPartition(change)).rejects.toMatchObject({ code: 'CLUSTER_AUTHORIZATION_FAILED' });
+    const after = await asLeader.alterPartition(change);
     expect(after).toMatchObject({ isr, partitionEpoch: p.partitionEpoch + 1, leaderEpoch: p.leaderEpoch });
-    await expect(admin.alterPartition(change)).rejects.toMatchObject({ code: 'STALE_PARTITION_EPOCH' });
-    await expect(admin.alterPartition({ ...change, leader: follower, partitionEpoch: after.partitionEpoch })).rejects.toMatchObject({ code: 'INVALID_LEADER' });
-    await admin.alterPartition({ ...change, isr: [...p.isr], partitionEpoch: after.partitionEpoch });
+    await expect(asLeader.alterPartition(change)).rejects.toMatchObject({ code: 'STALE_PARTITION_EPOCH' });
+    await expect(client(follower).alterPartition({ ...change, leader: follower, partitionEpoch: after.partitionEpoch })).rejects.toMatchObject({ code: 'INVALID_LEADER' });
+    await asLeader.alterPartition({ ...change, isr: [...p.isr], partitionEpoch: after.partitionEpoch });
   });
 
   it('fences a broker whose heartbeats stop and moves its partitions to other ISR members', async () => {
@@ -139,7 +143,7 @@ describe('controller quorum of three', () => {
     expect(state().topics.get('single')!.partitions[solo.partition]).toMatchObject({ leader: NO_LEADER, isr: [victim], leaderEpoch: solo.leaderEpoch + 1 });
 
     // It comes back: its first heartbeat unfences it (it rejoins ISRs through its leaders, not here).
-    const c = client();
+    const c = client(victim);
     expect(await c.heartbeat({ brokerId: victim, epoch: epochs.get(victim)! })).toMatchObject({ fenced: false });
     startHeartbeats(victim, c);
     expect(state().topics.get('single')!.partitions[solo.partition]).toMatchObject({ leader: victim, isr: [victim], leaderEpoch: solo.leaderEpoch + 2 });
@@ -149,7 +153,7 @@ describe('controller quorum of three', () => {
     const brokerId = state().topics.get('orders')!.partitions[1].leader;
     const old = epochs.get(brokerId)!;
     clearInterval(beating.get(brokerId));
-    const c = client();
+    const c = client(brokerId);
     const { epoch } = await c.register({ brokerId, host: '127.0.0.1', port: 19000 + brokerId, incarnationId: `inc-${brokerId}-b` });
     expect(epoch).toBeGreaterThan(old);
     epochs.set(brokerId, epoch);

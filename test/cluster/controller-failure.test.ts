@@ -1,16 +1,18 @@
 // Controllers under failure: losing the majority (NO_QUORUM within the timeout, then recovery over
 // the same data directories), log compaction with a lagging follower, and bad input on the wire.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts } from '../../broker/cluster/free-ports.ts';
+import { lengthPrefixed, rawController } from '../helpers/controller-wire.ts';
 import { RaftNode } from '../../broker/cluster/raft/index.ts';
 import { ControllerClient, ControllerError, startController, type ControllerOptions, type QuorumVoter, type RunningController } from '../../broker/cluster/controller/index.ts';
 
 const REQUEST_TIMEOUT_MS = 1500;
+const SECRET = Buffer.from('controller-failure-test-secret-0123456789abcdef');
 const FAST = {
+  clusterSecret: SECRET,
   raft: { electionTimeoutMinMs: 300, electionTimeoutMaxMs: 600, heartbeatIntervalMs: 50 },
   tickMs: 10,
   brokerSessionTimeoutMs: 1500,
@@ -58,8 +60,8 @@ async function quorum(n: number, extra: Partial<ControllerOptions> = {}) {
     logs,
     running,
     leader: () => [...running.values()].find((c) => c.isLeader()),
-    client: (requestTimeoutMs = REQUEST_TIMEOUT_MS) => {
-      const c = new ControllerClient({ voters, requestTimeoutMs });
+    client: (requestTimeoutMs = REQUEST_TIMEOUT_MS, brokerId?: number) => {
+      const c = new ControllerClient({ voters, requestTimeoutMs, clusterSecret: SECRET, brokerId });
       clients.push(c);
       return c;
     },
@@ -76,7 +78,7 @@ describe('controller quorum loss', () => {
     const q = await quorum(3);
     const first = await waitFor('a leader', q.leader);
     const admin = q.client();
-    const broker = q.client();
+    const broker = q.client(undefined, 1);
     const { epoch } = await broker.register({ brokerId: 1, host: '127.0.0.1', port: 19001, incarnationId: 'a' });
     const beat = setInterval(() => void broker.heartbeat({ brokerId: 1, epoch }).catch(() => undefined), 200);
     cleanups.push(() => clearInterval(beat));
@@ -114,7 +116,7 @@ describe('controller quorum loss', () => {
     const q = await quorum(3);
     const first = await waitFor('a leader', q.leader);
     for (const id of [...q.running.keys()].filter((id) => id !== first.nodeId)) await q.stop(id);
-    const admin = q.client();
+    const admin = q.client(undefined, 1);
     const t0 = Date.now();
     await expect(admin.register({ brokerId: 1, host: '127.0.0.1', port: 19001, incarnationId: 'a' })).rejects.toMatchObject({ code: 'NO_QUORUM' });
     expect(Date.now() - t0).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
@@ -130,7 +132,7 @@ describe('controller log compaction', () => {
     const lagging = [...q.running.keys()].find((id) => id !== first.nodeId)!;
     await q.stop(lagging);
     const admin = q.client(3000);
-    const broker = q.client();
+    const broker = q.client(undefined, 7);
     const { epoch } = await broker.register({ brokerId: 7, host: '127.0.0.1', port: 19007, incarnationId: 'a' });
     await broker.heartbeat({ brokerId: 7, epoch });
     for (let i = 0; i < 12; i++) await admin.createTopic({ name: `t${i}`, partitions: 1, replicationFactor: 1 });
@@ -155,47 +157,44 @@ describe('controller bad input', () => {
   it('closes a connection with an oversized frame or invalid JSON, logs why, and keeps serving', async () => {
     const q = await quorum(1);
     const c = await waitFor('the single controller to lead', q.leader);
-    const raw = async (frames: Buffer[]): Promise<string> => {
-      const socket = net.connect({ host: '127.0.0.1', port: c.port });
-      await new Promise((r) => socket.once('connect', r));
-      const received: Buffer[] = [];
-      socket.on('data', (d: Buffer) => received.push(d));
-      for (const f of frames) socket.write(f);
-      await new Promise((r) => socket.once('close', r));
-      return Buffer.concat(received).toString('utf8');
-    };
-    const frame = (payload: string | Buffer): Buffer => {
-      const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(body.length);
-      return Buffer.concat([len, body]);
-    };
-    const hello = frame(JSON.stringify({ kind: 'broker' }));
+    const authed = () => rawController(c.port, SECRET, { kind: 'broker', brokerId: null }, 1);
+    const unauthed = () => rawController(c.port, null, { kind: 'broker', brokerId: null }, 1);
+    const nonce = '00'.repeat(32);
     const huge = Buffer.alloc(4);
     huge.writeUInt32BE(0xfffffff0);
 
-    await raw([hello, huge]);
+    let conn = await authed();
+    conn.write(huge);
+    await conn.closed;
     await waitFor('the oversized frame to be logged', () => q.logs.some((l) => /frame length 4294967280 is outside 1\.\.\d+ bytes; closing/.test(l)));
-    await raw([hello, frame('{"id": 1, "op": ')]);
+    conn = await unauthed();
+    conn.write(lengthPrefixed('{"id": 1, "op": '));
+    await conn.closed;
     await waitFor('the invalid JSON to be logged', () => q.logs.some((l) => /is not valid UTF-8 JSON .*; closing/.test(l)));
-    await raw([frame(Buffer.from([0xff, 0xfe]))]);
-    await raw([frame(JSON.stringify({ kind: 'raft', from: 9 }))]);
+    conn = await unauthed();
+    conn.write(lengthPrefixed(Buffer.from([0xff, 0xfe])));
+    await conn.closed;
+    conn = await unauthed();
+    conn.send({ kind: 'raft', from: 9, nonce });
+    await conn.closed;
     await waitFor('the unknown voter to be logged', () => q.logs.some((l) => /hello from controller 9, which is not another voter; closing/.test(l)));
-    await raw([frame(JSON.stringify({ op: 'register' }))]);
+    conn = await unauthed();
+    conn.send({ op: 'register' });
+    await conn.closed;
     await waitFor('the missing hello to be logged', () => q.logs.some((l) => /first frame is not a hello/.test(l)));
-    await raw([hello, frame(JSON.stringify({ op: 'heartbeat' }))]);
+    conn = await authed();
+    conn.send({ op: 'heartbeat' });
+    await conn.closed;
     await waitFor('the request without an id to be logged', () => q.logs.some((l) => /frame is not a request \{id, op, args\}/.test(l)));
 
     // A request with an id but bad arguments is answered, not dropped.
-    const socket = net.connect({ host: '127.0.0.1', port: c.port });
-    await new Promise((r) => socket.once('connect', r));
-    const answer = new Promise<string>((r) => socket.once('data', (d: Buffer) => r(d.subarray(4).toString('utf8'))));
-    socket.write(Buffer.concat([hello, frame(JSON.stringify({ id: 5, op: 'createTopic', args: { name: '../x', partitions: 0 } }))]));
-    expect(JSON.parse(await answer)).toMatchObject({ id: 5, error: { code: 'INVALID_REQUEST' } });
-    socket.destroy();
+    conn = await authed();
+    conn.send({ id: 5, op: 'createTopic', args: { name: '../x', partitions: 0 } });
+    expect(JSON.parse((await conn.next()).toString('utf8'))).toMatchObject({ id: 5, error: { code: 'INVALID_REQUEST' } });
+    conn.socket.destroy();
 
     // Still serving.
-    const client = q.client();
+    const client = q.client(undefined, 1);
     expect(await client.describeQuorum()).toMatchObject({ leaderId: 1, voters: [1] });
     const { epoch } = await client.register({ brokerId: 1, host: '127.0.0.1', port: 19001, incarnationId: 'a' });
     expect(epoch).toBeGreaterThan(0);

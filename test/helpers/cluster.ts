@@ -50,7 +50,7 @@ export async function partitionLeader(admin: Admin, topic: string, partition: nu
 
 /** The controller quorum's current leader, asked of the controllers themselves. */
 export async function quorumLeader(cluster: ProcessCluster): Promise<number> {
-  const client = new ControllerClient({ voters: cluster.voters, requestTimeoutMs: 10_000 });
+  const client = new ControllerClient({ voters: cluster.voters, requestTimeoutMs: 10_000, clusterSecret: cluster.clusterSecret });
   try {
     return (await client.describeQuorum()).leaderId;
   } finally {

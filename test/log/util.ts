@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '../../broker/log/partition-log.ts';
-import { splitBatches } from './batch-builder.ts';
+import { buildBatch, splitBatches } from './batch-builder.ts';
 
 const dirs: string[] = [];
 
@@ -22,6 +22,21 @@ export function config(overrides: Partial<LogConfig> = {}): LogConfig {
 
 export async function openLog(dir: string, overrides: Partial<LogConfig> = {}, lines?: string[]): Promise<PartitionLog> {
   return PartitionLog.open(dir, config(overrides), (m) => lines?.push(m));
+}
+
+/** A new log in a temporary directory holding `batches` batches of `records` records (100-byte values), left open (closing it is a clean shutdown, dropping it an unclean stop), and its batches as read back. */
+export async function filledLog(overrides: Partial<LogConfig>, batches: number, records: number): Promise<{ dir: string; log: PartitionLog; before: Buffer[] }> {
+  const dir = tempDir();
+  const log = await openLog(dir, overrides);
+  for (let i = 0; i < batches; i++) log.append(buildBatch({ count: records, valueBytes: 100 }), 0);
+  return { dir, log, before: readAll(log) };
+}
+
+/** filledLog, closed cleanly. */
+export async function closedLog(overrides: Partial<LogConfig>, batches: number, records: number): Promise<{ dir: string; before: Buffer[] }> {
+  const { dir, log, before } = await filledLog(overrides, batches, records);
+  await log.close();
+  return { dir, before };
 }
 
 /** Every stored batch from logStartOffset to logEndOffset, read in small steps. */

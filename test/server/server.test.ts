@@ -83,6 +83,28 @@ describe('broker server', () => {
     s.destroy();
   });
 
+  it('does not create a topic a client asks for unless auto-create is turned on (off by default)', async () => {
+    const ask = async (b: RunningBroker, name: string): Promise<number> => {
+      const s = connect(b.port, b.host);
+      await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject));
+      try {
+        const r = decodeResponseFrame<MetadataResponse>(3, 4, (await roundTrip(s, encodeRequest(3, 4, 1, 't', { topics: [{ name }], allowAutoTopicCreation: true })))!).body;
+        return r.topics[0].errorCode;
+      } finally { s.destroy(); }
+    };
+    expect(broker.config.autoCreateTopics).toBe(false);
+    expect(await ask(broker, 'asked-for'), 'UNKNOWN_TOPIC_OR_PARTITION with the default').toBe(3);
+    expect(await ask(broker, 'asked-for'), 'still unknown when asked again').toBe(3);
+    const onDir = mkdtempSync(join(tmpdir(), 'untangle-server-auto-'));
+    const on = await startBroker({ port: 0, dataDir: onDir, autoCreateTopics: true });
+    try {
+      expect(await ask(on, 'asked-for'), 'created with autoCreateTopics: true').toBe(0);
+    } finally {
+      await on.close();
+      rmSync(onDir, { recursive: true, force: true });
+    }
+  });
+
   it('closes a connection whose frame is larger than max-frame-bytes, and keeps serving others', async () => {
     const s = await open();
     const header = Buffer.alloc(4);
@@ -116,6 +138,10 @@ describe('broker server', () => {
 
   it('serves bytes and messages per topic, log end offsets and consumer lag as Prometheus metrics', async () => {
     const kafka = new Kafka({ brokers: [`${broker.host}:${broker.port}`], logLevel: logLevel.NOTHING });
+    const creator = kafka.admin();
+    await creator.connect();
+    await creator.createTopics({ topics: [{ topic: 'metered', numPartitions: 1 }] });
+    await creator.disconnect();
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({ topic: 'metered', messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })) });

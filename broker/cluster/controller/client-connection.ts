@@ -1,8 +1,11 @@
-// One broker -> controller connection of ControllerClient: connects on demand, sends the hello,
+// One broker -> controller connection of ControllerClient: connects on demand, authenticates with
+// the cluster secret (auth.ts: the controller proves it too, so a broker never talks to an impostor),
 // matches responses to requests by id. Every wait is bounded by the caller's timeout.
 import net from 'node:net';
 import { FramedSocket } from './framing.ts';
 import type { QuorumVoter } from './quorum.ts';
+import { ClientHandshake, HANDSHAKE_MAX_FRAME_BYTES } from './auth.ts';
+import { RateLimitedLog } from '../../server/rate-limited-log.ts';
 import { ControllerError, responseSchema, type ControllerErrorCode } from './rpc.ts';
 
 /** Requests one connection may have waiting for answers (long polls included). */
@@ -26,12 +29,21 @@ export class ClientConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private handshake: ClientHandshake | null = null;
+  private authenticated: (() => void) | null = null;
+  /** Failed handshakes repeat on every retry: a few lines a minute say so. */
+  private readonly connLog: RateLimitedLog;
 
   constructor(
     readonly voter: QuorumVoter,
     private readonly maxFrameBytes: number,
     private readonly log: (line: string) => void,
-  ) {}
+    private readonly clusterSecret: Buffer,
+    /** The broker this client acts for; null for an admin client (topics, quorum state only). */
+    private readonly brokerId: number | null,
+  ) {
+    this.connLog = new RateLimitedLog(log, 5, 60_000);
+  }
 
   get where(): string {
     return `controller ${this.voter.id} at ${this.voter.host}:${this.voter.port}`;
@@ -78,12 +90,17 @@ export class ClientConnection {
       socket.on('error', (err) => (lastError = err.message));
       const conn = new FramedSocket(socket, {
         maxFrameBytes: this.maxFrameBytes,
+        maxFrameBytesBeforeAuth: HANDSHAKE_MAX_FRAME_BYTES,
         maxPendingWriteBytes: 2 * this.maxFrameBytes,
         describe: `connection to ${this.where}`,
-        log: this.log,
-        onMessage: (value) => this.onMessage(value),
+        log: (line) => this.connLog.log(line),
+        onMessage: (value) => this.onFrame(conn, value),
         onClose: () => {
-          if (this.conn === conn) this.conn = null;
+          if (this.conn === conn) {
+            this.conn = null;
+            this.handshake = null;
+            this.authenticated = null;
+          }
           this.connecting = null;
           const err = new ConnectionLost(`${this.where}: ${lastError || 'connection closed'}`);
           reject(err);
@@ -92,13 +109,31 @@ export class ClientConnection {
       });
       this.conn = conn;
       socket.once('connect', () => {
-        socket.setTimeout(0);
-        this.connecting = null;
-        conn.send({ kind: 'broker' });
-        resolve();
+        // Connected once the controller has proved the secret; the socket timeout covers that too.
+        this.handshake = new ClientHandshake(this.clusterSecret, { kind: 'broker', brokerId: this.brokerId }, this.voter.id);
+        this.authenticated = () => {
+          socket.setTimeout(0);
+          this.connecting = null;
+          resolve();
+        };
+        conn.send(this.handshake.hello);
       });
     });
     return this.connecting;
+  }
+
+  private onFrame(conn: FramedSocket, value: unknown): void {
+    const handshake = this.handshake;
+    if (handshake && this.conn === conn) {
+      const { proof, keys } = handshake.answer(value);
+      conn.send(proof);
+      conn.enableMac(keys.clientToServer, keys.serverToClient);
+      this.handshake = null;
+      this.authenticated?.();
+      this.authenticated = null;
+      return;
+    }
+    this.onMessage(value);
   }
 
   private onMessage(value: unknown): void {

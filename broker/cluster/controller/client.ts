@@ -5,6 +5,8 @@
 import { deserializeSnapshot, type MetadataState, type PartitionState } from '../metadata/index.ts';
 import { ClientConnection, ConnectionLost, RequestTimedOut } from './client-connection.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
+import { checkClusterSecret } from '../secret.ts';
+import type { AclBinding, AclBindingFilter } from '../../security/acl.ts';
 import { formatQuorum, votersProblem, type QuorumVoter } from './quorum.ts';
 import { ControllerError, type AlterPartitionRequest, type ArgsOf, type ControllerOp, type DescribeQuorumResult, type HeartbeatRequest, type HeartbeatResult, type RegisterRequest, type RegisterResult, type ResultOf } from './rpc.ts';
 
@@ -16,6 +18,10 @@ export interface ControllerClientOptions {
   /** How long one metadata long poll may wait on the controller. Default 5000 ms. */
   readonly metadataPollMs?: number;
   readonly maxFrameBytes?: number;
+  /** The cluster secret (../secret.ts); the controllers refuse a client that cannot prove it. Required. */
+  readonly clusterSecret: Buffer;
+  /** The broker this client acts for (register, heartbeat, alterPartition); absent for an admin client. */
+  readonly brokerId?: number;
 }
 
 export interface CreateTopicOptions {
@@ -52,7 +58,8 @@ export class ControllerClient {
       if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`controller client: ${k} must be a positive integer, got ${v}`);
     }
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    for (const v of this.voters) this.connections.set(v.id, new ClientConnection(v, maxFrameBytes, this.log));
+    const secret = checkClusterSecret(options.clusterSecret, 'controller client');
+    for (const v of this.voters) this.connections.set(v.id, new ClientConnection(v, maxFrameBytes, this.log, secret, options.brokerId ?? null));
   }
 
   /** Registers this broker process; the returned epoch goes into its heartbeats. */
@@ -85,6 +92,21 @@ export class ControllerClient {
   /** A partition leader's ISR change; resolves with the partition as committed. */
   async alterPartition(req: AlterPartitionRequest): Promise<PartitionState> {
     return (await this.call('alterPartition', { ...req, isr: [...req.isr] })).partition;
+  }
+
+  /** SCRAM credential upserts (credential set) and deletions (null), committed together. */
+  async alterScramCredentials(changes: ArgsOf<'alterScramCredentials'>['changes']): Promise<void> {
+    await this.call('alterScramCredentials', { changes });
+  }
+
+  /** New ACLs, refused whole (ACL_LIMIT) past maxAcls; existing ones are skipped (NO_CHANGE when all exist). */
+  async createAcls(acls: AclBinding[], maxAcls: number): Promise<void> {
+    await this.call('createAcls', { acls, maxAcls });
+  }
+
+  /** Removes every ACL a filter matches; per filter, what it removed. */
+  async deleteAcls(filters: AclBindingFilter[]): Promise<AclBinding[][]> {
+    return (await this.call('deleteAcls', { filters })).removed;
   }
 
   describeQuorum(): Promise<DescribeQuorumResult> {

@@ -11,6 +11,7 @@ import { Operations } from './operations.ts';
 import { formatQuorum, votersProblem, type QuorumVoter } from './quorum.ts';
 import { BrokerSessions } from './sessions.ts';
 import { ControllerTransport } from './transport.ts';
+import { checkClusterSecret } from '../secret.ts';
 
 export interface ControllerOptions {
   readonly nodeId: number;
@@ -42,6 +43,8 @@ export interface ControllerOptions {
   readonly defaultReplicationFactor?: number;
   /** Largest frame on controller connections. Default 64 MiB. */
   readonly maxFrameBytes?: number;
+  /** The cluster secret every node holds (../secret.ts); every connection must prove it. Required. */
+  readonly clusterSecret: Buffer;
 }
 
 export interface RunningController {
@@ -106,9 +109,10 @@ export async function startController(options: ControllerOptions): Promise<Runni
     voters: s.voters,
     listenHost: s.listenHost,
     maxFrameBytes: s.maxFrameBytes,
+    clusterSecret: s.clusterSecret,
     log,
     onRaftMessage: (from, value) => core.receive(from, value),
-    onBrokerConnection: (channel) => sessions.open(channel),
+    onBrokerConnection: (channel, brokerId) => sessions.open(channel, brokerId),
   });
   core.attach(transport);
 
@@ -206,6 +210,7 @@ function resolve(o: ControllerOptions) {
   return {
     nodeId: o.nodeId,
     voters: o.voters,
+    clusterSecret: checkClusterSecret(o.clusterSecret, `controller ${o.nodeId}`),
     self,
     dataDir: o.dataDir,
     listenHost: o.listenHost ?? self.host,

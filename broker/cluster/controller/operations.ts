@@ -11,6 +11,7 @@
 import { electLeaders, fenceExpiredBrokers, liveBrokerIds, planCreatePartitions, planCreateTopic, preferredLeaderChanges, type ApplyResult, type ChangePartition, type MetadataCommand, type MetadataState, type PlacementOptions, type PlanResult } from '../metadata/index.ts';
 import { ControllerError, type AlterPartitionRequest, type ArgsOf, type ControllerOp, type CreateTopicRequest, type HeartbeatRequest, type OkResult, type RegisterRequest, type ResultOf } from './rpc.ts';
 import { SerialQueue } from './proposals.ts';
+import { bindingKey, filterMatches } from '../../security/acl.ts';
 
 /** What operations need from the core (an interface so tests of the decisions could fake it). */
 export interface DecisionCore {
@@ -84,6 +85,16 @@ export class Operations {
       }
       case 'alterPartition':
         return this.decide(op, deadline, () => this.alterPartition(args as AlterPartitionRequest, deadline));
+      case 'alterScramCredentials': {
+        const { changes } = args as ArgsOf<'alterScramCredentials'>;
+        return this.decide(op, deadline, async () => (await this.commit({ type: 'AlterScramCredentials', changes }, deadline), { ok: true }));
+      }
+      case 'createAcls': {
+        const { acls, maxAcls } = args as ArgsOf<'createAcls'>;
+        return this.decide(op, deadline, async () => (await this.commit({ type: 'CreateAcls', acls, maxAcls }, deadline), { ok: true }));
+      }
+      case 'deleteAcls':
+        return this.decide(op, deadline, () => this.deleteAcls(args as ArgsOf<'deleteAcls'>, deadline));
     }
   }
 
@@ -145,7 +156,7 @@ export class Operations {
 
   private async register(req: RegisterRequest, deadline: number): Promise<ResultOf['register']> {
     const cur = this.core.state.brokers.get(req.brokerId);
-    const same = cur && cur.incarnationId === req.incarnationId && cur.host === req.host && cur.port === req.port;
+    const same = cur && cur.incarnationId === req.incarnationId && cur.host === req.host && cur.port === req.port && JSON.stringify(cur.listeners) === JSON.stringify(req.listeners);
     let epoch = cur?.epoch ?? 0;
     if (!same) {
       if (cur) {
@@ -231,6 +242,15 @@ export class Operations {
     const command: ChangePartition = { type: 'ChangePartition', ...req };
     const r = await this.commit(command, deadline);
     return { partition: r.state.topics.get(req.topic)!.partitions[req.partition] };
+  }
+
+  /** Resolves DeleteAcls filters against the current ACLs (decisions run one at a time, so nothing changes in between) and removes the matches. */
+  private async deleteAcls(req: ArgsOf<'deleteAcls'>, deadline: number): Promise<ResultOf['deleteAcls']> {
+    const acls = this.core.state.acls;
+    const removed = req.filters.map((f) => acls.filter((b) => filterMatches(f, b)));
+    const gone = new Map(removed.flat().map((b) => [bindingKey(b), b]));
+    if (gone.size > 0) await this.commit({ type: 'RemoveAcls', acls: [...gone.values()] }, deadline);
+    return { removed };
   }
 
   /** FenceBroker for unfenced brokers whose in-memory lease has expired (election.ts decides, on a view with those leases). */

@@ -4,10 +4,12 @@
 //   request:  {id, op, timeoutMs?, args}     id: chosen by the client, echoed in the response
 //   response: {id, result} | {id, error: {code, message, leaderId?}}
 //
-// A connection starts with a hello frame: {kind: 'broker'} from brokers, {kind: 'raft', from: id}
-// from other controllers (whose frames are then Raft messages, see raft-wire.ts).
+// A connection starts with the authenticated handshake of auth.ts, naming the broker it acts for
+// ({kind: 'broker', brokerId}) or the voter it is ({kind: 'raft', from}; its frames are then Raft
+// messages, see raft-wire.ts).
 import { z } from 'zod';
-import { configNameSchema, topicNameSchema, type MetadataErrorCode, type PartitionState } from '../metadata/index.ts';
+import { aclBindingSchema, brokerListenersSchema, configNameSchema, MAX_REPLICATED_ACLS, MAX_SECURITY_CHANGES, scramCredentialSchema, scramMechanismSchema, topicNameSchema, type MetadataErrorCode, type PartitionState } from '../metadata/index.ts';
+import type { AclBinding } from '../../security/acl.ts';
 
 export type ControllerErrorCode =
   | MetadataErrorCode
@@ -22,6 +24,8 @@ export type ControllerErrorCode =
   | 'TIMEOUT'
   /** The client was closed. */
   | 'CLOSED'
+  /** The request speaks for a broker other than the one the connection authenticated as. */
+  | 'CLUSTER_AUTHORIZATION_FAILED'
   | 'INTERNAL_ERROR';
 
 /** A failed controller request, on both sides of the wire. */
@@ -45,13 +49,13 @@ export const MAX_REQUEST_TIMEOUT_MS = 120_000;
 const brokerId = z.number().int().min(0).max(2 ** 31 - 1);
 const nonNegInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-export const helloSchema = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('broker') }), z.strictObject({ kind: z.literal('raft'), from: brokerId })]);
-export type Hello = z.infer<typeof helloSchema>;
 
 export const registerArgs = z.strictObject({
   brokerId,
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65535),
+  /** Every listener (name, endpoint, security protocol); the first is host:port. */
+  listeners: brokerListenersSchema.optional(),
   incarnationId: z.string().min(1).max(64),
 });
 export const heartbeatArgs = z.strictObject({ brokerId, epoch: nonNegInt });
@@ -82,6 +86,18 @@ export const fetchMetadataArgs = z.strictObject({
 
 export const describeQuorumArgs = z.strictObject({});
 
+/**
+ * Security metadata, forwarded by the broker that took the client's request once it has checked the
+ * client's authorisation there (ALTER on the cluster), as Kafka's brokers forward these to the
+ * controller. The controller applies them as metadata records (metadata/security.ts).
+ */
+export const alterScramCredentialsArgs = z.strictObject({
+  changes: z.array(z.strictObject({ user: z.string().min(1).max(256), mechanism: scramMechanismSchema, credential: scramCredentialSchema.nullable() })).min(1).max(MAX_SECURITY_CHANGES),
+});
+export const createAclsArgs = z.strictObject({ acls: z.array(aclBindingSchema).min(1).max(MAX_SECURITY_CHANGES), maxAcls: z.number().int().min(0).max(MAX_REPLICATED_ACLS) });
+const aclFilterSchema = aclBindingSchema.extend({ resourceName: aclBindingSchema.shape.resourceName.nullable(), principal: aclBindingSchema.shape.principal.nullable(), host: aclBindingSchema.shape.host.nullable() });
+export const deleteAclsArgs = z.strictObject({ filters: z.array(aclFilterSchema).min(1).max(1_000) });
+
 const envelope = { id: nonNegInt, timeoutMs: z.number().int().min(1).max(MAX_REQUEST_TIMEOUT_MS).optional() };
 export const requestSchema = z.discriminatedUnion('op', [
   z.strictObject({ ...envelope, op: z.literal('register'), args: registerArgs }),
@@ -93,6 +109,9 @@ export const requestSchema = z.discriminatedUnion('op', [
   z.strictObject({ ...envelope, op: z.literal('alterPartition'), args: alterPartitionArgs }),
   z.strictObject({ ...envelope, op: z.literal('fetchMetadata'), args: fetchMetadataArgs }),
   z.strictObject({ ...envelope, op: z.literal('describeQuorum'), args: describeQuorumArgs }),
+  z.strictObject({ ...envelope, op: z.literal('alterScramCredentials'), args: alterScramCredentialsArgs }),
+  z.strictObject({ ...envelope, op: z.literal('createAcls'), args: createAclsArgs }),
+  z.strictObject({ ...envelope, op: z.literal('deleteAcls'), args: deleteAclsArgs }),
 ]);
 
 export type ControllerRequest = z.infer<typeof requestSchema>;
@@ -148,6 +167,10 @@ export interface ResultOf {
   alterPartition: AlterPartitionResult;
   fetchMetadata: FetchMetadataResult;
   describeQuorum: DescribeQuorumResult;
+  alterScramCredentials: OkResult;
+  createAcls: OkResult;
+  /** Per filter, the bindings it removed. */
+  deleteAcls: { readonly removed: AclBinding[][] };
 }
 
 export type ArgsOf<Op extends ControllerOp> = Extract<ControllerRequest, { op: Op }>['args'];

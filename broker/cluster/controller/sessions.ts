@@ -58,7 +58,8 @@ export class BrokerSessions {
     private readonly settings: SessionSettings,
   ) {}
 
-  open(channel: BrokerChannel): BrokerSession {
+  /** A connection authenticated as broker `brokerId` (null: an admin client, which may not act for a broker). */
+  open(channel: BrokerChannel, brokerId: number | null): BrokerSession {
     const conn: Connection = { pending: 0, polls: 0, closed: false };
     const reply = (id: number, body: { result: unknown } | { error: WireError }): void => {
       try {
@@ -82,6 +83,17 @@ export class BrokerSessions {
         const req = parsed.data;
         if (conn.pending >= MAX_PENDING_PER_CONNECTION) {
           reply(req.id, { error: { code: 'BUSY', message: `${MAX_PENDING_PER_CONNECTION} requests already in progress on this connection; wait for answers` } });
+          return;
+        }
+        const actsFor = brokerNamed(req);
+        if (actsFor !== null && actsFor !== brokerId) {
+          reply(req.id, { error: { code: 'CLUSTER_AUTHORIZATION_FAILED', message: `${req.op} for broker ${actsFor} refused: this connection authenticated as ${brokerId === null ? 'an admin client' : `broker ${brokerId}`}` } });
+          return;
+        }
+        // Credentials and ACLs come from brokers, which forward a client's request after checking the
+        // client's own authorisation (ALTER on the cluster) as Kafka's forwarding does; admin tools may not.
+        if (brokerId === null && SECURITY_OPS.has(req.op)) {
+          reply(req.id, { error: { code: 'CLUSTER_AUTHORIZATION_FAILED', message: `${req.op} refused: only a broker connection may change credentials or ACLs (clients go through a broker's Kafka APIs)` } });
           return;
         }
         conn.pending++;
@@ -195,6 +207,21 @@ export class BrokerSessions {
     const leader = this.core.leaderId();
     const known = leader !== null && leader !== this.settings.nodeId ? `controller ${leader} is` : 'no active controller is known yet';
     return new ControllerError('NOT_CONTROLLER', `controller ${this.settings.nodeId} is not the active controller; ${known}`, leader === this.settings.nodeId ? null : leader);
+  }
+}
+
+const SECURITY_OPS: ReadonlySet<string> = new Set(['alterScramCredentials', 'createAcls', 'deleteAcls']);
+
+/** The broker a request speaks for, which must be the one its connection authenticated as; null when it names none. */
+function brokerNamed(req: ControllerRequest): number | null {
+  switch (req.op) {
+    case 'register':
+    case 'heartbeat':
+      return req.args.brokerId;
+    case 'alterPartition':
+      return req.args.leader;
+    default:
+      return null;
   }
 }
 

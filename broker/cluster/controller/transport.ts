@@ -3,13 +3,17 @@
 // messages this controller sends. Each direction between two controllers is its own connection, so
 // a message never waits for a reply on the same socket and either side can reconnect on its own.
 //
-// Every connection starts with a hello frame ({kind: 'raft', from} or {kind: 'broker'}); anything
-// else first, or no hello within HELLO_TIMEOUT_MS, closes it. There is no authentication: the
-// controller port must only be reachable by the cluster's own processes.
+// Every connection starts with the handshake of auth.ts: a hello claiming an identity ({kind: 'raft',
+// from} or {kind: 'broker', brokerId}), proved with the cluster secret; from then on every frame
+// carries a MAC. Anything else first, a failed proof or MAC, or no completed handshake within
+// HELLO_TIMEOUT_MS closes the connection, with the reason logged (rate limited: a flood of bad
+// connections cannot flood the log). A connection acts only as the identity it proved: a voter's
+// Raft messages must name it as sender, a broker's requests may only speak for its broker id.
 import net from 'node:net';
 import { encodeFrame, FramedSocket } from './framing.ts';
 import type { QuorumVoter } from './quorum.ts';
-import { helloSchema } from './rpc.ts';
+import { ClientHandshake, HANDSHAKE_MAX_FRAME_BYTES, helloSchema, ServerHandshake } from './auth.ts';
+import { RateLimitedLog } from '../../server/rate-limited-log.ts';
 
 const HELLO_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -38,23 +42,30 @@ export interface TransportOptions {
   readonly voters: readonly QuorumVoter[];
   readonly listenHost: string;
   readonly maxFrameBytes: number;
+  /** The cluster secret every connection must prove (../secret.ts). */
+  readonly clusterSecret: Buffer;
   readonly log: (line: string) => void;
   /** A frame from controller `from`; throwing closes that connection with the error as the reason. */
   readonly onRaftMessage: (from: number, value: unknown) => void;
-  readonly onBrokerConnection: (channel: BrokerChannel) => BrokerSession;
+  /** A connection authenticated as broker `brokerId` (null: an admin client acting for no broker). */
+  readonly onBrokerConnection: (channel: BrokerChannel, brokerId: number | null) => BrokerSession;
 }
 
 export class ControllerTransport {
   private readonly server = net.createServer();
   private readonly inbound = new Set<FramedSocket>();
   private readonly links = new Map<number, PeerLink>();
+  /** The one authenticated inbound Raft connection per voter: a newer one replaces it. */
+  private readonly raftInbound = new Map<number, FramedSocket>();
   private readonly self: QuorumVoter;
+  private readonly inboundLog: RateLimitedLog;
   private stopped = false;
 
   constructor(private readonly options: TransportOptions) {
     const self = options.voters.find((v) => v.id === options.nodeId);
     if (!self) throw new Error(`controller ${options.nodeId} is not among the voters`);
     this.self = self;
+    this.inboundLog = new RateLimitedLog(options.log);
     for (const v of options.voters) if (v.id !== options.nodeId) this.links.set(v.id, new PeerLink(options.nodeId, v, options));
     this.server.on('connection', (socket) => this.accept(socket));
   }
@@ -100,40 +111,59 @@ export class ControllerTransport {
     }
     let handler: (value: unknown) => void = (value) => onHello(value);
     let session: BrokerSession | null = null;
+    let raftFrom: number | null = null;
     const conn = new FramedSocket(socket, {
       maxFrameBytes: this.options.maxFrameBytes,
+      // The handshake's frames are tiny: a peer that has not proved the secret cannot make us buffer more.
+      maxFrameBytesBeforeAuth: HANDSHAKE_MAX_FRAME_BYTES,
       // Room for a couple of whole-state responses before a broker that does not read is dropped.
       maxPendingWriteBytes: 2 * this.options.maxFrameBytes + 1024 * 1024,
       describe,
-      log: this.options.log,
+      log: (line) => this.inboundLog.log(line),
       onMessage: (value) => handler(value),
       onClose: () => {
         clearTimeout(helloTimer);
         this.inbound.delete(conn);
+        if (raftFrom !== null && this.raftInbound.get(raftFrom) === conn) this.raftInbound.delete(raftFrom);
         session?.onClose();
       },
     });
     this.inbound.add(conn);
-    const helloTimer = setTimeout(() => conn.close(`no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
+    const helloTimer = setTimeout(() => conn.close(`no authenticated hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
     const onHello = (value: unknown): void => {
-      clearTimeout(helloTimer);
       const hello = helloSchema.safeParse(value);
-      if (!hello.success) throw new Error(`first frame is not a hello ({kind: 'raft', from} or {kind: 'broker'})`);
-      if (hello.data.kind === 'raft') {
-        const from = hello.data.from;
-        if (from === this.options.nodeId || !this.links.has(from)) throw new Error(`hello from controller ${from}, which is not another voter`);
+      if (!hello.success) throw new Error(`first frame is not a hello ({kind: 'raft', from, nonce} or {kind: 'broker', brokerId, nonce})`);
+      if (hello.data.kind === 'raft' && (hello.data.from === this.options.nodeId || !this.links.has(hello.data.from))) {
+        throw new Error(`hello from controller ${hello.data.from}, which is not another voter`);
+      }
+      const handshake = new ServerHandshake(this.options.clusterSecret, this.options.nodeId, hello.data);
+      conn.send(handshake.challenge());
+      handler = (v) => onProof(handshake, v);
+    };
+    const onProof = (handshake: ServerHandshake, value: unknown): void => {
+      const keys = handshake.verify(value);
+      const hello = handshake.hello;
+      const claimed = hello.kind === 'raft' ? `controller ${hello.from}` : hello.brokerId === null ? 'an admin client' : `broker ${hello.brokerId}`;
+      if (!keys) throw new Error(`peer claiming to be ${claimed} did not prove the cluster secret`);
+      clearTimeout(helloTimer);
+      conn.enableMac(keys.serverToClient, keys.clientToServer);
+      if (hello.kind === 'raft') {
+        const from = hello.from;
+        raftFrom = from;
+        this.raftInbound.get(from)?.close(`replaced by a newer authenticated connection from controller ${from}`);
+        this.raftInbound.set(from, conn);
         handler = (v) => this.options.onRaftMessage(from, v);
         return;
       }
       const channel: BrokerChannel = {
-        describe: `broker ${describe}`,
+        describe: `${claimed} (${describe})`,
         get closed() {
           return conn.closed;
         },
         send: (v) => conn.send(v),
         close: (reason) => conn.close(reason),
       };
-      session = this.options.onBrokerConnection(channel);
+      session = this.options.onBrokerConnection(channel, hello.brokerId);
       handler = (v) => session!.onMessage(v);
     };
   }
@@ -149,6 +179,7 @@ export class ControllerTransport {
 class PeerLink {
   private conn: FramedSocket | null = null;
   private isConnected = false;
+  private handshake: ClientHandshake | null = null;
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   private backoffMs = RECONNECT_MIN_MS;
@@ -158,6 +189,8 @@ class PeerLink {
   private failures = 0;
   private dropped = 0;
   private readonly maxQueuedBytes: number;
+  /** A peer with another secret fails every reconnect: say so a few times, not once a second forever. */
+  private readonly connLog: RateLimitedLog;
 
   constructor(
     private readonly self: number,
@@ -165,6 +198,7 @@ class PeerLink {
     private readonly options: TransportOptions,
   ) {
     this.maxQueuedBytes = options.maxFrameBytes + 1024 * 1024;
+    this.connLog = new RateLimitedLog(options.log, 5, 60_000);
   }
 
   get connected(): boolean {
@@ -224,25 +258,33 @@ class PeerLink {
     socket.on('error', (err) => (lastError = err.message));
     const conn = new FramedSocket(socket, {
       maxFrameBytes: this.options.maxFrameBytes,
+      maxFrameBytesBeforeAuth: HANDSHAKE_MAX_FRAME_BYTES,
       maxPendingWriteBytes: 2 * this.maxQueuedBytes,
       describe: `raft link to ${where}`,
-      log: this.options.log,
-      onMessage: () => {
-        throw new Error('unexpected frame on an outbound raft link');
+      log: (line) => this.connLog.log(line),
+      onMessage: (value) => {
+        const handshake = this.handshake;
+        if (!handshake || this.isConnected) throw new Error('unexpected frame on an outbound raft link');
+        const { proof, keys } = handshake.answer(value);
+        conn.send(proof);
+        conn.enableMac(keys.clientToServer, keys.serverToClient);
+        this.handshake = null;
+        socket.setTimeout(0);
+        this.isConnected = true;
+        this.backoffMs = RECONNECT_MIN_MS;
+        if (!this.wasUp || this.failures > 0) this.options.log(`connected to ${where}`);
+        this.wasUp = true;
+        this.failures = 0;
+        this.flush();
       },
       onClose: () => this.onClosed(conn, where, lastError),
     });
     this.conn = conn;
     socket.once('connect', () => {
       if (conn.closed) return;
-      socket.setTimeout(0);
-      this.isConnected = true;
-      this.backoffMs = RECONNECT_MIN_MS;
-      if (!this.wasUp || this.failures > 0) this.options.log(`connected to ${where}`);
-      this.wasUp = true;
-      this.failures = 0;
-      conn.send({ kind: 'raft', from: this.self });
-      this.flush();
+      // Connected once the controller has proved the secret (onMessage above); the timeout covers that too.
+      this.handshake = new ClientHandshake(this.options.clusterSecret, { kind: 'raft', from: this.self }, this.voter.id);
+      conn.send(this.handshake.hello);
     });
     socket.on('drain', () => this.flush());
   }
@@ -250,6 +292,7 @@ class PeerLink {
   private onClosed(conn: FramedSocket, where: string, lastError: string): void {
     if (this.conn !== conn) return;
     this.conn = null;
+    this.handshake = null;
     const was = this.isConnected;
     this.isConnected = false;
     this.clearQueue();

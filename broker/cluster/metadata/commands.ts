@@ -4,6 +4,7 @@
 // when a record is decoded; whether a record makes sense against the current state (known broker,
 // leader in ISR, epochs moving forward...) is checked by apply() in state.ts.
 import { z } from 'zod';
+import { alterScramCredentialsSchema, createAclsSchema, removeAclsSchema } from './security.ts';
 
 /** Leader id of a partition that has no leader (offline). */
 export const NO_LEADER = -1;
@@ -27,11 +28,28 @@ export const partitionAssignmentSchema = z.strictObject({
 });
 export type PartitionAssignment = z.infer<typeof partitionAssignmentSchema>;
 
+/** Security protocols a listener may speak (server/listeners.ts). */
+export const securityProtocolSchema = z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']);
+/** One advertised listener of a broker: clients on listener `name` are told the other brokers' endpoints on the same name. */
+export const brokerListenerSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  securityProtocol: securityProtocolSchema,
+});
+export type BrokerListener = z.infer<typeof brokerListenerSchema>;
+/** Most listeners one broker registers. */
+export const MAX_BROKER_LISTENERS = 16;
+export const brokerListenersSchema = z.array(brokerListenerSchema).min(1).max(MAX_BROKER_LISTENERS).refine((ls) => new Set(ls.map((l) => l.name)).size === ls.length, 'listener names must be distinct');
+
 export const registerBrokerSchema = z.strictObject({
   type: z.literal('RegisterBroker'),
   brokerId,
+  /** The first listener's endpoint (replica fetches go there). */
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65535),
+  /** Every listener; absent in records written before listeners were registered (then host:port serves every listener). */
+  listeners: brokerListenersSchema.optional(),
   /** Random per process start; a new one means the broker restarted. */
   incarnationId: z.string().min(1).max(64),
   /** Chosen by the controller; must be greater than the broker's previous epoch. */
@@ -108,6 +126,9 @@ export const metadataCommandSchema = z.discriminatedUnion('type', [
   deleteTopicSchema,
   changePartitionSchema,
   alterTopicConfigSchema,
+  alterScramCredentialsSchema,
+  createAclsSchema,
+  removeAclsSchema,
 ]);
 
 export type MetadataCommand = z.infer<typeof metadataCommandSchema>;

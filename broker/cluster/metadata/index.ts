@@ -4,3 +4,4 @@ export * from './state.ts';
 export * from './placement.ts';
 export * from './election.ts';
 export * from './snapshot.ts';
+export * from './security.ts';

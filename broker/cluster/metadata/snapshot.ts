@@ -4,8 +4,9 @@
 // states give byte-identical snapshots whatever order their maps were filled in. Loading checks
 // the shape (zod) and the state's invariants, and reports problems instead of throwing.
 import { z } from 'zod';
-import { configNameSchema, topicNameSchema } from './commands.ts';
+import { brokerListenersSchema, configNameSchema, topicNameSchema } from './commands.ts';
 import { checkInvariants, type BrokerState, type MetadataState, type TopicState } from './state.ts';
+import { securityProblems, serializeUsers, snapshotAclsSchema, snapshotUsersSchema, type ScramUserCredentials } from './security.ts';
 
 export const METADATA_SNAPSHOT_VERSION = 1;
 
@@ -16,6 +17,7 @@ const brokerSchema = z.strictObject({
   brokerId,
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
+  listeners: brokerListenersSchema.optional(),
   incarnationId: z.string().min(1),
   epoch: int,
   fenced: z.boolean(),
@@ -44,6 +46,9 @@ const snapshotSchema = z.strictObject({
   brokerSessionTimeoutMs: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   brokers: z.array(brokerSchema),
   topics: z.array(topicSchema),
+  /** SCRAM users and ACLs (security.ts); absent when there are none, as in snapshots written before they were replicated. */
+  users: snapshotUsersSchema.optional(),
+  acls: snapshotAclsSchema.optional(),
 });
 
 type Snapshot = z.infer<typeof snapshotSchema>;
@@ -55,13 +60,15 @@ export function serializeSnapshot(state: MetadataState): string {
     version: METADATA_SNAPSHOT_VERSION,
     offset: state.offset,
     brokerSessionTimeoutMs: state.brokerSessionTimeoutMs,
-    brokers: [...state.brokers.values()].sort((a, b) => a.brokerId - b.brokerId).map((b) => ({ ...b })),
+    brokers: [...state.brokers.values()].sort((a, b) => a.brokerId - b.brokerId).map(({ listeners, ...b }) => (listeners ? { ...b, listeners: listeners.map((l) => ({ ...l })) } : b)),
     topics: [...state.topics.values()].sort(byName).map((t) => ({
       name: t.name,
       replicationFactor: t.replicationFactor,
       configs: { ...t.configs },
       partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
     })),
+    ...(state.users.size > 0 ? { users: serializeUsers(state.users) } : {}),
+    ...(state.acls.length > 0 ? { acls: state.acls.map((b) => ({ ...b })) } : {}),
   };
   return JSON.stringify(snapshot);
 }
@@ -90,8 +97,13 @@ export function deserializeSnapshot(text: string): LoadResult {
     if (topics.has(t.name)) return { ok: false, error: `invalid metadata snapshot: topic "${t.name}" appears twice` };
     topics.set(t.name, t);
   }
-  const state: MetadataState = { offset: s.offset, brokerSessionTimeoutMs: s.brokerSessionTimeoutMs, brokers, topics };
-  const problems = checkInvariants(state);
+  const users = new Map<string, ScramUserCredentials>();
+  for (const u of s.users ?? []) {
+    if (users.has(u.user)) return { ok: false, error: `invalid metadata snapshot: user "${u.user}" appears twice` };
+    users.set(u.user, u.credentials);
+  }
+  const state: MetadataState = { offset: s.offset, brokerSessionTimeoutMs: s.brokerSessionTimeoutMs, brokers, topics, users, acls: s.acls ?? [] };
+  const problems = [...checkInvariants(state), ...securityProblems(state)];
   if (problems.length > 0) return { ok: false, error: `invalid metadata snapshot: ${problems.join('; ')}` };
   return { ok: true, state };
 }

@@ -7,7 +7,8 @@
 // as it was (same object), including `offset`: the offset is the index of the last command that
 // was applied successfully, and the Raft applier keeps its own applied index.
 import type { AlterTopicConfig, ChangePartition, CreatePartitions, CreateTopic, FenceBroker, MetadataCommand, PartitionAssignment, RegisterBroker } from './commands.ts';
-import { NO_LEADER } from './commands.ts';
+import { NO_LEADER, type BrokerListener } from './commands.ts';
+import { alterScramCredentials, createAcls, removeAcls, type SecurityErrorCode, type SecurityState } from './security.ts';
 
 export { NO_LEADER };
 
@@ -15,6 +16,8 @@ export interface BrokerState {
   readonly brokerId: number;
   readonly host: string;
   readonly port: number;
+  /** Every listener the broker registered; absent for registrations without them (host:port then serves every listener). */
+  readonly listeners?: readonly BrokerListener[];
   readonly incarnationId: string;
   readonly epoch: number;
   readonly fenced: boolean;
@@ -44,7 +47,7 @@ export interface TopicState {
   readonly partitions: readonly PartitionState[];
 }
 
-export interface MetadataState {
+export interface MetadataState extends SecurityState {
   /** Index of the last successfully applied log entry; 0 for the empty state. */
   readonly offset: number;
   /** A heartbeat extends a broker's lease to nowMs + this (Kafka's broker.session.timeout.ms). */
@@ -69,7 +72,7 @@ export type MetadataErrorCode =
   | 'STALE_LEADER_EPOCH'
   | 'STALE_PARTITION_EPOCH'
   | 'INVALID_CONFIG'
-  | 'NO_CHANGE';
+  | SecurityErrorCode;
 
 export interface MetadataError {
   readonly code: MetadataErrorCode;
@@ -85,7 +88,7 @@ export const DEFAULT_BROKER_SESSION_TIMEOUT_MS = 9_000;
 export function emptyMetadataState(options: { brokerSessionTimeoutMs?: number } = {}): MetadataState {
   const brokerSessionTimeoutMs = options.brokerSessionTimeoutMs ?? DEFAULT_BROKER_SESSION_TIMEOUT_MS;
   if (!Number.isSafeInteger(brokerSessionTimeoutMs) || brokerSessionTimeoutMs < 1) throw new RangeError(`brokerSessionTimeoutMs must be a positive integer, got ${brokerSessionTimeoutMs}`);
-  return { offset: 0, brokerSessionTimeoutMs, brokers: new Map(), topics: new Map() };
+  return { offset: 0, brokerSessionTimeoutMs, brokers: new Map(), topics: new Map(), users: new Map(), acls: [] };
 }
 
 /** A topic config override, or undefined (safe against names like "constructor"). */
@@ -93,7 +96,7 @@ export function topicConfig(topic: TopicState, name: string): string | undefined
   return Object.hasOwn(topic.configs, name) ? topic.configs[name] : undefined;
 }
 
-type Changes = { readonly brokers?: ReadonlyMap<number, BrokerState>; readonly topics?: ReadonlyMap<string, TopicState> };
+type Changes = { readonly brokers?: ReadonlyMap<number, BrokerState>; readonly topics?: ReadonlyMap<string, TopicState> } & Partial<SecurityState>;
 type Failure = { readonly error: MetadataError };
 type Outcome = Changes | Failure;
 
@@ -140,6 +143,12 @@ function applyCommand(s: MetadataState, c: MetadataCommand): Outcome {
       return changePartition(s, c);
     case 'AlterTopicConfig':
       return alterTopicConfig(s, c);
+    case 'AlterScramCredentials':
+      return alterScramCredentials(s, c);
+    case 'CreateAcls':
+      return createAcls(s, c);
+    case 'RemoveAcls':
+      return removeAcls(s, c);
   }
 }
 
@@ -147,7 +156,7 @@ function registerBroker(s: MetadataState, c: RegisterBroker): Outcome {
   const old = s.brokers.get(c.brokerId);
   if (old && c.epoch <= old.epoch) return fail('STALE_BROKER_EPOCH', `broker ${c.brokerId} registration epoch ${c.epoch} is not greater than its current epoch ${old.epoch}`);
   // A (re)registered broker starts fenced, without a lease, until it heartbeats and is unfenced.
-  const broker: BrokerState = { brokerId: c.brokerId, host: c.host, port: c.port, incarnationId: c.incarnationId, epoch: c.epoch, fenced: true, leaseExpiresAtMs: null };
+  const broker: BrokerState = { brokerId: c.brokerId, host: c.host, port: c.port, ...(c.listeners ? { listeners: c.listeners.map((l) => ({ ...l })) } : {}), incarnationId: c.incarnationId, epoch: c.epoch, fenced: true, leaseExpiresAtMs: null };
   return { brokers: new Map(s.brokers).set(c.brokerId, broker) };
 }
 
@@ -293,4 +302,15 @@ export function checkInvariants(s: MetadataState): string[] {
     });
   }
   return problems;
+}
+
+/**
+ * Where clients that came in on listener `listenerName` reach broker `b` (Kafka answers Metadata and
+ * FindCoordinator per listener): its endpoint on that listener, null when it has none (then it is
+ * left out, as Kafka does), or host:port for a registration without listeners.
+ */
+export function brokerEndpoint(b: BrokerState, listenerName: string | undefined): { host: string; port: number } | null {
+  if (!b.listeners || listenerName === undefined) return { host: b.host, port: b.port };
+  const l = b.listeners.find((x) => x.name === listenerName);
+  return l ? { host: l.host, port: l.port } : null;
 }

@@ -1,5 +1,7 @@
 // A follower's replica fetcher: one per leader broker, copying the partitions this broker follows
-// from that leader, byte for byte, with Kafka's Fetch (replica id = this broker).
+// from that leader, byte for byte, with Kafka's Fetch (replica id = this broker). Each connection
+// first authenticates as this broker with the cluster's SASL mechanism (server/sasl/cluster.ts):
+// the leader serves replica fetches only to the broker they name, at its current registration.
 //
 // Before fetching a partition after a leader change, the follower asks the new leader where its
 // own latest leader epoch ends (OffsetForLeaderEpoch, KIP-101) and truncates everything past that
@@ -8,11 +10,16 @@
 import { ErrorCode } from '../../protocol/errors.ts';
 import { ApiKey } from '../../protocol/generated/index.ts';
 import type { FetchResponse } from '../../protocol/generated/index.ts';
-import { PeerConnection } from './peer-connection.ts';
+import { PeerConnection, type PeerConnectionOptions } from './peer-connection.ts';
+import { RateLimitedLog } from '../../server/rate-limited-log.ts';
+import { authenticateAsBroker, CLUSTER_SASL_MECHANISM, type ClusterPeer } from '../../server/sasl/cluster.ts';
 import type { PartitionReplica } from './partition-replica.ts';
 
 const FETCH_VERSION = 11;
 const OFFSET_FOR_LEADER_EPOCH_VERSION = 3;
+const SASL_HANDSHAKE_VERSION = 1;
+const SASL_AUTHENTICATE_VERSION = 1;
+const AUTH_TIMEOUT_MS = 10_000;
 
 export interface FetcherOptions {
   nodeId: number;
@@ -23,6 +30,11 @@ export interface FetcherOptions {
   maxBytes: number;
   partitionMaxBytes: number;
   maxFrameBytes: number;
+  clusterSecret: Buffer;
+  /** TLS to the leader's listener (SSL / SASL_SSL), or null for plain TCP. */
+  tls: PeerConnectionOptions['tls'];
+  /** This broker's current registration epoch, claimed when authenticating (null: not registered yet). */
+  brokerEpoch(): number | null;
   /** Pause after a failed round before retrying. */
   backoffMs: number;
   log(line: string): void;
@@ -41,6 +53,19 @@ interface EpochEndOffsetResponse {
   topics: { topic: string; partitions: { errorCode: number; partition: number; leaderEpoch: number; endOffset: number }[] }[];
 }
 
+type SendOnConnection = <T>(apiKey: number, apiVersion: number, body: object, timeoutMs: number) => Promise<T>;
+
+/** SaslHandshake + SaslAuthenticate with the cluster mechanism on a new connection to leader `leaderId`, as broker `self`. */
+export async function authenticateReplicaConnection(send: SendOnConnection, clusterSecret: Buffer, self: ClusterPeer, leaderId: number): Promise<void> {
+  const hs = await send<{ errorCode: number; mechanisms: string[] }>(ApiKey.SaslHandshake, SASL_HANDSHAKE_VERSION, { mechanism: CLUSTER_SASL_MECHANISM }, AUTH_TIMEOUT_MS);
+  if (hs.errorCode !== ErrorCode.NONE) throw new Error(`SaslHandshake for ${CLUSTER_SASL_MECHANISM} failed with error ${hs.errorCode} (offered: ${hs.mechanisms.join(', ')})`);
+  await authenticateAsBroker(clusterSecret, self, leaderId, async (authBytes) => {
+    const r = await send<{ errorCode: number; errorMessage: string | null; authBytes: Buffer }>(ApiKey.SaslAuthenticate, SASL_AUTHENTICATE_VERSION, { authBytes }, AUTH_TIMEOUT_MS);
+    if (r.errorCode !== ErrorCode.NONE) throw new Error(`SaslAuthenticate failed with error ${r.errorCode}: ${r.errorMessage ?? ''}`);
+    return r.authBytes;
+  });
+}
+
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 export class ReplicaFetcher {
@@ -49,18 +74,29 @@ export class ReplicaFetcher {
   private running = true;
   private wake: (() => void) | null = null;
   private readonly loop: Promise<void>;
+  /** A lasting failure (leader down, a wrong cluster secret) repeats every backoff: a few lines a minute say so. */
+  private readonly failureLog: RateLimitedLog;
   /** Rounds that moved data, for diagnostics and tests. */
   rounds = 0;
 
   constructor(private readonly opts: FetcherOptions) {
+    this.failureLog = new RateLimitedLog((line) => opts.log(line), 10, 60_000);
     this.conn = new PeerConnection({
       host: opts.host,
       port: opts.port,
       clientId: `replica-fetcher-${opts.nodeId}`,
       maxFrameBytes: opts.maxFrameBytes,
       connectTimeoutMs: 2_000,
+      tls: opts.tls,
+      authenticate: (send) => this.authenticate(send),
     });
     this.loop = this.run();
+  }
+
+  private authenticate(send: SendOnConnection): Promise<void> {
+    const epoch = this.opts.brokerEpoch();
+    if (epoch === null) return Promise.reject(new Error('this broker is not registered yet'));
+    return authenticateReplicaConnection(send, this.opts.clusterSecret, { brokerId: this.opts.nodeId, brokerEpoch: epoch }, this.opts.leaderId);
   }
 
   get leaderAddress(): string {
@@ -99,7 +135,7 @@ export class ReplicaFetcher {
         await this.fetchOnce();
       } catch (err) {
         if (!this.running) return;
-        this.opts.log(`replica fetcher from broker ${this.opts.leaderId} (${this.leaderAddress}): ${(err as Error).message}; retrying in ${this.opts.backoffMs} ms`);
+        this.failureLog.log(`replica fetcher from broker ${this.opts.leaderId} (${this.leaderAddress}): ${(err as Error).message}; retrying in ${this.opts.backoffMs} ms`);
         await sleep(this.opts.backoffMs);
       }
     }
@@ -209,6 +245,12 @@ export class ReplicaFetcher {
       } else {
         f.needsTruncation = true;
       }
+      return false;
+    }
+    if (p.errorCode === ErrorCode.STALE_BROKER_EPOCH) {
+      // The leader knows another registration of ours than the one this connection claimed: authenticate again.
+      this.conn.disconnect('the leader refused our broker epoch');
+      this.pause(f, `fetch error ${p.errorCode} (STALE_BROKER_EPOCH)`);
       return false;
     }
     if (p.errorCode !== ErrorCode.NONE) {

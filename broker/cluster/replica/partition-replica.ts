@@ -154,11 +154,16 @@ export class PartitionReplica {
     this.maybeAdvanceHw();
   }
 
-  /** Leader: a follower fetched from `fetchOffset` (its log end offset). */
+  /**
+   * Leader: a follower fetched from `fetchOffset` (its log end offset). The caller has checked that
+   * the fetch comes from that broker (replica-auth.ts); an offset past our own log end is ignored
+   * (a follower cannot hold what we do not), so it can never move the high watermark past our data.
+   */
   onFollowerFetch(replicaId: number, fetchOffset: number): void {
     if (this.role !== 'leader' || !this.replicas.includes(replicaId)) return;
     const now = this.env.now();
     const leo = this.partition.log.logEndOffset;
+    if (fetchOffset > leo) return;
     const f = this.followers.get(replicaId) ?? { leo: 0, lastFetchMs: 0, lastFetchLeaderLeo: 0, lastCaughtUpMs: 0 };
     if (fetchOffset >= leo) f.lastCaughtUpMs = now;
     else if (fetchOffset >= f.lastFetchLeaderLeo) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs);

@@ -2,7 +2,8 @@
 // OffsetForLeaderEpoch with this broker's id as the replica id). Replication rides on the same wire
 // protocol and listener as clients, as in Kafka; this is the only client the broker itself needs, so
 // it is a few lines over the generated codecs rather than a client library.
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { encodeRequest, decodeResponseFrame } from '../../protocol/frame.ts';
 
 export interface PeerConnectionOptions {
@@ -12,6 +13,13 @@ export interface PeerConnectionOptions {
   /** Largest response frame accepted; a bigger size prefix closes the connection. */
   maxFrameBytes: number;
   connectTimeoutMs: number;
+  /** Connect with TLS (the leader's listener is SSL or SASL_SSL): the CAs to trust, and a client certificate if any. */
+  tls?: ConnectionOptions | null;
+  /**
+   * Runs on every new connection before any request: the SASL exchange that makes it an
+   * authenticated broker connection (fetcher.ts). `send` issues a request on that connection only.
+   */
+  authenticate?: (send: <T>(apiKey: number, apiVersion: number, body: object, timeoutMs: number) => Promise<T>) => Promise<void>;
 }
 
 interface Pending {
@@ -36,7 +44,11 @@ export class PeerConnection {
 
   /** Sends one request and resolves with the decoded response body; rejects on timeout or connection loss. */
   async request<T>(apiKey: number, apiVersion: number, body: object, timeoutMs: number): Promise<T> {
-    const socket = await this.connect();
+    return this.send<T>(await this.connect(), apiKey, apiVersion, body, timeoutMs);
+  }
+
+  private async send<T>(socket: Socket, apiKey: number, apiVersion: number, body: object, timeoutMs: number): Promise<T> {
+    if (this.socket !== socket) throw new Error(`connection to ${this.opts.host}:${this.opts.port} closed`);
     const correlationId = this.nextCorrelationId++ & 0x7fffffff;
     const frame = encodeRequest(apiKey, apiVersion, correlationId, this.opts.clientId, body);
     const responseFrame = await new Promise<Buffer>((resolve, reject) => {
@@ -56,21 +68,41 @@ export class PeerConnection {
     if (this.closed) return Promise.reject(new Error('peer connection closed'));
     if (this.socket) return Promise.resolve(this.socket);
     this.connecting ??= new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
+      const { host, port, tls } = this.opts;
+      const socket = tls ? tlsConnect({ host, port, ...tls, ...(isIP(host) ? {} : { servername: host }) }).setNoDelay(true) : connect({ host, port, noDelay: true });
       const timer = setTimeout(() => socket.destroy(new Error(`connect to ${this.opts.host}:${this.opts.port} timed out`)), this.opts.connectTimeoutMs);
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         this.socket = socket;
-        this.connecting = null;
-        resolve(socket);
+        const authenticate = this.opts.authenticate;
+        if (!authenticate) {
+          this.connecting = null;
+          resolve(socket);
+          return;
+        }
+        authenticate((apiKey, apiVersion, body, timeoutMs) => this.send(socket, apiKey, apiVersion, body, timeoutMs)).then(
+          () => {
+            this.connecting = null;
+            if (this.socket === socket) resolve(socket);
+            else reject(new Error(`connection to ${this.opts.host}:${this.opts.port} closed during authentication`));
+          },
+          (err: Error) => {
+            this.connecting = null;
+            reject(new Error(`authenticating to ${this.opts.host}:${this.opts.port}: ${err.message}`));
+            if (this.socket === socket) this.reset(err);
+          },
+        );
       });
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      socket.on('error', () => undefined); // 'close' follows and carries the outcome
+      // 'close' follows and carries the outcome; the error says why (e.g. the leader's certificate
+      // is not signed by --ssl-ca), which an operator needs to see in the fetcher's log.
+      let failure: Error | null = null;
+      socket.on('error', (err: Error) => void (failure ??= err));
       socket.once('close', () => {
         clearTimeout(timer);
-        if (this.connecting) {
+        if (this.connecting && this.socket !== socket) {
           this.connecting = null;
-          reject(new Error(`cannot connect to ${this.opts.host}:${this.opts.port}`));
+          reject(new Error(`cannot connect to ${this.opts.host}:${this.opts.port}${failure ? `: ${failure.message}` : ''}`));
         }
         if (this.socket === socket) this.reset(new Error(`connection to ${this.opts.host}:${this.opts.port} closed`));
       });
@@ -114,6 +146,11 @@ export class PeerConnection {
       p.reject(err);
     }
     this.pending.clear();
+  }
+
+  /** Drops the current connection (failing what waits on it); the next request connects and authenticates afresh. */
+  disconnect(why: string): void {
+    this.reset(new Error(why));
   }
 
   close(): void {

@@ -6,7 +6,7 @@
 // is logged and retried with the next one, since updates carry the whole state.
 import { NO_LEADER, minInsyncReplicas, type MetadataState, type TopicState } from '../metadata/index.ts';
 import type { Partition, TopicStore } from '../../topics.ts';
-import { ReplicaFetcher } from './fetcher.ts';
+import { ReplicaFetcher, type FetcherOptions } from './fetcher.ts';
 import { PartitionReplica, type IsrChangeRequest, type ReplicaTransition } from './partition-replica.ts';
 
 export interface ReplicaManagerOptions {
@@ -19,6 +19,12 @@ export interface ReplicaManagerOptions {
   fetchMaxWaitMs: number;
   fetchMaxBytes: number;
   maxFrameBytes: number;
+  /** Authenticates this broker's fetches to the leaders (server/sasl/cluster.ts). */
+  clusterSecret: Buffer;
+  /** TLS to the leaders' listeners, or null (replicas fetch from each leader's primary listener). */
+  replicaTls: FetcherOptions['tls'];
+  /** This broker's current registration epoch (null before it registered). */
+  brokerEpoch(): number | null;
   log(line: string): void;
   /** Called after a replica of `topic` changed role (the group coordinator follows its offsets partitions). */
   onTransition?(partition: Partition, transition: ReplicaTransition): void;
@@ -125,6 +131,9 @@ export class ReplicaManager {
           maxBytes: this.opts.fetchMaxBytes,
           partitionMaxBytes: Math.min(this.opts.fetchMaxBytes, 8 * 1024 * 1024),
           maxFrameBytes: this.opts.maxFrameBytes,
+          clusterSecret: this.opts.clusterSecret,
+          tls: this.opts.replicaTls,
+          brokerEpoch: this.opts.brokerEpoch,
           backoffMs: 200,
           log: this.opts.log,
         });

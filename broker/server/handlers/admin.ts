@@ -17,6 +17,7 @@ import {
 import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 import type { RequestContext, ClusterServices } from '../context.ts';
 import { liveBrokerIds } from '../../cluster/metadata/index.ts';
+import { AclOperation, createTopicAllowed, idempotentWriteAllowed, topicAllowed, transactionalIdAllowed } from '../../security/acl-checks.ts';
 
 /** Replication factor -1: three replicas, or every live broker when there are fewer. */
 function defaultReplicationFactor(cluster: ClusterServices): number {
@@ -50,6 +51,10 @@ function checkReplication(ctx: RequestContext, replicationFactor: number, assign
 export async function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestContext): Promise<CreateTopicsResponse> {
   const topics: CreateTopicsResponseTopics[] = [];
   for (const t of req.topics) {
+    if (!createTopicAllowed(ctx, t.name)) {
+      topics.push({ ...defaultCreateTopicsResponseTopics(), name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: `${ctx.conn.principal} may not create topic "${t.name}"` });
+      continue;
+    }
     let partitions = t.numPartitions === -1 ? ctx.config.defaultPartitions : t.numPartitions;
     if (t.assignments.length > 0) {
       if (t.numPartitions !== -1) {
@@ -89,6 +94,7 @@ export async function handleDeleteTopics(req: DeleteTopicsRequest, ctx: RequestC
   const responses: DeleteTopicsResponse['responses'] = [];
   for (const name of req.topicNames) {
     const result = await outcome(async () => {
+      if (!topicAllowed(ctx, AclOperation.DELETE, name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `${ctx.conn.principal} may not delete topic "${name}"`);
       if (ctx.cluster) await ctx.cluster.deleteTopic(name);
       else await ctx.topics.delete(name);
       await ctx.groups.deleteTopicOffsets(name);
@@ -102,6 +108,7 @@ export async function handleCreatePartitions(req: CreatePartitionsRequest, ctx: 
   const results: CreatePartitionsResponse['results'] = [];
   for (const t of req.topics) {
     const result = await outcome(async () => {
+      if (!topicAllowed(ctx, AclOperation.ALTER, t.name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `${ctx.conn.principal} may not alter topic "${t.name}"`);
       if (ctx.cluster) {
         // The controller places the new partitions' replicas, as for CreateTopics.
         if (t.assignments) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignments are not supported in a cluster; give only the new partition count');
@@ -133,9 +140,10 @@ export async function handleCreatePartitions(req: CreatePartitionsRequest, ctx: 
 export function handleDeleteRecords(req: DeleteRecordsRequest, ctx: RequestContext): DeleteRecordsResponse {
   return {
     throttleTimeMs: 0,
-    topics: req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => {
+    topics: req.topics.map((t) => {
+      const allowed = topicAllowed(ctx, AclOperation.DELETE, t.name);
+      return { name: t.name, partitions: t.partitions.map((p) => {
+        if (!allowed) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
         const partition = ctx.topics.partition(t.name, p.partitionIndex);
         if (!partition) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
         if (!partition.isLeader) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
@@ -144,25 +152,40 @@ export function handleDeleteRecords(req: DeleteRecordsRequest, ctx: RequestConte
         const lowWatermark = partition.log.deleteRecordsBefore(target);
         ctx.config.logger(`deleted records of ${t.name}-${p.partitionIndex} before offset ${lowWatermark}`);
         return { partitionIndex: p.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE };
-      }),
-    })),
+      }) };
+    }),
   };
 }
 
 /**
- * InitProducerId for idempotent producers: a fresh id with epoch 0, or, when a producer that
- * already has an id asks again (KIP-360, v3+), the same id with the next epoch.
- * Transactional ids are refused: this broker has no transaction coordinator.
+ * InitProducerId for idempotent producers: a fresh id with epoch 0; a producer naming the id it has
+ * (KIP-360, v3+) is checked first (producer-ids.ts: an id this cluster handed out, an epoch not
+ * older than its logged one). Transactional ids are refused: this broker has no transaction coordinator.
  */
 export function handleInitProducerId(req: InitProducerIdRequest, ctx: RequestContext): InitProducerIdResponse {
   const answer = (errorCode: number, producerId: number, producerEpoch: number): InitProducerIdResponse =>
 ({ ...defaultInitProducerIdResponse(), errorCode, producerId, producerEpoch });
+  // Kafka: WRITE on the transactional id, or for an idempotent producer IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+  if (req.transactionalId !== null && !transactionalIdAllowed(ctx, AclOperation.WRITE, req.transactionalId)) return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, -1);
+  if (req.transactionalId === null && !idempotentWriteAllowed(ctx)) return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, -1, -1);
   if (req.transactionalId !== null) {
-    ctx.config.logger(`InitProducerId with transactional id "${req.transactionalId}" refused: transactions are not supported`);
+    // Rate-limited: the transactional id is the client's, and a client can send this as often as it likes.
+    ctx.warn(`InitProducerId with transactional id "${req.transactionalId}" refused: transactions are not supported`);
     return answer(ErrorCode.INVALID_REQUEST, -1, -1);
   }
-  const existing = req.producerId ?? -1;
-  const epoch = req.producerEpoch ?? -1;
-  if (existing >= 0 && epoch >= 0 && epoch < 32766) return answer(ErrorCode.NONE, existing, epoch + 1);
-  return answer(ErrorCode.NONE, ctx.producerIds.allocate(), 0);
+  const r = ctx.producerIds.init(Number(req.producerId ?? -1), req.producerEpoch ?? -1, ctx.header.apiVersion, (id) => newestLoggedEpoch(ctx, id));
+  if (r.message) ctx.warn(`InitProducerId from ${ctx.conn.remoteAddress} (${ctx.header.clientId ?? '-'}) refused: ${r.message}`);
+  return answer(r.errorCode, r.producerId, r.producerEpoch);
+}
+
+/** The newest epoch any partition here holds for a producer id (undefined: none holds it). */
+function newestLoggedEpoch(ctx: RequestContext, producerId: number): number | undefined {
+  let newest: number | undefined;
+  for (const topic of ctx.topics.all()) {
+    for (const p of topic.partitions) {
+      const e = p.log.producerStateSnapshot(producerId)?.epoch;
+      if (e !== undefined && (newest === undefined || e > newest)) newest = e;
+    }
+  }
+  return newest;
 }

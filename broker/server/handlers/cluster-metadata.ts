@@ -10,7 +10,7 @@ import {
   type MetadataResponseTopics,
 } from '../../protocol/generated/index.ts';
 import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
-import { liveBrokerIds, NO_LEADER, type MetadataState, type TopicState } from '../../cluster/metadata/index.ts';
+import { brokerEndpoint, liveBrokerIds, NO_LEADER, type MetadataState, type TopicState } from '../../cluster/metadata/index.ts';
 import { OFFSETS_TOPIC } from '../../group/replicated-offset-store.ts';
 import type { ClusterServices, RequestContext } from '../context.ts';
 
@@ -51,9 +51,12 @@ export async function clusterMetadata(req: MetadataRequest, ctx: RequestContext,
       topics.push(topic ? describe(state, topic) : failed(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
     }
   }
-  const brokers = liveBrokerIds(state).map((id) => {
+  // Each broker at its endpoint on the listener this request arrived on; one without that listener is left out (as Kafka).
+  const listener = ctx.self().listener;
+  const brokers = liveBrokerIds(state).flatMap((id) => {
     const b = state.brokers.get(id)!;
-    return { nodeId: b.brokerId, host: b.host, port: b.port, rack: null };
+    const endpoint = b.brokerId === cluster.nodeId ? ctx.self() : brokerEndpoint(b, listener);
+    return endpoint ? [{ nodeId: b.brokerId, host: endpoint.host, port: endpoint.port, rack: null }] : [];
   });
   // Any broker takes admin requests and forwards them to the active controller, so clients are
   // pointed at this one (KRaft brokers answer with a broker id too: controllers are not reachable).

@@ -10,6 +10,7 @@ import {
 import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 import type { LogConfig } from '../../log/partition-log.ts';
 import type { RequestContext } from '../context.ts';
+import { AclOperation, clusterAllowed, topicAllowed } from '../../security/acl-checks.ts';
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
@@ -17,6 +18,16 @@ const RESOURCE_BROKER = 4;
 const SOURCE_TOPIC = 1;
 const SOURCE_STATIC_BROKER = 4;
 const SOURCE_DEFAULT = 5;
+
+/** Kafka: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster for broker configs. Throws the matching authorisation error. */
+function checkConfigAccess(ctx: RequestContext, resourceType: number, resourceName: string, operation: number): void {
+  if (resourceType === RESOURCE_TOPIC && !topicAllowed(ctx, operation, resourceName)) {
+    throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `${ctx.conn.principal} may not access the configs of topic "${resourceName}"`);
+  }
+  if (resourceType === RESOURCE_BROKER && !clusterAllowed(ctx, operation)) {
+    throw new KafkaError(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, `${ctx.conn.principal} may not access broker configs`);
+  }
+}
 
 type ConfigEntry = { name: string; value: string; source: number; readOnly: boolean };
 
@@ -32,6 +43,9 @@ function topicConfigEntries(overrides: Record<string, string>, log: LogConfig): 
     'segment.ms': String(log.segmentMs),
     'max.message.bytes': String(log.maxBatchBytes),
     'index.interval.bytes': String(log.indexIntervalBytes),
+    // Kafka's "never" is Long.MAX_VALUE; --fsync true flushes every append, which is flush.messages=1.
+    'flush.messages': log.fsyncOnAppend ? '1' : String(log.flushMessages ?? '9223372036854775807'),
+    'flush.ms': String(log.flushMs ?? '9223372036854775807'),
   };
   return Object.entries(effective).map(([name, value]) => ({
     name,
@@ -65,6 +79,7 @@ export function handleDescribeConfigs(req: DescribeConfigsRequest, ctx: RequestC
   const results = req.resources.map((resource) => {
     const base: DescribeConfigsResponseResults = { ...defaultDescribeConfigsResponseResults(), resourceType: resource.resourceType, resourceName: resource.resourceName };
     try {
+      checkConfigAccess(ctx, resource.resourceType, resource.resourceName, AclOperation.DESCRIBE_CONFIGS);
       let entries: ConfigEntry[];
       if (resource.resourceType === RESOURCE_TOPIC) {
         const topic = ctx.topics.get(resource.resourceName);
@@ -105,6 +120,7 @@ export async function handleAlterConfigs(req: AlterConfigsRequest, ctx: RequestC
   for (const resource of req.resources) {
     const out = { resourceType: resource.resourceType, resourceName: resource.resourceName, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
     try {
+      checkConfigAccess(ctx, resource.resourceType, resource.resourceName, AclOperation.ALTER_CONFIGS);
       if (resource.resourceType !== RESOURCE_TOPIC) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'only topic configs can be altered; broker configs are set at start');
       if (!ctx.topics.get(resource.resourceName)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${resource.resourceName}" does not exist`);
       const configs = Object.fromEntries(resource.configs.map((c) => [c.name, c.value ?? '']));

@@ -2,6 +2,8 @@ import { defaultFetchResponsePartitions, type FetchRequest, type FetchResponse, 
 import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 import type { Partition } from '../../topics.ts';
 import type { RequestContext } from '../context.ts';
+import { AclOperation, clusterAllowed, topicAllowed } from '../../security/acl-checks.ts';
+import { NO_REPLICAS_HERE } from '../../cluster/replica/replica-auth.ts';
 
 const BATCH_LENGTH_OFFSET = 8;
 const RECORDS_COUNT_OFFSET = 57;
@@ -48,8 +50,12 @@ export async function handleFetch(req: FetchRequest, ctx: RequestContext): Promi
   const maxWaitMs = Math.min(Math.max(0, req.maxWaitMs), ctx.config.maxFetchWaitMs);
   const deadline = Date.now() + maxWaitMs;
   const minBytes = Math.max(0, req.minBytes);
-  const maxBytes = Math.min(req.maxBytes > 0 ? req.maxBytes : ctx.config.maxFetchResponseBytes, ctx.config.maxFetchResponseBytes);
+  const requestedBytes = Math.min(req.maxBytes > 0 ? req.maxBytes : ctx.config.maxFetchResponseBytes, ctx.config.maxFetchResponseBytes);
   while (true) {
+    // Sized when read, not when asked: while the broker-wide response budget is spent or nearly, the
+    // answer shrinks to the room left (one batch when none), so clients that do not read cannot push
+    // queued responses far past the budget by each having one full-sized answer written.
+    const maxBytes = Math.min(requestedBytes, ctx.responses.roomBytes);
     const { responses, bytes, partitions, hasError } = readAll(req, ctx, maxBytes);
     const done = bytes >= minBytes || hasError || Date.now() >= deadline || ctx.conn.closed || partitions.length === 0;
     if (done) {
@@ -68,8 +74,13 @@ function readAll(req: FetchRequest, ctx: RequestContext, maxBytes: number): { re
   const partitions: Partition[] = [];
   const responses: FetchResponse['responses'] = [];
   const follower = req.replicaId >= 0;
+  // A replica fetch reads past the high watermark and moves it: only the broker it names may send one (cluster/replica/replica-auth.ts).
+  const refusal = follower ? (ctx.cluster ? ctx.cluster.replicaFetchRefusal(ctx.conn, req.replicaId) : NO_REPLICAS_HERE) : null;
+  if (refusal) ctx.warn(`connection ${ctx.conn.id} from ${ctx.conn.remoteAddress}: ${refusal.message}`);
   for (const topic of req.topics) {
     const out: FetchResponsePartitions[] = [];
+    // ACLs (Kafka's KafkaApis): a replica fetch needs CLUSTER_ACTION on the cluster, a consumer's READ on the topic.
+    const denied = follower ? !clusterAllowed(ctx, AclOperation.CLUSTER_ACTION) : !topicAllowed(ctx, AclOperation.READ, topic.topic);
     for (const fp of topic.partitions) {
       const partition = ctx.topics.partition(topic.topic, fp.partition);
       const data: FetchResponsePartitions = {
@@ -82,7 +93,13 @@ function readAll(req: FetchRequest, ctx: RequestContext, maxBytes: number): { re
         preferredReadReplica: -1,
         records: [], // empty, never null: librdkafka rejects a null record set (MessageSetSize -1)
       };
-      if (!partition) {
+      if (refusal) {
+        data.errorCode = refusal.errorCode;
+        hasError = true;
+      } else if (denied) {
+        data.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        hasError = true;
+      } else if (!partition) {
         data.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         hasError = true;
       } else if (leadershipError(partition, fp.currentLeaderEpoch) !== ErrorCode.NONE) {
@@ -92,7 +109,8 @@ function readAll(req: FetchRequest, ctx: RequestContext, maxBytes: number): { re
         partitions.push(partition);
         // Only an assigned replica reads past the high watermark and counts towards the ISR.
         const replicaFetch = follower && (partition.replica?.replicas.includes(req.replicaId) ?? false);
-        if (replicaFetch) partition.replica?.onFollowerFetch(req.replicaId, fp.fetchOffset);
+        // An offset past the leader's log end is not the follower's log end: the read below answers OFFSET_OUT_OF_RANGE.
+        if (replicaFetch && fp.fetchOffset <= partition.log.logEndOffset) partition.replica?.onFollowerFetch(req.replicaId, fp.fetchOffset);
         data.highWatermark = partition.highWatermark;
         data.lastStableOffset = partition.highWatermark;
         data.logStartOffset = partition.log.logStartOffset;

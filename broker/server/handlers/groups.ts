@@ -20,6 +20,7 @@ import type {
 } from '../../protocol/generated/index.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
 import type { RequestContext } from '../context.ts';
+import { AclOperation, clusterAllowed, groupAllowed, topicAllowed } from '../../security/acl-checks.ts';
 
 // Glue between the wire messages and the group coordinator, which has plain types of its own.
 // In a cluster a broker coordinates only the groups whose offsets partition it leads; requests for
@@ -30,6 +31,11 @@ import type { RequestContext } from '../context.ts';
 
 function coordinatorError(ctx: RequestContext, groupId: string): number {
   return ctx.cluster ? ctx.cluster.coordinatorError(groupId) : ErrorCode.NONE;
+}
+
+/** A group-level refusal: GROUP_AUTHORIZATION_FAILED without the ACL (checked first, as Kafka), else coordinatorError. */
+function groupRefusal(ctx: RequestContext, groupId: string, operation: number): number {
+  return groupAllowed(ctx, operation, groupId) ? coordinatorError(ctx, groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
 }
 
 /** Partitions the topic has now, 0 when it does not exist: in a cluster from the controller's metadata, else the local topic store. */
@@ -44,7 +50,7 @@ function warnRefusal(ctx: RequestContext, warning: string | undefined): void {
 }
 
 export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext): Promise<JoinGroupResponse> {
-  const notHere = coordinatorError(ctx, req.groupId);
+  const notHere = groupRefusal(ctx, req.groupId, AclOperation.READ);
   if (notHere !== ErrorCode.NONE) {
     return { throttleTimeMs: 0, errorCode: notHere, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
   }
@@ -65,7 +71,7 @@ export async function handleJoinGroup(req: JoinGroupRequest, ctx: RequestContext
 }
 
 export async function handleSyncGroup(req: SyncGroupRequest, ctx: RequestContext): Promise<SyncGroupResponse> {
-  const notHere = coordinatorError(ctx, req.groupId);
+  const notHere = groupRefusal(ctx, req.groupId, AclOperation.READ);
   if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
   const { warning, ...res } = await ctx.groups.syncGroup({
     groupId: req.groupId,
@@ -81,14 +87,14 @@ export async function handleSyncGroup(req: SyncGroupRequest, ctx: RequestContext
 }
 
 export function handleHeartbeat(req: HeartbeatRequest, ctx: RequestContext): HeartbeatResponse {
-  const notHere = coordinatorError(ctx, req.groupId);
+  const notHere = groupRefusal(ctx, req.groupId, AclOperation.READ);
   if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere };
   const res = ctx.groups.heartbeat({ groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId ?? null });
   return { throttleTimeMs: 0, errorCode: res.errorCode };
 }
 
 export function handleLeaveGroup(req: LeaveGroupRequest, ctx: RequestContext): LeaveGroupResponse {
-  const notHere = coordinatorError(ctx, req.groupId);
+  const notHere = groupRefusal(ctx, req.groupId, AclOperation.READ);
   if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, members: [] };
   const v3 = ctx.header.apiVersion >= 3;
   const members = v3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null })) : [{ memberId: req.memberId, groupInstanceId: null }];
@@ -98,10 +104,15 @@ export function handleLeaveGroup(req: LeaveGroupRequest, ctx: RequestContext): L
 }
 
 export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: RequestContext): Promise<OffsetCommitResponse> {
-  const notHere = coordinatorError(ctx, req.groupId);
+  const notHere = groupRefusal(ctx, req.groupId, AclOperation.READ);
   if (notHere !== ErrorCode.NONE) {
     return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: notHere })) })) };
   }
+  // Kafka: READ on each topic too; the others are committed.
+  const readable = new Set(req.topics.filter((t) => topicAllowed(ctx, AclOperation.READ, t.name)));
+  const allowed = req.topics.filter((t) => readable.has(t));
+  const denied = req.topics.filter((t) => !readable.has(t)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) }));
+  if (allowed.length === 0 && denied.length > 0) return { throttleTimeMs: 0, topics: denied };
   const { warning, ...res } = await ctx.groups.commitOffsets({
     groupId: req.groupId,
     generationId: req.generationIdOrMemberEpoch,
@@ -109,23 +120,31 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: RequestC
     groupInstanceId: req.groupInstanceId ?? null,
     // The decoded partitions are handed over as they are (one object each is enough for a request
     // that may list millions); below v6 the decoder already gives committedLeaderEpoch -1.
-    topics: req.topics.map((t) => ({ name: t.name, partitionCount: partitionCount(ctx, t.name), partitions: t.partitions })),
+    topics: allowed.map((t) => ({ name: t.name, partitionCount: partitionCount(ctx, t.name), partitions: t.partitions })),
   });
   warnRefusal(ctx, warning);
-  return { throttleTimeMs: 0, ...res };
+  return { throttleTimeMs: 0, ...res, topics: [...res.topics, ...denied] };
 }
 
 export function handleOffsetFetch(req: OffsetFetchRequest, ctx: RequestContext): OffsetFetchResponse {
-  const notHere = coordinatorError(ctx, req.groupId);
+  const notHere = groupRefusal(ctx, req.groupId, AclOperation.DESCRIBE);
   if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, topics: [], groups: [] };
-  const topics = req.topics === null ? null : req.topics.map((t) => ({ name: t.name, partitionIndexes: t.partitionIndexes }));
+  // Kafka: DESCRIBE on each topic; all-topics requests leave the others out.
+  const described = (name: string, log: boolean): boolean => topicAllowed(ctx, AclOperation.DESCRIBE, name, log);
+  const allowed = req.topics === null ? null : new Set(req.topics.filter((t) => described(t.name, true)));
+  const denied = (req.topics ?? []).filter((t) => !allowed?.has(t)).map((t) => ({
+    name: t.name,
+    partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: null, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+  }));
+  const topics = allowed === null ? null : [...allowed].map((t) => ({ name: t.name, partitionIndexes: t.partitionIndexes }));
   const res = ctx.groups.fetchOffsets(req.groupId, topics);
-  return { throttleTimeMs: 0, ...res, groups: [] };
+  const visible = allowed === null ? res.topics.filter((t) => described(t.name, false)) : res.topics;
+  return { throttleTimeMs: 0, ...res, topics: [...visible, ...denied], groups: [] };
 }
 
 export function handleDescribeGroups(req: DescribeGroupsRequest, ctx: RequestContext): DescribeGroupsResponse {
   const groups = ctx.groups.describeGroups(req.groups).map((g) => {
-    const notHere = coordinatorError(ctx, g.groupId);
+    const notHere = groupRefusal(ctx, g.groupId, AclOperation.DESCRIBE);
     return notHere === ErrorCode.NONE ? { ...g, authorizedOperations: -2147483648 } : { ...g, errorCode: notHere, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 };
   });
   return { throttleTimeMs: 0, groups };
@@ -133,12 +152,18 @@ export function handleDescribeGroups(req: DescribeGroupsRequest, ctx: RequestCon
 
 export function handleListGroups(req: ListGroupsRequest, ctx: RequestContext): ListGroupsResponse {
   const filter = req.statesFilter && req.statesFilter.length > 0 ? req.statesFilter : undefined;
-  const groups = ctx.groups.listGroups(filter).map((g) => ({ ...g, groupType: 'classic' }));
+  // Kafka: all groups with DESCRIBE on the cluster, else those the principal may DESCRIBE.
+  const everything = clusterAllowed(ctx, AclOperation.DESCRIBE, false);
+  const groups = ctx.groups
+    .listGroups(filter)
+    .filter((g) => everything || groupAllowed(ctx, AclOperation.DESCRIBE, g.groupId, false))
+    .map((g) => ({ ...g, groupType: 'classic' }));
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
 }
 
 export async function handleDeleteGroups(req: DeleteGroupsRequest, ctx: RequestContext): Promise<DeleteGroupsResponse> {
-  const mine = req.groupsNames.filter((g) => coordinatorError(ctx, g) === ErrorCode.NONE);
-  const results = [...(await ctx.groups.deleteGroups(mine)), ...req.groupsNames.filter((g) => !mine.includes(g)).map((groupId) => ({ groupId, errorCode: coordinatorError(ctx, groupId) }))];
+  const refusals = new Map(req.groupsNames.map((g) => [g, groupRefusal(ctx, g, AclOperation.DELETE)]));
+  const mine = req.groupsNames.filter((g) => refusals.get(g) === ErrorCode.NONE);
+  const results = [...(await ctx.groups.deleteGroups(mine)), ...req.groupsNames.filter((g) => !mine.includes(g)).map((groupId) => ({ groupId, errorCode: refusals.get(groupId) ?? ErrorCode.NONE }))];
   return { throttleTimeMs: 0, results };
 }

@@ -5,6 +5,9 @@ import { handleApiVersions, handleMetadata, handleListOffsets, handleFindCoordin
 import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions, handleDeleteRecords, handleInitProducerId } from './admin.ts';
 import { handleDescribeConfigs, handleAlterConfigs } from './configs.ts';
 import { handleOffsetForLeaderEpoch } from './leader-epoch.ts';
+import { handleCreateAcls, handleDescribeAcls, handleDeleteAcls } from './acls.ts';
+import { handleSaslHandshake, handleSaslAuthenticate } from './sasl.ts';
+import { handleDescribeUserScramCredentials, handleAlterUserScramCredentials } from './sasl-credentials.ts';
 import {
   handleJoinGroup,
   handleSyncGroup,
@@ -42,6 +45,13 @@ export function buildHandlers(): ReadonlyMap<number, Handler> {
     [32, typed(handleDescribeConfigs)],
     [33, typed(handleAlterConfigs)],
     [37, typed(handleCreatePartitions)],
+    [29, typed(handleDescribeAcls)],
+    [30, typed(handleCreateAcls)],
+    [31, typed(handleDeleteAcls)],
     [42, typed(handleDeleteGroups)],
+    [17, typed(handleSaslHandshake)],
+    [36, typed(handleSaslAuthenticate)],
+    [50, typed(handleDescribeUserScramCredentials)],
+    [51, typed(handleAlterUserScramCredentials)],
   ]);
 }

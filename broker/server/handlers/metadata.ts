@@ -20,6 +20,7 @@ import type { Topic } from '../../topics.ts';
 import type { RequestContext } from '../context.ts';
 import { leadershipError } from './fetch.ts';
 import { clusterMetadata } from './cluster-metadata.ts';
+import { AclOperation, clusterAllowed, groupAllowed, topicAllowed, transactionalIdAllowed } from '../../security/acl-checks.ts';
 
 const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
@@ -37,7 +38,40 @@ export function handleApiVersions(_req: unknown, _ctx: RequestContext): ApiVersi
  * broker's policy does; otherwise they get UNKNOWN_TOPIC_OR_PARTITION.
  */
 export async function handleMetadata(req: MetadataRequest, ctx: RequestContext): Promise<MetadataResponse> {
-  if (ctx.cluster) return clusterMetadata(req, ctx, ctx.cluster);
+  const answer = (allowed: MetadataRequest): Promise<MetadataResponse> => (ctx.cluster ? clusterMetadata(allowed, ctx, ctx.cluster) : localMetadata(allowed, ctx));
+  return ctx.authorizer.enabled ? authorizedMetadata(req, ctx, answer) : answer(req);
+}
+
+/**
+ * Metadata under ACLs, as Kafka's KafkaApis: all-topics requests leave out the topics the principal
+ * may not DESCRIBE; a named topic it may not describe, or an unknown one it would auto-create without
+ * CREATE on the cluster or the topic, gets TOPIC_AUTHORIZATION_FAILED (never revealing whether it exists).
+ */
+async function authorizedMetadata(req: MetadataRequest, ctx: RequestContext, answer: (allowed: MetadataRequest) => Promise<MetadataResponse>): Promise<MetadataResponse> {
+  if (req.topics === null) {
+    const res = await answer(req);
+    return { ...res, topics: res.topics.filter((t) => topicAllowed(ctx, AclOperation.DESCRIBE, t.name ?? '', false)) };
+  }
+  const exists = (name: string): boolean => (ctx.cluster ? (ctx.cluster.metadata()?.topics.has(name) ?? false) : ctx.topics.get(name) !== undefined);
+  const autoCreate = req.allowAutoTopicCreation && ctx.config.autoCreateTopics && !clusterAllowed(ctx, AclOperation.CREATE, false);
+  const refused = new Set<string>();
+  const passed = req.topics.filter((t) => {
+    const name = t.name ?? '';
+    const ok = topicAllowed(ctx, AclOperation.DESCRIBE, name) && !(autoCreate && !exists(name) && !topicAllowed(ctx, AclOperation.CREATE, name));
+    if (!ok) refused.add(name);
+    return ok;
+  });
+  const res = await answer({ ...req, topics: passed });
+  const answered = new Map(res.topics.map((t) => [t.name ?? '', t]));
+  const topics = req.topics.map((t) => {
+    const name = t.name ?? '';
+    const failed = (errorCode: number): MetadataResponseTopics => ({ ...defaultMetadataResponseTopics(), name, errorCode });
+    return refused.has(name) ? failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED) : (answered.get(name) ?? failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  });
+  return { ...res, topics };
+}
+
+async function localMetadata(req: MetadataRequest, ctx: RequestContext): Promise<MetadataResponse> {
   const self = ctx.self();
   const nodeId = ctx.config.nodeId;
   const topics: MetadataResponseTopics[] = [];
@@ -88,12 +122,19 @@ export async function handleMetadata(req: MetadataRequest, ctx: RequestContext):
 
 /** ListOffsets: -1 is the high watermark, -2 the log start offset, else the first offset at or after the timestamp. */
 export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext): ListOffsetsResponse {
+  // DESCRIBE on each topic (Kafka), decided once per topic of the request.
+  const decided = new Map<string, boolean>();
+  const describable = (topic: string): boolean => {
+    if (!decided.has(topic)) decided.set(topic, topicAllowed(ctx, AclOperation.DESCRIBE, topic));
+    return decided.get(topic) === true;
+  };
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => {
         const out = { ...defaultListOffsetsResponsePartitions(), partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: 0 };
+        if (!describable(t.name)) return { ...out, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
         const partition = ctx.topics.partition(t.name, p.partitionIndex);
         const leadership = partition ? leadershipError(partition, p.currentLeaderEpoch) : ErrorCode.NONE;
         if (partition) out.leaderEpoch = partition.leaderEpoch;
@@ -123,11 +164,14 @@ export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext):
 /** FindCoordinator: this node coordinates every group. Transactions are not supported. */
 export async function handleFindCoordinator(req: FindCoordinatorRequest, ctx: RequestContext): Promise<FindCoordinatorResponse> {
   const self = ctx.self();
+  const denied = (errorCode: number): FindCoordinatorResponse => ({ ...defaultFindCoordinatorResponse(), errorCode, errorMessage: `${ctx.conn.principal} may not describe "${req.key}"`, nodeId: -1, host: '', port: -1 });
+  if (req.keyType === 0 && !groupAllowed(ctx, AclOperation.DESCRIBE, req.key)) return denied(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+  if (req.keyType === 1 && !transactionalIdAllowed(ctx, AclOperation.DESCRIBE, req.key)) return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   if (req.keyType !== 0) {
     return { ...defaultFindCoordinatorResponse(), errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'only group coordinators (key type 0) are supported; transactions are not', nodeId: -1, port: -1 };
   }
   if (ctx.cluster) {
-    const found = await ctx.cluster.findCoordinator(req.key);
+    const found = await ctx.cluster.findCoordinator(req.key, self.listener);
     if ('errorCode' in found) return { ...defaultFindCoordinatorResponse(), errorCode: found.errorCode, errorMessage: found.message, nodeId: -1, host: '', port: -1 };
     return { ...defaultFindCoordinatorResponse(), nodeId: found.nodeId, host: found.host, port: found.port };
   }

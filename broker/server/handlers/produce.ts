@@ -3,9 +3,11 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 import { validateProducedBatch } from '../../log/record-batch.ts';
 import type { RequestContext } from '../context.ts';
 import type { PartitionReplica } from '../../cluster/replica/partition-replica.ts';
+import { AclOperation, topicAllowed, transactionalIdAllowed } from '../../security/acl-checks.ts';
 
 const RECORDS_COUNT_OFFSET = 57;
 const ATTRIBUTES_OFFSET = 21;
+const PRODUCER_ID_OFFSET = 43;
 const TRANSACTIONAL_FLAG = 0x10;
 const MAGIC_OFFSET = 16;
 const CURRENT_MAGIC = 2;
@@ -16,16 +18,24 @@ const CURRENT_MAGIC = 2;
  * offset. On a single node every append is committed at once, so acks=1 and acks=all are the same.
  * In a cluster only the partition's leader accepts writes; acks=all needs min.insync.replicas in
  * the ISR before the append (NOT_ENOUGH_REPLICAS) and answers once the high watermark passes the
- * batch, i.e. every in-sync replica holds it (REQUEST_TIMED_OUT after the request's timeout).
+ * batch, i.e. every in-sync replica holds it (REQUEST_TIMED_OUT after the request's timeout;
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND if it passed because the ISR shrank below min.insync.replicas).
  * acks=0 gets no response at all, as clients expect.
  */
 export async function handleProduce(req: ProduceRequest, ctx: RequestContext): Promise<ProduceResponse | null> {
   const acks = req.acks;
   const responses: ProduceResponse['responses'] = [];
   const waits: Promise<void>[] = [];
+  // Kafka: WRITE on the transactional id for the whole request, then WRITE on each topic.
+  const txnDenied = req.transactionalId !== null && !transactionalIdAllowed(ctx, AclOperation.WRITE, req.transactionalId);
   for (const topicData of req.topicData) {
     const partitionResponses: ProduceResponsePartitionResponses[] = [];
+    const denied = txnDenied ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : topicAllowed(ctx, AclOperation.WRITE, topicData.name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
     for (const p of topicData.partitionData) {
+      if (denied !== ErrorCode.NONE) {
+        partitionResponses.push({ ...defaultProduceResponsePartitionResponses(), index: p.index, errorCode: denied, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
+        continue;
+      }
       const { result, replicated } = appendOne(ctx, topicData.name, p.index, p.records, acks, req.transactionalId);
       partitionResponses.push(result);
       if (replicated) waits.push(awaitReplication(result, replicated, req.timeoutMs));
@@ -44,7 +54,10 @@ interface PendingReplication {
 
 async function awaitReplication(result: ProduceResponsePartitionResponses, pending: PendingReplication, timeoutMs: number): Promise<void> {
   const outcome = await pending.replica.waitForReplication(pending.offset, Math.max(0, timeoutMs));
-  if (outcome === 'replicated') return;
+  // The high watermark also passes the batch when the ISR shrinks to the replicas that hold it: if
+  // that left fewer than min.insync.replicas, acks=all did not get its copies (Kafka's
+  // Partition.checkEnoughReplicasReachOffset answers NOT_ENOUGH_REPLICAS_AFTER_APPEND then).
+  if (outcome === 'replicated' && pending.replica.isr.length >= pending.replica.minInsyncReplicas) return;
   if (outcome === 'not-leader') {
     result.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
     result.errorMessage = `leadership of ${pending.replica.name} moved before the in-sync replicas acknowledged the write`;
@@ -82,6 +95,10 @@ function appendOne(
       throw new KafkaError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `message format v${records[MAGIC_OFFSET]} is not supported: send record batches (magic 2) with Produce v3 or later`);
     }
     validateProducedBatch(records, partition.log.maxBatchBytes);
+    // Only producer ids this cluster handed out (producer-ids.ts): made-up ones would take over another
+    // producer's sequence state or fill the partition's producer table and evict real producers from it.
+    const producerId = Number(records.readBigInt64BE(PRODUCER_ID_OFFSET));
+    if (producerId >= 0 && !ctx.producerIds.isIssued(producerId)) throw new KafkaError(ErrorCode.UNKNOWN_PRODUCER_ID, `producer id ${producerId} was not handed out by this cluster: ask InitProducerId for one`);
     if (transactionalId !== null || (records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG) !== 0) {
       throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker');
     }

@@ -5,24 +5,16 @@ import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from delivery import Deliveries
+
 bootstrap, topic, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-errors = []
-acked = 0
-
-
-def on_delivery(err, msg):
-    global acked
-    if err is not None:
-        errors.append(str(err))
-    else:
-        acked += 1
-
+d = Deliveries()
 
 p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
 for i in range(n):
     while True:
         try:
-            p.produce(topic, key=f"k{i % 97}".encode(), value=f"{i}".encode(), on_delivery=on_delivery)
+            p.produce(topic, key=f"k{i % 97}".encode(), value=f"{i}".encode(), on_delivery=d.on_delivery)
             break
         except BufferError:
             p.poll(0.05)
@@ -45,9 +37,9 @@ while len(eof) < len(parts) and time.time() < deadline:
             if m.error().code() == -191:  # _PARTITION_EOF
                 eof.add(m.partition())
             else:
-                errors.append(str(m.error()))
+                d.errors.append(str(m.error()))
             continue
         values.append(int(m.value()))
 c.close()
-print(json.dumps({"acked": acked, "unflushed": remaining, "errors": errors[:10], "received": len(values),
+print(json.dumps({"acked": d.acked, "unflushed": remaining, "errors": d.errors[:10], "received": len(values),
                   "unique": len(set(values)), "partitions": len(parts)}))

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, writeFile, open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { ErrorCode, KafkaError } from './protocol/errors.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
 import { OfflineLog, type PartitionLogApi } from './log/offline-log.ts';
 import { errorText, quarantineFile } from './log/quarantine.ts';
-import { fsyncDir } from './log/checkpoint.ts';
+import { writeFileAtomic } from './log/storage.ts';
 import { describeRebuilt, partitionDirsOnDisk, readTopicList, validateTopicName, type TopicRecord } from './topic-list.ts';
 import { topicLogConfig } from './topic-config.ts';
 import { PartitionStorageErrors, registerStorageHealthMetrics } from './topic-health.ts';
@@ -307,15 +307,7 @@ export class TopicStore {
       configs: t.configs,
     }));
     const text = JSON.stringify(records, null, 1);
-    const write = async (): Promise<void> => {
-      const tmp = `${this.metaFile}.tmp`;
-      await writeFile(tmp, text);
-      const handle = await open(tmp, 'r');
-      await handle.sync();
-      await handle.close();
-      await rename(tmp, this.metaFile);
-      fsyncDir(dirname(this.metaFile)); // or a power cut can undo the rename
-    };
+    const write = async (): Promise<void> => writeFileAtomic(this.metaFile, text);
     this.writeChain = this.writeChain.then(write, write);
     return this.writeChain;
   }

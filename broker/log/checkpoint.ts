@@ -15,7 +15,7 @@
 //                        soon as open() has loaded the log, so its presence means "the last stop was clean".
 import fs from 'node:fs';
 import path from 'node:path';
-import { storage, writeAll } from './storage.ts';
+import { storage, writeFileAtomic } from './storage.ts';
 
 export const META_FILE = 'log-meta.json';
 export const CLEAN_SHUTDOWN_FILE = 'clean-shutdown.json';
@@ -40,24 +40,6 @@ export interface CleanShutdown {
   logStartOffset: number;
   logEndOffset: number;
   segments: SegmentRecord[];
-}
-
-/**
- * Replaces `file` atomically and durably: write `file.tmp`, fsync it, rename it over `file`, fsync the directory
- * (without the last step a power cut can undo the rename, bringing back the old version).
- */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
-  const s = storage();
-  const tmp = `${file}.tmp`;
-  const fd = s.open(tmp, 'w', 0o644);
-  try {
-    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, 0);
-    s.fsync(fd);
-  } finally {
-    s.close(fd);
-  }
-  s.rename(tmp, file);
-  s.fsyncDir(path.dirname(file));
 }
 
 function readJson(file: string): unknown {

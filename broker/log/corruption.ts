@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
-import { writeFileAtomic } from './checkpoint.ts';
+import { writeFileAtomic } from './storage.ts';
 
 /**
  * Corrupt data found in a segment. It is a KAFKA_STORAGE_ERROR (56) for the client, the code Kafka answers for a

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { scanBatches } from './batch-scanner.ts';
-import { writeFileAtomic } from './checkpoint.ts';
+import { writeFileAtomic } from './storage.ts';
 import { CorruptLogError, countCorruption } from './corruption.ts';
 import { OffsetIndex } from './offset-index.ts';
 import { TimeIndex } from './time-index.ts';

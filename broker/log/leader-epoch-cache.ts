@@ -13,7 +13,8 @@
 // partitionLeaderEpoch on open.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, writeFileAtomic } from './checkpoint.ts';
+import { fsyncDir } from './checkpoint.ts';
+import { writeFileAtomic } from './storage.ts';
 import type { Segment } from './segment.ts';
 
 export const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { ATTR_CONTROL, incrementSequence, type BatchHeader } from './record-batch.ts';
 import { segmentFileName, type Segment } from './segment.ts';
-import { writeFileAtomic } from './checkpoint.ts';
+import { writeFileAtomic } from './storage.ts';
 
 export const PRODUCER_BATCHES_KEPT = 5;
 const EXPIRY_SWEEP_INTERVAL_MS = 60_000;

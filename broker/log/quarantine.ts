@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from './checkpoint.ts';
+import { storage, writeAll } from './storage.ts';
 
 /** A name beside `file` that does not exist yet: `<file>.corrupt-<UTC timestamp>[-n]`. */
 export function quarantineName(file: string, nowMs = Date.now()): string {
@@ -19,7 +20,7 @@ export function quarantineName(file: string, nowMs = Date.now()): string {
 /** Renames `file` (a file or a directory) to its quarantine name and returns that name. Throws if it cannot. */
 export function quarantineFile(file: string): string {
   const target = quarantineName(file);
-  fs.renameSync(file, target);
+  storage().rename(file, target);
   fsyncDir(path.dirname(file));
   return target;
 }
@@ -27,12 +28,13 @@ export function quarantineFile(file: string): string {
 /** Writes `bytes` (cut off `file`) to a new quarantine file beside it, durably, and returns its name. */
 export function quarantineBytes(file: string, bytes: Buffer): string {
   const target = quarantineName(file);
-  const fd = fs.openSync(target, 'wx');
+  const s = storage();
+  const fd = s.open(target, 'wx');
   try {
-    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-    fs.fsyncSync(fd);
+    writeAll(fd, bytes, 0);
+    s.fsync(fd);
   } finally {
-    fs.closeSync(fd);
+    s.close(fd);
   }
   fsyncDir(path.dirname(file));
   return target;
@@ -43,7 +45,7 @@ export const QUARANTINE_DIR = 'quarantine';
 
 function ensureQuarantineDir(intoDir: string): void {
   if (!fs.existsSync(intoDir)) {
-    fs.mkdirSync(intoDir, { recursive: true });
+    storage().mkdir(intoDir);
     fsyncDir(path.dirname(intoDir));
   }
 }
@@ -58,20 +60,21 @@ const COPY_CHUNK_BYTES = 1 << 20;
 export function quarantineRange(file: string, from: number, to: number, intoDir: string): string {
   ensureQuarantineDir(intoDir);
   const target = quarantineName(path.join(intoDir, path.basename(file)));
-  const src = fs.openSync(file, 'r');
+  const s = storage();
+  const src = fs.openSync(file, 'r'); // reads are not routed (storage.ts)
   try {
-    const dst = fs.openSync(target, 'wx');
+    const dst = s.open(target, 'wx');
     try {
       const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, Math.max(1, to - from)));
       for (let pos = from; pos < to; ) {
         const n = fs.readSync(src, buf, 0, Math.min(buf.length, to - pos), pos);
         if (n === 0) break;
-        for (let done = 0; done < n; ) done += fs.writeSync(dst, buf, done, n - done);
+        writeAll(dst, buf.subarray(0, n), pos - from);
         pos += n;
       }
-      fs.fsyncSync(dst);
+      s.fsync(dst);
     } finally {
-      fs.closeSync(dst);
+      s.close(dst);
     }
   } finally {
     fs.closeSync(src);
@@ -84,7 +87,7 @@ export function quarantineRange(file: string, from: number, to: number, intoDir:
 export function quarantineInto(file: string, intoDir: string): string {
   ensureQuarantineDir(intoDir);
   const target = quarantineName(path.join(intoDir, path.basename(file)));
-  fs.renameSync(file, target);
+  storage().rename(file, target);
   fsyncDir(intoDir);
   fsyncDir(path.dirname(file));
   return target;

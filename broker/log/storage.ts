@@ -9,6 +9,7 @@
 //
 // The default is node:fs itself: the indirection is one extra function call per operation, next to a system call.
 import fs from 'node:fs';
+import path from 'node:path';
 
 export interface Storage {
   /** open(2), flags and mode as for fs.openSync. Returns a real file descriptor. */
@@ -88,4 +89,26 @@ export function writeWholeFile(file: string, data: Buffer, sync: boolean): void 
   } finally {
     s.close(fd);
   }
+}
+
+/**
+ * Replaces `file` atomically and durably: write `file.tmp`, fsync it, rename it over `file`, fsync the directory
+ * (without the last step a power cut can undo the rename, bringing back the old version). A crash leaves the old file
+ * or the new one, never a torn one. `mode` applies when the file is new; `createDir` makes its directory first. The one
+ * way the broker replaces a state file (partition metadata, topics, producer ids, credentials, ACLs).
+ */
+export function writeFileAtomic(file: string, data: string | Buffer, o: { mode?: number; createDir?: boolean } = {}): void {
+  const s = current;
+  const dir = path.dirname(file);
+  if (o.createDir) s.mkdir(dir);
+  const tmp = `${file}.tmp`;
+  const fd = s.open(tmp, 'w', o.mode ?? 0o644);
+  try {
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, 0);
+    s.fsync(fd);
+  } finally {
+    s.close(fd);
+  }
+  s.rename(tmp, file);
+  s.fsyncDir(dir);
 }

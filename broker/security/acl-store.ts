@@ -1,5 +1,5 @@
 import { readFile, rename } from 'node:fs/promises';
-import { writeFileDurably } from './durable-file.ts';
+import { writeFileAtomic } from '../log/storage.ts';
 import { z } from 'zod';
 import {
   authorize,
@@ -271,6 +271,6 @@ export class Authorizer {
   /** Atomic replace (temporary file, fsync, rename, fsync of the directory); callers are serialised by serial(). */
   private async persist(): Promise<void> {
     const text = JSON.stringify({ version: 1, acls: this.bindings }, null, 1);
-    await writeFileDurably(this.options.file, text);
+    writeFileAtomic(this.options.file, text, { createDir: true });
   }
 }

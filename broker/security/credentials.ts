@@ -1,7 +1,7 @@
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurably } from './durable-file.ts';
+import { writeFileAtomic } from '../log/storage.ts';
 
 /**
  * The SCRAM mechanisms Kafka defines (RFC 5802 with RFC 7677's SHA-256 and SHA-512), with the ids
@@ -193,7 +193,7 @@ export class CredentialStore {
       else next.set(c.user, creds);
     }
     if (next.size > MAX_USERS && next.size > this.users.size) throw new Error(`the credential store holds at most ${MAX_USERS} users`);
-    const write = this.writing.then(() => writeFileDurably(this.file, serialise(next), 0o600));
+    const write = this.writing.then(() => writeFileAtomic(this.file, serialise(next), { mode: 0o600, createDir: true }));
     this.writing = write.catch(() => undefined);
     await write;
     this.users.clear();

@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHmac, randomBytes } from 'node:crypto';
 import { ErrorCode } from './protocol/errors.ts';
+import { writeFileAtomic } from './log/storage.ts';
 
 /** Node ids below this share the producer id space in a cluster (base = local * this + node id). */
 export const PRODUCER_ID_NODE_SLOTS = 1024;
@@ -16,6 +17,11 @@ const TAG_SPACE = 2 ** TAG_BITS;
 const MAX_LOCAL = Math.floor(Number.MAX_SAFE_INTEGER / TAG_SPACE / PRODUCER_ID_NODE_SLOTS);
 /** Kafka bumps to a new producer id instead of past this epoch (Short.MAX_VALUE - 1). */
 const MAX_EPOCH = 32766;
+/**
+ * Ids whose tag was verified, remembered so that Produce does not compute an HMAC per batch (a producer sends
+ * thousands of batches under one id). Only ids that passed go in, so made-up ids cannot fill it; oldest out first.
+ */
+const VERIFIED_CACHE_SIZE = 4096;
 
 export interface InitProducerIdAnswer {
   readonly errorCode: number;
@@ -41,6 +47,7 @@ export class ProducerIdAllocator {
   private blockEnd: number;
   private readonly key: Buffer;
   private readonly slot: number;
+  private readonly verified = new Set<number>();
 
   constructor(
     private readonly file: string,
@@ -83,11 +90,15 @@ export class ProducerIdAllocator {
 
   /** Whether `producerId` is one this broker, or another broker of its cluster, handed out. */
   isIssued(producerId: number): boolean {
+    if (this.verified.has(producerId)) return true;
     if (!Number.isSafeInteger(producerId) || producerId < 0) return false;
     const base = Math.floor(producerId / TAG_SPACE);
     if (producerId % TAG_SPACE !== this.tag(base)) return false;
     // Our own slot: also below what we have handed out so far.
-    return base % PRODUCER_ID_NODE_SLOTS !== this.slot || Math.floor(base / PRODUCER_ID_NODE_SLOTS) < this.next;
+    if (base % PRODUCER_ID_NODE_SLOTS === this.slot && Math.floor(base / PRODUCER_ID_NODE_SLOTS) >= this.next) return false;
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.values().next().value!);
+    this.verified.add(producerId);
+    return true;
   }
 
   /**
@@ -121,11 +132,6 @@ export class ProducerIdAllocator {
   }
 
   private save(nextBlockStart: number): void {
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ nextBlockStart, key: this.key.toString('hex') }), { mode: 0o600 });
-    const fd = openSync(tmp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify({ nextBlockStart, key: this.key.toString('hex') }), { mode: 0o600 });
   }
 }

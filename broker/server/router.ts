@@ -38,8 +38,8 @@ export class RequestRouter {
     if (refusal !== null) throw new Error(refusal);
     const request: unknown = schema.decodeRequest(body, apiVersion);
     this.broker.metrics.requests.inc({ api: schema.name });
-    // self() answers with the endpoint of the listener this request arrived on.
-    const ctx: RequestContext = { ...this.broker, header, conn, fetchWaiters: this.fetchWaiters, self: () => this.broker.self(conn) };
+    // Handlers ask ctx.self(ctx.conn) for the endpoint of the listener this request arrived on.
+    const ctx: RequestContext = { ...this.broker, header, conn, fetchWaiters: this.fetchWaiters };
     const response = await handler(request, ctx);
     if (response === null) return null;
     return encodeResponse(apiKey, apiVersion, correlationId, response);

@@ -20,7 +20,7 @@ export async function clusterMetadata(req: MetadataRequest, ctx: RequestContext,
   const topics: MetadataResponseTopics[] = [];
   if (state === null) {
     // Not registered yet: answer with this broker only, and ask clients to retry for topics.
-    const self = ctx.self();
+    const self = ctx.self(ctx.conn);
     for (const requested of req.topics ?? []) topics.push(failed(requested.name ?? '', ErrorCode.LEADER_NOT_AVAILABLE));
     return { ...defaultMetadataResponse(), brokers: [{ nodeId: cluster.nodeId, host: self.host, port: self.port, rack: null }], clusterId: ctx.config.clusterId, controllerId: cluster.nodeId, topics };
   }
@@ -52,10 +52,10 @@ export async function clusterMetadata(req: MetadataRequest, ctx: RequestContext,
     }
   }
   // Each broker at its endpoint on the listener this request arrived on; one without that listener is left out (as Kafka).
-  const listener = ctx.self().listener;
+  const listener = ctx.self(ctx.conn).listener;
   const brokers = liveBrokerIds(state).flatMap((id) => {
     const b = state.brokers.get(id)!;
-    const endpoint = b.brokerId === cluster.nodeId ? ctx.self() : brokerEndpoint(b, listener);
+    const endpoint = b.brokerId === cluster.nodeId ? ctx.self(ctx.conn) : brokerEndpoint(b, listener);
     return endpoint ? [{ nodeId: b.brokerId, host: endpoint.host, port: endpoint.port, rack: null }] : [];
   });
   // Any broker takes admin requests and forwards them to the active controller, so clients are

@@ -72,7 +72,7 @@ async function authorizedMetadata(req: MetadataRequest, ctx: RequestContext, ans
 }
 
 async function localMetadata(req: MetadataRequest, ctx: RequestContext): Promise<MetadataResponse> {
-  const self = ctx.self();
+  const self = ctx.self(ctx.conn);
   const nodeId = ctx.config.nodeId;
   const topics: MetadataResponseTopics[] = [];
   const failed = (name: string, errorCode: number): MetadataResponseTopics => ({ ...defaultMetadataResponseTopics(), name, errorCode });
@@ -163,7 +163,7 @@ export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext):
 
 /** FindCoordinator: this node coordinates every group. Transactions are not supported. */
 export async function handleFindCoordinator(req: FindCoordinatorRequest, ctx: RequestContext): Promise<FindCoordinatorResponse> {
-  const self = ctx.self();
+  const self = ctx.self(ctx.conn);
   const denied = (errorCode: number): FindCoordinatorResponse => ({ ...defaultFindCoordinatorResponse(), errorCode, errorMessage: `${ctx.conn.principal} may not describe "${req.key}"`, nodeId: -1, host: '', port: -1 });
   if (req.keyType === 0 && !groupAllowed(ctx, AclOperation.DESCRIBE, req.key)) return denied(ErrorCode.GROUP_AUTHORIZATION_FAILED);
   if (req.keyType === 1 && !transactionalIdAllowed(ctx, AclOperation.DESCRIBE, req.key)) return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);

@@ -57,6 +57,7 @@ interface BrokerOptions extends SecurityCliOptions {
   offsetsTopicPartitions?: number;
   offsetsCompactBytes?: number;
   leaderRebalanceIntervalMs?: number;
+  leaderImbalancePerBrokerPercentage?: number;
   clusterSecretFile?: string;
 }
 
@@ -108,6 +109,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--replica-lag-time-max-ms <ms>', 'leader: drop a follower from the ISR when it has not caught up for this long', intOption(100))
     .option('--min-insync-replicas <n>', 'min.insync.replicas for topics that do not set it', intOption(1))
     .option('--leader-rebalance-interval-ms <ms>', 'controller: every this often, move leadership back to preferred replicas for a broker that leads under 90 % of the partitions it should (Kafka\'s auto leader rebalance; 0 = never; default 300000)', intOption(0))
+    .option('--leader-imbalance-per-broker-percentage <n>', 'controller: move leadership back only when more than this percentage of the partitions a broker should lead are led elsewhere (leader.imbalance.per.broker.percentage; 0 = always; default 10)', intOption(0, 100))
     .option('--offsets-topic-partitions <n>', 'partitions of __consumer_offsets when this cluster creates it (default 10)', intOption(1, 1000))
     .option('--cluster-secret-file <file>', 'cluster mode: a file holding the secret every node of the cluster shares (at least 32 bytes, e.g. `openssl rand -hex 32`; readable by this user only); authenticates controller traffic and replica fetches. Required with --controller-quorum')
     .option('--offsets-compact-bytes <n>', 'rewrite an __consumer_offsets partition as a snapshot of its offsets once it holds this many bytes (default 16 MiB)', intOption(64 * 1024))
@@ -137,7 +139,7 @@ async function runClusterNode(opts: BrokerOptions, logger: (line: string) => voi
     nodeId: opts.nodeId,
     roles,
     voters,
-    controller: { brokerSessionTimeoutMs: opts.brokerSessionTimeoutMs, leaderRebalanceIntervalMs: opts.leaderRebalanceIntervalMs },
+    controller: { brokerSessionTimeoutMs: opts.brokerSessionTimeoutMs, leaderRebalanceIntervalMs: opts.leaderRebalanceIntervalMs, leaderImbalancePercent: opts.leaderImbalancePerBrokerPercentage },
     broker: {
       replicaLagTimeMaxMs: opts.replicaLagTimeMaxMs,
       defaultMinInsyncReplicas: opts.minInsyncReplicas,

@@ -18,6 +18,8 @@ export interface ControllerTuning {
   snapshotEveryEntries?: number;
   /** Move leadership back to preferred replicas this often; 0 = never. Default 300000 ms, as Kafka. */
   leaderRebalanceIntervalMs?: number;
+  /** Move it back only for a broker with more than this percentage of its preferred partitions led elsewhere. Default 10, as Kafka. */
+  leaderImbalancePercent?: number;
 }
 
 export interface StartNodeOptions extends Omit<StartBrokerOptions, 'cluster'> {
@@ -65,6 +67,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       requestTimeoutMs: t.requestTimeoutMs,
       snapshotEveryEntries: t.snapshotEveryEntries,
       leaderRebalanceIntervalMs: t.leaderRebalanceIntervalMs,
+      leaderImbalancePercent: t.leaderImbalancePercent,
       clusterSecret,
     });
   }

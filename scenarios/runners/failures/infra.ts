@@ -49,7 +49,10 @@ export const CLUSTER_SESSION_TIMEOUT_MS = 2000;
  */
 export const CLUSTER_LEADER_REBALANCE_MS = 1000;
 const CLUSTER_ARGS = ['--broker-session-timeout-ms', String(CLUSTER_SESSION_TIMEOUT_MS), '--replica-lag-time-max-ms', '5000', '--group-initial-rebalance-delay-ms', '0',
-  '--min-insync-replicas', String(CLUSTER_MIN_INSYNC), '--leader-rebalance-interval-ms', String(CLUSTER_LEADER_REBALANCE_MS)];
+  '--min-insync-replicas', String(CLUSTER_MIN_INSYNC), '--leader-rebalance-interval-ms', String(CLUSTER_LEADER_REBALANCE_MS),
+  // Every partition back on its preferred leader, not only a broker over Kafka's 10 % imbalance: the
+  // runner waits for exactly that before the next fault (leaders back).
+  '--leader-imbalance-per-broker-percentage', '0'];
 /** The run's topics get the partitions the systems would create them with (the wiring's tuning). */
 const TOPIC_PARTITIONS = HUB_TOPICS.partitions;
 /** Longest wait for every replica to be back in sync after a restart. */

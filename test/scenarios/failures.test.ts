@@ -147,13 +147,16 @@ describe.runIf(hasRabbitServer)('failures runner, legacy layout (A-D, private Ra
     if (b.killToServiceMs !== null) expect(b.killToServiceMs!).toBeGreaterThanOrEqual(2500);
     expect(layout.practices).toEqual({ outbox: 'memory', peers: 'fixed', formats: 'declared', delivery: 'at-least-once' });
     // As grown, each system holds its lake export in memory until the next schedule: a kill loses it,
-    // and the loss is charged to that buffer.
-    for (const name of ['B', 'D']) {
+    // and the loss is charged to that buffer. A kill that lands just after a scheduled export finds
+    // the buffer empty (the kill's phase against the schedule is not chosen), so one of the two may
+    // lose nothing; both losing nothing means the buffer is not charged.
+    const lostAsGrown = ['B', 'D'].map((name) => {
       const k = component(result, name);
-      expect(k.recordsLost, `${name}: records lost as grown`).toBeGreaterThan(0);
-      expect(k.lostByCause!.bufferAtKill, `${name}: lost with its buffer (${JSON.stringify(k.lostByCause)})`).toBeGreaterThan(0);
+      if (k.recordsLost > 0) expect(k.lostByCause!.bufferAtKill, `${name}: lost with its buffer (${JSON.stringify(k.lostByCause)})`).toBeGreaterThan(0);
       expect(Object.values(k.lostByCause!).reduce((a, x) => a + x, 0), `${name}: causes add up`).toBe(k.recordsLost);
-    }
+      return k.recordsLost;
+    });
+    expect(Math.max(...lostAsGrown), `B and D: records lost as grown (${lostAsGrown.join(', ')})`).toBeGreaterThan(0);
 
     const r = component(result, 'rabbitmq');
     expect(r.kind).toBe('rabbitmq');

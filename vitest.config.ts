@@ -6,9 +6,9 @@ import { defineConfig } from 'vitest/config';
 // order load, mostly waiting on kill, restart and settle windows) and everything else (the broker,
 // the cluster, the systems, the report). Within a lane no two integration suites fight over the
 // machine's two cores; across the lanes a scenario's waiting overlaps the other lane's work, which
-// keeps the suite within its time budget. any-landscape.test.ts runs in the parts lane to even the
-// two out. `npx vitest run FILE` runs a file in its lane as usual.
-const BALANCE = 'test/scenarios/any-landscape.test.ts';
+// keeps the suite within its time budget. any-landscape.test.ts and throughput-search.test.ts run in
+// the parts lane to even the two out. `npx vitest run FILE` runs a file in its lane as usual.
+const BALANCE = ['test/scenarios/any-landscape.test.ts', 'test/scenarios/throughput-search.test.ts'];
 const partsDirs = readdirSync('test', { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== 'scenarios')
   .map((d) => `test/${d.name}/**/*.test.ts`);
@@ -24,8 +24,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default'],
     projects: [
-      lane('landscapes', ['test/scenarios/**/*.test.ts'], [BALANCE]),
-      lane('parts', [...partsDirs, 'test/*.test.ts', BALANCE]),
+      lane('landscapes', ['test/scenarios/**/*.test.ts'], BALANCE),
+      lane('parts', [...partsDirs, 'test/*.test.ts', ...BALANCE]),
     ],
   },
 });

@@ -167,7 +167,7 @@ export async function measurePoint(rig: PointRig, plan: PointPlan): Promise<Poin
   // behind its schedule means the machine, not the landscape, set the pace.
   const lateP99 = percentile(result.results.map((r) => r.sentMs - r.intendedMs), 99) ?? 0;
   if (lateP99 > LATE_SHARE_OF_BOUND * settings.ingressP99BoundMs) {
-    why.push(`the load generator fell behind its schedule (p99 ${Math.round(lateP99)} ms late, ${result.lateSends} of ${result.results.length} sends more than 10 ms late): the machine set the pace`);
+    why.push(`${GENERATOR_BEHIND} (p99 ${Math.round(lateP99)} ms late, ${result.lateSends} of ${result.results.length} sends more than 10 ms late): the machine set the pace`);
   }
   for (const p of cost.problems) rig.note(`throughput ${rig.layout} at ${plan.rate}/s: ${p}`);
   const point: RatePoint = {
@@ -188,6 +188,14 @@ export async function measurePoint(rig: PointRig, plan: PointPlan): Promise<Poin
     busiest: cost.bottleneck || 'none measured',
   };
   return { point, start, end, windowMs: windowS * 1000, windowRoots, expectation, evaluation };
+}
+
+/** How a point's verdict starts when the load generator could not keep its schedule (the machine set the pace). */
+export const GENERATOR_BEHIND = 'the load generator fell behind its schedule';
+
+/** True when the generator falling behind is the only reason a point was not sustained: the point says nothing of the landscape. */
+export function onlyGeneratorBehind(point: RatePoint): boolean {
+  return !point.sustained && point.why.length > 0 && point.why.every((w) => w.startsWith(GENERATOR_BEHIND));
 }
 
 /**

@@ -40,6 +40,7 @@ export function defaultOf(field: FieldDescription): unknown {
   if (field.type.startsWith('[]')) return raw === 'null' ? null : [];
   switch (field.type) {
     case 'struct':
+      if (raw === 'null') return null;
       return Object.fromEntries((field.fields ?? []).map((f) => [f.name, defaultOf(f)]));
     case 'bool':
       return raw === 'true' || raw === true;

@@ -20,6 +20,8 @@
 //   ListPartitionReassignmentsResponse.json OffsetDeleteRequest.json OffsetDeleteResponse.json
 //   DescribeUserScramCredentialsRequest.json DescribeUserScramCredentialsResponse.json
 //   AlterUserScramCredentialsRequest.json AlterUserScramCredentialsResponse.json
+//   ConsumerGroupHeartbeatRequest.json ConsumerGroupHeartbeatResponse.json
+//   ConsumerGroupDescribeRequest.json ConsumerGroupDescribeResponse.json
 // Copyright The Apache Software Foundation, licensed under the Apache License, Version 2.0.
 // Regenerate with: npm run generate:protocol -- <schemaDir>
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -58,6 +60,8 @@ import { decodeListPartitionReassignmentsRequest, decodeListPartitionReassignmen
 import { decodeOffsetDeleteRequest, decodeOffsetDeleteResponse, encodeOffsetDeleteRequest, encodeOffsetDeleteResponse } from './offset-delete.ts';
 import { decodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.ts';
 import { decodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials.ts';
+import { decodeConsumerGroupHeartbeatRequest, decodeConsumerGroupHeartbeatResponse, encodeConsumerGroupHeartbeatRequest, encodeConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat.ts';
+import { decodeConsumerGroupDescribeRequest, decodeConsumerGroupDescribeResponse, encodeConsumerGroupDescribeRequest, encodeConsumerGroupDescribeResponse } from './consumer-group-describe.ts';
 
 export * from './produce.ts';
 export * from './fetch.ts';
@@ -92,6 +96,8 @@ export * from './list-partition-reassignments.ts';
 export * from './offset-delete.ts';
 export * from './describe-user-scram-credentials.ts';
 export * from './alter-user-scram-credentials.ts';
+export * from './consumer-group-heartbeat.ts';
+export * from './consumer-group-describe.ts';
 export * from './headers.ts';
 export * from './consumer-protocol.ts';
 
@@ -130,6 +136,8 @@ export const ApiKey = {
   OffsetDelete: 47,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
+  ConsumerGroupHeartbeat: 68,
+  ConsumerGroupDescribe: 69,
 } as const;
 export type ApiKeyValue = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -543,6 +551,30 @@ export const alterUserScramCredentialsApi: ApiSchema = {
   encodeResponse: encodeAlterUserScramCredentialsResponse,
 };
 
+export const consumerGroupHeartbeatApi: ApiSchema = {
+  apiKey: 68,
+  name: 'ConsumerGroupHeartbeat',
+  minVersion: 0,
+  maxVersion: 1,
+  firstFlexibleVersion: 0,
+  decodeRequest: decodeConsumerGroupHeartbeatRequest,
+  encodeRequest: encodeConsumerGroupHeartbeatRequest,
+  decodeResponse: decodeConsumerGroupHeartbeatResponse,
+  encodeResponse: encodeConsumerGroupHeartbeatResponse,
+};
+
+export const consumerGroupDescribeApi: ApiSchema = {
+  apiKey: 69,
+  name: 'ConsumerGroupDescribe',
+  minVersion: 0,
+  maxVersion: 0,
+  firstFlexibleVersion: 0,
+  decodeRequest: decodeConsumerGroupDescribeRequest,
+  encodeRequest: encodeConsumerGroupDescribeRequest,
+  decodeResponse: decodeConsumerGroupDescribeResponse,
+  encodeResponse: encodeConsumerGroupDescribeResponse,
+};
+
 /** Every generated API by key. */
 export const API_SCHEMAS: ReadonlyMap<number, ApiSchema> = new Map<number, ApiSchema>([
   [0, produceApi],
@@ -578,4 +610,6 @@ export const API_SCHEMAS: ReadonlyMap<number, ApiSchema> = new Map<number, ApiSc
   [47, offsetDeleteApi],
   [50, describeUserScramCredentialsApi],
   [51, alterUserScramCredentialsApi],
+  [68, consumerGroupHeartbeatApi],
+  [69, consumerGroupDescribeApi],
 ]);

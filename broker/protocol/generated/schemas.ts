@@ -19,7 +19,9 @@
 //   AlterPartitionReassignmentsResponse.json ListPartitionReassignmentsRequest.json
 //   ListPartitionReassignmentsResponse.json OffsetDeleteRequest.json OffsetDeleteResponse.json
 //   DescribeUserScramCredentialsRequest.json DescribeUserScramCredentialsResponse.json
-//   AlterUserScramCredentialsRequest.json AlterUserScramCredentialsResponse.json RequestHeader.json
+//   AlterUserScramCredentialsRequest.json AlterUserScramCredentialsResponse.json
+//   ConsumerGroupHeartbeatRequest.json ConsumerGroupHeartbeatResponse.json
+//   ConsumerGroupDescribeRequest.json ConsumerGroupDescribeResponse.json RequestHeader.json
 //   ResponseHeader.json ConsumerProtocolSubscription.json ConsumerProtocolAssignment.json
 // Copyright The Apache Software Foundation, licensed under the Apache License, Version 2.0.
 // Regenerate with: npm run generate:protocol -- <schemaDir>
@@ -845,6 +847,76 @@ export const MESSAGE_DESCRIPTIONS: readonly MessageDescription[] = [
       {"name":"user","type":"string","versions":[0,0]},
       {"name":"errorCode","type":"int16","versions":[0,0]},
       {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0]},
+    ]},
+  ]},
+  {"name":"ConsumerGroupHeartbeatRequest","kind":"request","apiKey":68,"validVersions":[0,1],"flexibleVersions":[0,1], "fields": [
+    {"name":"groupId","type":"string","versions":[0,1]},
+    {"name":"memberId","type":"string","versions":[0,1]},
+    {"name":"memberEpoch","type":"int32","versions":[0,1]},
+    {"name":"instanceId","type":"string","versions":[0,1],"nullableVersions":[0,1],"default":"null"},
+    {"name":"rackId","type":"string","versions":[0,1],"nullableVersions":[0,1],"default":"null"},
+    {"name":"rebalanceTimeoutMs","type":"int32","versions":[0,1],"default":-1},
+    {"name":"subscribedTopicNames","type":"[]string","versions":[0,1],"nullableVersions":[0,1],"default":"null"},
+    {"name":"subscribedTopicRegex","type":"string","versions":[1,1],"nullableVersions":[1,1],"default":"null"},
+    {"name":"serverAssignor","type":"string","versions":[0,1],"nullableVersions":[0,1],"default":"null"},
+    {"name":"topicPartitions","type":"[]struct","versions":[0,1],"nullableVersions":[0,1],"default":"null","struct":"ConsumerGroupHeartbeatRequestTopicPartitions", "fields": [
+      {"name":"topicId","type":"uuid","versions":[0,1]},
+      {"name":"partitions","type":"[]int32","versions":[0,1]},
+    ]},
+  ]},
+  {"name":"ConsumerGroupHeartbeatResponse","kind":"response","apiKey":68,"validVersions":[0,1],"flexibleVersions":[0,1], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,1]},
+    {"name":"errorCode","type":"int16","versions":[0,1]},
+    {"name":"errorMessage","type":"string","versions":[0,1],"nullableVersions":[0,1],"default":"null"},
+    {"name":"memberId","type":"string","versions":[0,1],"nullableVersions":[0,1],"default":"null"},
+    {"name":"memberEpoch","type":"int32","versions":[0,1]},
+    {"name":"heartbeatIntervalMs","type":"int32","versions":[0,1]},
+    {"name":"assignment","type":"struct","versions":[0,1],"nullableVersions":[0,1],"default":"null","struct":"ConsumerGroupHeartbeatResponseAssignment", "fields": [
+      {"name":"topicPartitions","type":"[]struct","versions":[0,1],"struct":"ConsumerGroupHeartbeatResponseTopicPartitions", "fields": [
+        {"name":"topicId","type":"uuid","versions":[0,1]},
+        {"name":"partitions","type":"[]int32","versions":[0,1]},
+      ]},
+    ]},
+  ]},
+  {"name":"ConsumerGroupDescribeRequest","kind":"request","apiKey":69,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"groupIds","type":"[]string","versions":[0,0]},
+    {"name":"includeAuthorizedOperations","type":"bool","versions":[0,0]},
+  ]},
+  {"name":"ConsumerGroupDescribeResponse","kind":"response","apiKey":69,"validVersions":[0,0],"flexibleVersions":[0,0], "fields": [
+    {"name":"throttleTimeMs","type":"int32","versions":[0,0]},
+    {"name":"groups","type":"[]struct","versions":[0,0],"struct":"ConsumerGroupDescribeResponseGroups", "fields": [
+      {"name":"errorCode","type":"int16","versions":[0,0]},
+      {"name":"errorMessage","type":"string","versions":[0,0],"nullableVersions":[0,0],"default":"null"},
+      {"name":"groupId","type":"string","versions":[0,0]},
+      {"name":"groupState","type":"string","versions":[0,0]},
+      {"name":"groupEpoch","type":"int32","versions":[0,0]},
+      {"name":"assignmentEpoch","type":"int32","versions":[0,0]},
+      {"name":"assignorName","type":"string","versions":[0,0]},
+      {"name":"members","type":"[]struct","versions":[0,0],"struct":"ConsumerGroupDescribeResponseMembers", "fields": [
+        {"name":"memberId","type":"string","versions":[0,0]},
+        {"name":"instanceId","type":"string","versions":[0,0],"nullableVersions":[0,0],"default":"null"},
+        {"name":"rackId","type":"string","versions":[0,0],"nullableVersions":[0,0],"default":"null"},
+        {"name":"memberEpoch","type":"int32","versions":[0,0]},
+        {"name":"clientId","type":"string","versions":[0,0]},
+        {"name":"clientHost","type":"string","versions":[0,0]},
+        {"name":"subscribedTopicNames","type":"[]string","versions":[0,0]},
+        {"name":"subscribedTopicRegex","type":"string","versions":[0,0],"nullableVersions":[0,0],"default":"null"},
+        {"name":"assignment","type":"struct","versions":[0,0],"struct":"ConsumerGroupDescribeResponseAssignment", "fields": [
+          {"name":"topicPartitions","type":"[]struct","versions":[0,0],"struct":"ConsumerGroupDescribeResponseTopicPartitions", "fields": [
+            {"name":"topicId","type":"uuid","versions":[0,0]},
+            {"name":"topicName","type":"string","versions":[0,0]},
+            {"name":"partitions","type":"[]int32","versions":[0,0]},
+          ]},
+        ]},
+        {"name":"targetAssignment","type":"struct","versions":[0,0],"struct":"ConsumerGroupDescribeResponseAssignment", "fields": [
+          {"name":"topicPartitions","type":"[]struct","versions":[0,0],"struct":"ConsumerGroupDescribeResponseTopicPartitions", "fields": [
+            {"name":"topicId","type":"uuid","versions":[0,0]},
+            {"name":"topicName","type":"string","versions":[0,0]},
+            {"name":"partitions","type":"[]int32","versions":[0,0]},
+          ]},
+        ]},
+      ]},
+      {"name":"authorizedOperations","type":"int32","versions":[0,0],"default":"-2147483648"},
     ]},
   ]},
   {"name":"RequestHeader","kind":"header","apiKey":null,"validVersions":[0,2],"flexibleVersions":[2,2], "fields": [

@@ -41,6 +41,8 @@ export const SELECTED_APIS: readonly SelectedApi[] = [
   { name: 'OffsetDelete', apiKey: 47 },
   { name: 'DescribeUserScramCredentials', apiKey: 50 },
   { name: 'AlterUserScramCredentials', apiKey: 51 },
+  { name: 'ConsumerGroupHeartbeat', apiKey: 68 },
+  { name: 'ConsumerGroupDescribe', apiKey: 69 },
 ];
 
 /** Non-API messages, grouped into one generated module each. */

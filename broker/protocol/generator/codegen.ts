@@ -126,6 +126,17 @@ export function nullableCondition(field: FieldSpec, present: VersionRange): stri
   return versionCondition(field.nullableVersions, present);
 }
 
+/**
+ * Presence marker of a nullable struct, as Kafka's MessageDataGenerator writes it: an INT8 before a
+ * regular field (-1 null, 1 present; read: negative = null), an unsigned varint as the payload's
+ * first byte inside a tagged field (0 null, 1 present; read: 0 = null).
+ */
+export function structMarker(tagged: boolean): { writeNull: string; writePresent: string; readIsNull: string } {
+  return tagged
+    ? { writeNull: 'w.writeUnsignedVarint(0);', writePresent: 'w.writeUnsignedVarint(1);', readIsNull: 'r.readUnsignedVarint() === 0' }
+    : { writeNull: 'w.writeInt8(-1);', writePresent: 'w.writeInt8(1);', readIsNull: 'r.readInt8() < 0' };
+}
+
 export function typeArgs(struct: StructSpec, recordsType: string): string {
   return struct.hasRecords ? `<${recordsType}>` : '';
 }
@@ -149,7 +160,10 @@ function minStructBytesAt(struct: StructSpec, version: number, message: MessageS
   for (const field of struct.fields) {
     if (!contains(field.regularVersions, version)) continue;
     if (field.type.kind === 'array') total += flexible ? 1 : 4;
-    else if (field.type.kind === 'struct') total += minStructBytesAt(field.type.struct, version, message);
+    else if (field.type.kind === 'struct') {
+      // A nullable struct can be just its INT8 null marker.
+      total += contains(field.nullableVersions, version) ? 1 : minStructBytesAt(field.type.struct, version, message);
+    }
     else total += minPrimitiveBytes(field.type.name, flexible && !(field.flexibleOverride && !contains(field.flexibleOverride, version)));
   }
   return total;

@@ -11,6 +11,7 @@ import {
   nullableCondition,
   readMethod,
   regularIn,
+  structMarker,
   taggedIn,
   typeArgs,
   versionParam,
@@ -19,11 +20,16 @@ import { defaultValueCode, elementTsType, fieldTsType } from './emit-types.ts';
 import type { ElementType, FieldSpec, MessageSpec, StructSpec } from './schema.ts';
 import { format, isEmpty, splitByFlexibility, versionCondition, type VersionRange } from './versions.ts';
 
-/** Expression reading one non-array value present in `present` (a sub-range of the branch). */
-function scalarRead(field: FieldSpec, element: ElementType, present: VersionRange, ctx: EmitContext): string {
-  if (element.kind === 'struct') return `decode${element.struct.typeName}(r, version)`;
-  const compact = isCompact(field, ctx);
+/** Expression reading one non-array value present in `present` (a sub-range of the branch), inside a tagged field or not. */
+function scalarRead(field: FieldSpec, element: ElementType, present: VersionRange, ctx: EmitContext, tagged: boolean): string {
   const nullable = nullableCondition(field, present);
+  if (element.kind === 'struct') {
+    const read = `decode${element.struct.typeName}(r, version)`;
+    if (nullable === false) return read;
+    const { readIsNull } = structMarker(tagged);
+    return `${nullable === null ? '' : `${nullable} && `}${readIsNull} ? null : ${read}`;
+  }
+  const compact = isCompact(field, ctx);
   if (nullable === null) return `r.${readMethod(element.name, compact, true)}()`;
   if (nullable === false) return `r.${readMethod(element.name, compact, false)}()`;
   return `${nullable} ? r.${readMethod(element.name, compact, true)}() : r.${readMethod(element.name, compact, false)}()`;
@@ -94,7 +100,7 @@ function emitBranch(code: Code, ctx: EmitContext): void {
       }
       continue;
     }
-    const read = scalarRead(field, field.type, regular, ctx);
+    const read = scalarRead(field, field.type, regular, ctx, false);
     if (unconditional) code.line(`const ${local} = ${read};`);
     else if (!isTagged) code.line(`const ${local} = ${regularCondition} ? ${read} : ${defaultValueCode(field, struct, imports)};`);
     else {
@@ -126,7 +132,7 @@ function emitTaggedFieldsRead(code: Code, tagged: FieldSpec[], ctx: EmitContext)
     code.open(`case ${field.tag}: {`);
     if (condition !== null) code.open(`if (!(${condition})) {`).line('r.skip(r.remaining);').line('break;').close();
     if (field.type.kind === 'array') emitArrayReadInto(code, field, local, present, ctx);
-    else code.line(`${local} = ${scalarRead(field, field.type, present, ctx)};`);
+    else code.line(`${local} = ${scalarRead(field, field.type, present, ctx, true)};`);
     code.line('break;');
     code.close();
   }

@@ -12,6 +12,7 @@ import {
   localName,
   nullableCondition,
   regularIn,
+  structMarker,
   taggedIn,
   versionParam,
   writeMethod,
@@ -29,13 +30,24 @@ function elementWrite(element: ElementType, value: string, ctx: EmitContext): st
   return `w.${writeMethod(element.name, ctx.flexible, false)}(${value});`;
 }
 
-/** Statements writing `value` (the field's value) for a version in `present`. */
-function emitFieldWrite(code: Code, field: FieldSpec, value: string, present: VersionRange, ctx: EmitContext): void {
+/** Statements writing `value` (the field's value) for a version in `present`, inside a tagged field or not. */
+function emitFieldWrite(code: Code, field: FieldSpec, value: string, present: VersionRange, ctx: EmitContext, tagged: boolean): void {
   const typeNullable = isNullableType(field, ctx.struct);
   const nullable = typeNullable ? nullableCondition(field, present) : false;
   const type = field.type;
   if (type.kind === 'struct') {
-    code.line(`encode${type.struct.typeName}(w, ${value}, version);`);
+    const encode = (source: string): string => `encode${type.struct.typeName}(w, ${source}, version);`;
+    if (!typeNullable) code.line(encode(value));
+    else if (nullable === false) code.line(encode(requireNonNull(field, value, ctx)));
+    else {
+      const local = localName(field);
+      const { writeNull, writePresent } = structMarker(tagged);
+      code.line(`const ${local} = ${nullable === null ? value : `${nullable} ? ${value} : ${requireNonNull(field, value, ctx)}`};`);
+      code.open(`if (${local} === null) {`).line(writeNull).middle('} else {');
+      code.line(nullable === null ? writePresent : `if (${nullable}) ${writePresent}`);
+      code.line(encode(local));
+      code.close();
+    }
     return;
   }
   if (type.kind === 'array') {
@@ -85,7 +97,7 @@ function emitTaggedFieldsWrite(code: Code, tagged: FieldSpec[], ctx: EmitContext
   sorted.forEach((field, index) => {
     code.open(`if (${flags[index]}) {`);
     code.line(`const mark = w.beginTaggedField(${field.tag});`);
-    emitFieldWrite(code, field, `msg.${field.prop}`, taggedIn(field, ctx.range), ctx);
+    emitFieldWrite(code, field, `msg.${field.prop}`, taggedIn(field, ctx.range), ctx, true);
     code.line('w.endTaggedField(mark);');
     code.close();
   });
@@ -100,11 +112,11 @@ function emitBranch(code: Code, ctx: EmitContext): void {
     if (condition === false) continue;
     const value = `msg.${field.prop}`;
     if (condition === null) {
-      emitFieldWrite(code, field, value, regular, ctx);
+      emitFieldWrite(code, field, value, regular, ctx, false);
       continue;
     }
     const body = new Code();
-    emitFieldWrite(body, field, value, regular, ctx);
+    emitFieldWrite(body, field, value, regular, ctx, false);
     if (body.lines.length === 1) code.line(`if (${condition}) ${body.lines[0]}`);
     else {
       code.open(`if (${condition}) {`);

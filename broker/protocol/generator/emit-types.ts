@@ -61,7 +61,8 @@ export function defaultValueCode(field: FieldSpec, struct: StructSpec, imports: 
     return raw === 'null' ? 'null' : '[]';
   }
   if (field.type.kind === 'struct') {
-    if (raw !== undefined) throw new Error(`${what}: struct defaults are not supported`);
+    if (raw === 'null') return 'null';
+    if (raw !== undefined) throw new Error(`${what}: a struct field only takes the default "null", got ${String(raw)}`);
     return `default${field.type.struct.typeName}()`;
   }
   const name = field.type.name;
@@ -94,7 +95,11 @@ export function defaultValueCode(field: FieldSpec, struct: StructSpec, imports: 
 export function isDefaultCode(field: FieldSpec, struct: StructSpec, value: string, imports: Imports): string {
   const defaultCode = defaultValueCode(field, struct, imports);
   const nullable = isNullableType(field, struct);
-  if (field.type.kind === 'struct') return `isDefault${field.type.struct.typeName}(${value})`;
+  if (field.type.kind === 'struct') {
+    if (defaultCode === 'null') return `${value} === null`;
+    const check = `isDefault${field.type.struct.typeName}(${value})`;
+    return nullable ? `${value} !== null && ${check}` : check;
+  }
   if (field.type.kind === 'array' || (field.type.kind === 'primitive' && field.type.name === 'bytes')) {
     if (defaultCode === 'null') return `${value} === null`;
     return nullable ? `${value} !== null && ${value}.length === 0` : `${value}.length === 0`;
@@ -107,7 +112,11 @@ export function isDefaultCode(field: FieldSpec, struct: StructSpec, value: strin
 export function isNotDefaultCode(field: FieldSpec, struct: StructSpec, value: string, imports: Imports): string {
   const defaultCode = defaultValueCode(field, struct, imports);
   const nullable = isNullableType(field, struct);
-  if (field.type.kind === 'struct') return `!isDefault${field.type.struct.typeName}(${value})`;
+  if (field.type.kind === 'struct') {
+    if (defaultCode === 'null') return `${value} !== null`;
+    const check = `!isDefault${field.type.struct.typeName}(${value})`;
+    return nullable ? `(${value} === null || ${check})` : check;
+  }
   if (field.type.kind === 'array' || (field.type.kind === 'primitive' && field.type.name === 'bytes')) {
     if (defaultCode === 'null') return `${value} !== null`;
     return nullable ? `(${value} === null || ${value}.length !== 0)` : `${value}.length !== 0`;
@@ -166,16 +175,21 @@ export function emitDefaultFactory(code: Code, message: MessageSpec, struct: Str
   code.line();
 }
 
-/** Structs that need an isDefaultXxx function: those of tagged struct fields, and their struct fields. */
+/**
+ * Structs that need an isDefaultXxx function: those of tagged struct fields, and their struct fields,
+ * except struct fields whose default is null (compared with === null).
+ */
 export function structsNeedingIsDefault(message: MessageSpec): Set<StructSpec> {
   const needed = new Set<StructSpec>();
-  const add = (struct: StructSpec): void => {
-    if (needed.has(struct)) return;
+  const comparedStruct = (field: FieldSpec): StructSpec | null =>
+    field.type.kind === 'struct' && field.rawDefault !== 'null' ? field.type.struct : null;
+  const add = (struct: StructSpec | null): void => {
+    if (struct === null || needed.has(struct)) return;
     needed.add(struct);
-    for (const field of struct.fields) if (field.type.kind === 'struct') add(field.type.struct);
+    for (const field of struct.fields) add(comparedStruct(field));
   };
   for (const struct of message.structs) {
-    for (const field of struct.fields) if (field.tag !== undefined && field.type.kind === 'struct') add(field.type.struct);
+    for (const field of struct.fields) if (field.tag !== undefined) add(comparedStruct(field));
   }
   return needed;
 }

@@ -200,7 +200,9 @@ function normaliseMessage(raw: RawMessage): MessageSpec {
     }
     const type: FieldType = field.type.startsWith('[]') ? { kind: 'array', element } : element;
     const nullableVersions = intersect(parseVersions(field.nullableVersions, `${what}.nullableVersions`), versions);
-    if (type.kind === 'struct' && !isEmpty(nullableVersions)) throw new Error(`${what}: nullable structs are not supported`);
+    if (type.kind === 'struct' && field.default !== undefined && field.default !== 'null') {
+      throw new Error(`${what}: a struct field only takes the default "null" (with nullableVersions), got ${JSON.stringify(field.default)}`);
+    }
     if (type.kind === 'primitive' && !isEmpty(nullableVersions) && !['string', 'bytes', 'records'].includes(type.name)) {
       throw new Error(`${what}: type ${type.name} cannot be nullable`);
     }

@@ -49,6 +49,8 @@ export interface BrokerConfig {
   maxTopics: number;
   maxPartitionsPerTopic: number;
   groupInitialRebalanceDelayMs: number;
+  /** Shortest session timeout a group member may ask for (group.min.session.timeout.ms; Kafka's default 6000, the test preset 100). */
+  groupMinSessionTimeoutMs: number;
   /** Consumer groups held in memory, and separately groups holding committed offsets (Kafka has no such limit). */
   maxGroups: number;
   /** Members per group (group.max.size); GROUP_MAX_SIZE_REACHED beyond. */
@@ -120,6 +122,7 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir' | 'log' | 'logg
   maxTopics: 10_000,
   maxPartitionsPerTopic: 1_000,
   groupInitialRebalanceDelayMs: 3_000,
+  groupMinSessionTimeoutMs: 6_000,
   // Group limits (docs/broker.md, "Consumer groups"): far above anything this repo's landscapes and
   // tests use (a few groups of a few members, topics of at most 32 partitions), low enough that a
   // hostile client cannot grow memory or the offsets file without bound. Kafka's group.max.size is

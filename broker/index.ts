@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from './config.ts';
+import { DynamicBrokerConfigs, clusterNodeSettings, type ClusterNodeRoles } from './dynamic-broker-config.ts';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/partition-log.ts';
 import { TopicStore } from './topics.ts';
 import { GroupCoordinator, FileOffsetStore } from './group/index.ts';
@@ -21,10 +22,14 @@ import { openFiles } from './log/storage-open-files.ts';
 import { Scrubber } from './log/scrubber.ts';
 import { DEFAULT_OFFSETS_COMPACT_BYTES } from './group/replicated-offset-store.ts';
 import { Authorizer } from './security/acl-store.ts';
-import { bindListeners, closeListeners, interBrokerTlsOptions, planListeners, DEFAULT_SECURITY_CONFIG, type ListenerSpec, type SecurityConfig, type SecurityProtocol } from './server/listeners.ts';
+import { committedOffsets, resetBroker, topicRecords, type CommittedOffset, type InspectedRecord } from './testing/inspect.ts';
+import { presetDataDir, TEST_PRESET, type BrokerPreset } from './testing/preset.ts';
+import { bindListeners, closeListeners, interBrokerTlsOptions, isTlsProtocol, planListeners, DEFAULT_SECURITY_CONFIG, type ListenerSpec, type SecurityConfig, type SecurityProtocol } from './server/listeners.ts';
 import { openBrokerSecurity, type SaslMechanism } from './server/sasl/index.ts';
 
 export type { BrokerConfig } from './config.ts';
+export type { CommittedOffset, InspectedRecord } from './testing/inspect.ts';
+export type { BrokerPreset } from './testing/preset.ts';
 
 /** Cluster mode: the broker registers with a controller quorum and replicates its partitions. */
 export interface BrokerClusterOptions {
@@ -43,10 +48,15 @@ export interface BrokerClusterOptions {
   offsetsCompactBytes?: number;
   /** How long a metadata change waits for the controller quorum. Default 5000 ms. */
   controllerRequestTimeoutMs?: number;
+  /** This node's roles and controller settings (cluster/node.ts), for DescribeConfigs. */
+  node?: ClusterNodeRoles;
 }
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'log' | 'advertisedHost' | 'security'>> {
-  dataDir: string;
+  /** Where partition logs, offsets and metadata live. Optional with preset 'test' (a temporary directory removed on close). */
+  dataDir?: string;
+  /** 'test': the broker as a test suite's Kafka (testing/preset.ts); options given here still win over it. */
+  preset?: BrokerPreset;
   advertisedHost?: string;
   log?: Partial<LogConfig>;
   /** Listeners, TLS, SASL (server/listeners.ts SecurityConfig); unset fields take its defaults. */
@@ -72,6 +82,12 @@ export interface RunningBroker {
   serveFrame(frame: Buffer, conn: ConnectionInfo): Promise<Buffer[] | null>;
   /** Every listener with the port it bound and the endpoint Metadata gives clients on it; the first is host/port above. */
   listeners: { name: string; protocol: SecurityProtocol; host: string; port: number; advertised: { host: string; port: number } }[];
+  /** Every record of `topic` (of one partition when given) from the log start to the high watermark, decoded (testing/inspect.ts). */
+  records(topic: string, partition?: number): InspectedRecord[];
+  /** The offsets `groupId` has committed, by topic and partition. */
+  committedOffsets(groupId: string): CommittedOffset[];
+  /** Deletes every topic and every group (which must have no members left) with its offsets: a clean slate between tests. Single node only. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,11 +96,26 @@ export interface RunningBroker {
  * committed offsets, then listens for Kafka clients. The CLI's `untangle broker` is a thin wrapper.
  */
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
+  const place = await presetDataDir(options.dataDir, options.preset);
+  if (!place.remove) return startBrokerIn(options, place.dataDir);
+  const remove = place.remove;
+  try {
+    const broker = await startBrokerIn(options, place.dataDir);
+    return { ...broker, close: () => broker.close().then(remove) };
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+}
+
+async function startBrokerIn(options: StartBrokerOptions, dataDir: string): Promise<RunningBroker> {
+  const { preset, ...given } = options;
   const config: BrokerConfig = {
     ...DEFAULT_BROKER_CONFIG,
+    ...(preset === 'test' ? TEST_PRESET : {}),
     logger: () => undefined,
-    ...stripUndefined(options),
-    dataDir: options.dataDir,
+    ...stripUndefined(given),
+    dataDir,
     advertisedHost: options.advertisedHost || options.host || DEFAULT_BROKER_CONFIG.host,
     log: { ...DEFAULT_LOG_CONFIG, ...stripUndefined(options.log ?? {}) },
     security: { ...DEFAULT_SECURITY_CONFIG, ...stripUndefined(options.security ?? {}) },
@@ -94,6 +125,9 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   // Refuses unsafe or malformed listeners before anything is opened.
   const listenerPlan = planListeners(config.host, config.port, config.advertisedHost, config.security);
   await mkdir(config.dataDir, { recursive: true });
+  // Before anything reads the config: the broker configs set with AlterConfigs replace the flags' values.
+  const clusterNode = options.cluster ? clusterNodeSettings(options.cluster) : null;
+  const brokerConfigs = await DynamicBrokerConfigs.open(config, clusterNode);
   const security = await openBrokerSecurity(config.dataDir, config.security, options.saslMechanisms ?? [], logger);
   // Before the logs are opened: an ACL file that does not parse stops the start (no files or ports held yet).
   const authorizer = await Authorizer.open({
@@ -121,9 +155,9 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         maxAcls: config.maxAcls,
         topics,
         heartbeatIntervalMs: options.cluster.heartbeatIntervalMs ?? 500,
-        replicaLagTimeMaxMs: options.cluster.replicaLagTimeMaxMs ?? 5_000,
-        defaultMinInsyncReplicas: options.cluster.defaultMinInsyncReplicas ?? 1,
-        offsetsTopicPartitions: options.cluster.offsetsTopicPartitions ?? 10,
+        replicaLagTimeMaxMs: clusterNode!.replicaLagTimeMaxMs,
+        defaultMinInsyncReplicas: clusterNode!.defaultMinInsyncReplicas,
+        offsetsTopicPartitions: clusterNode!.offsetsTopicPartitions,
         offsetsCompactBytes: options.cluster.offsetsCompactBytes ?? DEFAULT_OFFSETS_COMPACT_BYTES,
         controllerRequestTimeoutMs: options.cluster.controllerRequestTimeoutMs ?? 5_000,
         maxFrameBytes: config.maxFrameBytes,
@@ -147,7 +181,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const groups = new GroupCoordinator(
     {
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-      minSessionTimeoutMs: 6_000,
+      minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
       maxSessionTimeoutMs: 1_800_000,
       maxGroups: config.maxGroups,
       maxMembersPerGroup: config.groupMaxSize,
@@ -189,7 +223,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     logger(`ACLs enforced (--authorizer acl): ${authorizer.size} ACL(s), super users ${config.superUsers.join(';') || '-'}${config.allowEveryoneIfNoAclFound ? ', resources without ACLs open to everyone' : ''}`);
     if (cluster) logger('ACLs are the cluster\'s: kept in the controller quorum\'s metadata, the same on every broker');
   }
-  const router = new RequestRouter({ config, topics, groups, metrics, producerIds, authorizer, warn: (line) => badInputLog.log(line), self: (conn) => selfFor(conn), cluster, security, responses });
+  const router = new RequestRouter({ config, topics, groups, metrics, producerIds, authorizer, warn: (line) => badInputLog.log(line), self: (conn) => selfFor(conn), cluster, security, responses, brokerConfigs });
 
   const boundPorts = new Map<ListenerSpec, number>();
   /** The endpoint of the listener a connection arrived on (Kafka answers Metadata per listener). */
@@ -227,6 +261,13 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
 
   const bound = await bindListeners(listenerPlan.listeners, config.security, config.maxConnections, onSocket, (line) => limitsLog.log(line));
   for (const b of bound) boundPorts.set(b.spec, b.port);
+  // A dynamic broker config changed (AlterConfigs): the logs take the new defaults, the limits their new values.
+  brokerConfigs.onChange(() => {
+    for (const t of topics.all()) for (const p of t.partitions) p.log.updateConfig(topics.logConfigFor(t.configs));
+    connections.stop();
+    connections.start();
+    for (const b of bound) if (isTlsProtocol(b.spec.protocol)) b.server.maxConnections = config.maxConnections * 2;
+  });
   port = bound[0].port;
   const metricsUrl = config.metricsPort === null ? null : await metrics.listen(config.host, config.metricsPort);
 
@@ -255,6 +296,12 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     metricsUrl,
     config,
     listeners: bound.map((b) => ({ name: b.spec.name, protocol: b.spec.protocol, host: b.spec.host, port: b.port, advertised: listenerPlan.advertised(b.spec, b.port) })),
+    records: (topic, partition) => topicRecords(topics, topic, partition),
+    committedOffsets: (groupId) => committedOffsets(groups, groupId),
+    reset: () => {
+      if (cluster) return Promise.reject(new Error('reset() is for a single broker; on a cluster delete topics and groups with an admin client'));
+      return resetBroker(topics, groups);
+    },
     async serveFrame(frame, conn) {
       const body = new Reader(frame);
       return handleFrame(decodeRequestHeader(body), body, conn);

@@ -8,13 +8,17 @@ import { addSecurityOptions, securitySettings, type SecurityCliOptions } from '.
 import { parseRoles, startNode } from '../broker/cluster/node.ts';
 import { parseQuorum } from '../broker/cluster/controller/index.ts';
 import { readClusterSecretFile } from '../broker/cluster/secret.ts';
+import { parsePreset, type BrokerPreset } from '../broker/testing/preset.ts';
 import { parseSuperUsers as parseSuperUserList } from '../broker/security/acl.ts';
 
 interface BrokerOptions extends SecurityCliOptions {
   port: number;
   host: string;
   advertisedHost?: string;
-  dataDir: string;
+  dataDir?: string;
+  preset?: BrokerPreset;
+  groupMinSessionTimeoutMs: number;
+  maxFetchWaitMs: number;
   nodeId: number;
   defaultPartitions: number;
   autoCreateTopics: boolean;
@@ -65,7 +69,8 @@ export function registerBrokerCommand(program: Command): void {
   const d = DEFAULT_BROKER_CONFIG;
   addSecurityOptions(program.command('broker'))
     .description('Run one node of the untangle broker (speaks the Kafka wire protocol)')
-    .requiredOption('--data-dir <dir>', 'directory for partition logs, offsets and metadata')
+    .option('--data-dir <dir>', 'directory for partition logs, offsets and metadata (required unless --preset test)')
+    .option('--preset <name>', 'test: the broker as a test suite\'s Kafka: a temporary data directory removed on exit, any free port, auto-created topics, no initial rebalance delay, session timeouts from 100 ms; flags given explicitly still win', parsePreset)
     .option('--port <port>', 'TCP port for Kafka clients (0 = any free port)', intOption(0, 65535), d.port)
     .option('--host <host>', 'address to listen on', d.host)
     .option('--advertised-host <host>', 'host name given to clients in Metadata (default: --host)')
@@ -91,7 +96,9 @@ export function registerBrokerCommand(program: Command): void {
     .option('--max-open-files <n>', 'most log segment files held open at once; the least recently used is closed beyond it', intOption(1), d.maxOpenFiles)
     .option('--log-scrub-interval-ms <ms>', 'pause between background passes that CRC-check every sealed segment (0 = off)', intOption(0), d.scrubIntervalMs)
     .option('--log-scrub-bytes-per-sec <n>', 'read rate limit of the background scrubber, across all partitions', intOption(1024), d.scrubBytesPerSec)
+    .option('--max-fetch-wait-ms <ms>', 'longest a Fetch waits for data, whatever its MaxWaitMs asks (a long poll never holds a connection longer)', intOption(0), d.maxFetchWaitMs)
     .option('--group-initial-rebalance-delay-ms <ms>', 'how long a new group waits for more members', intOption(0), d.groupInitialRebalanceDelayMs)
+    .option('--group-min-session-timeout-ms <ms>', 'shortest session timeout a group member may ask for (group.min.session.timeout.ms)', intOption(1), d.groupMinSessionTimeoutMs)
     .option('--max-groups <n>', 'consumer groups held in memory, and separately groups holding committed offsets', intOption(1), d.maxGroups)
     .option('--group-max-size <n>', 'members per consumer group (group.max.size); GROUP_MAX_SIZE_REACHED beyond', intOption(1, 2 ** 31 - 1), d.groupMaxSize)
     .option('--max-member-metadata-bytes <n>', 'one group member\'s JoinGroup protocol metadata, and separately its SyncGroup assignment', intOption(1024), d.maxMemberMetadataBytes)
@@ -113,18 +120,29 @@ export function registerBrokerCommand(program: Command): void {
     .option('--offsets-topic-partitions <n>', 'partitions of __consumer_offsets when this cluster creates it (default 10)', intOption(1, 1000))
     .option('--cluster-secret-file <file>', 'cluster mode: a file holding the secret every node of the cluster shares (at least 32 bytes, e.g. `openssl rand -hex 32`; readable by this user only); authenticates controller traffic and replica fetches. Required with --controller-quorum')
     .option('--offsets-compact-bytes <n>', 'rewrite an __consumer_offsets partition as a snapshot of its offsets once it holds this many bytes (default 16 MiB)', intOption(64 * 1024))
-    .action(async (opts: BrokerOptions) => {
+    .action(async (opts: BrokerOptions, command: Command) => {
       const logger = (line: string): void => void process.stderr.write(`${new Date().toISOString()} broker ${opts.nodeId}: ${line}\n`);
+      if (opts.preset !== undefined) dropPresetDefaults(opts, command);
+      else if (opts.dataDir === undefined) throw new Error('untangle broker needs --data-dir DIR (or --preset test for a temporary one)');
       if (opts.roles !== undefined || opts.controllerQuorum !== undefined) {
         await runClusterNode(opts, logger);
         return;
       }
       const broker = await startBroker(brokerSettings(opts, logger));
       process.stdout.write(
-        `untangle broker ready node=${opts.nodeId} listen=${broker.address} metrics=${broker.metricsUrl ?? '-'} data=${opts.dataDir}\n`,
+        `untangle broker ready node=${opts.nodeId} listen=${broker.address} metrics=${broker.metricsUrl ?? '-'} data=${broker.config.dataDir}\n`,
       );
       closeOnSignal(() => broker.close(), logger);
     });
+}
+
+/** Options the test preset sets (testing/preset.ts) keep the preset's value unless given on the command line. */
+const PRESET_OPTIONS = ['port', 'autoCreateTopics', 'groupInitialRebalanceDelayMs', 'groupMinSessionTimeoutMs', 'logScrubIntervalMs'] as const;
+
+function dropPresetDefaults(opts: BrokerOptions, command: Command): void {
+  for (const key of PRESET_OPTIONS) {
+    if (command.getOptionValueSource(key) === 'default') delete (opts as unknown as Record<string, unknown>)[key];
+  }
 }
 
 /** `untangle broker --roles ... --controller-quorum ...`: one node of a cluster. */
@@ -133,9 +151,11 @@ async function runClusterNode(opts: BrokerOptions, logger: (line: string) => voi
   const roles = parseRoles(opts.roles ?? 'broker');
   const voters = parseQuorum(opts.controllerQuorum);
   if (opts.clusterSecretFile === undefined) throw new Error('--controller-quorum needs --cluster-secret-file FILE: every node of a cluster must hold the same secret (`untangle cluster` generates one)');
+  if (opts.dataDir === undefined) throw new Error('a cluster node needs --data-dir DIR: it must find its log and the quorum\'s state again after a restart');
   const node = await startNode({
     clusterSecret: readClusterSecretFile(opts.clusterSecretFile),
     ...brokerSettings(opts, logger),
+    dataDir: opts.dataDir,
     nodeId: opts.nodeId,
     roles,
     voters,
@@ -174,6 +194,9 @@ function brokerSettings(opts: BrokerOptions, logger: (line: string) => void): St
     maxQueuedRequestBytes: opts.queuedMaxRequestBytes,
     maxQueuedResponseBytes: opts.maxQueuedResponseBytes,
     groupInitialRebalanceDelayMs: opts.groupInitialRebalanceDelayMs,
+    groupMinSessionTimeoutMs: opts.groupMinSessionTimeoutMs,
+    maxFetchWaitMs: opts.maxFetchWaitMs,
+    preset: opts.preset,
     maxGroups: opts.maxGroups,
     groupMaxSize: opts.groupMaxSize,
     maxMemberMetadataBytes: opts.maxMemberMetadataBytes,

@@ -6,6 +6,7 @@ import { startBroker, type RunningBroker, type StartBrokerOptions, type BrokerCl
 import { startController, type QuorumVoter, type RunningController } from './controller/index.ts';
 import { freePorts } from './free-ports.ts';
 import { checkClusterSecret, generateClusterSecret } from './secret.ts';
+import { presetDataDir, type BrokerPreset } from '../testing/preset.ts';
 
 export type NodeRole = 'broker' | 'controller';
 
@@ -22,7 +23,8 @@ export interface ControllerTuning {
   leaderImbalancePercent?: number;
 }
 
-export interface StartNodeOptions extends Omit<StartBrokerOptions, 'cluster'> {
+export interface StartNodeOptions extends Omit<StartBrokerOptions, 'cluster' | 'dataDir'> {
+  dataDir: string;
   nodeId: number;
   roles: readonly NodeRole[];
   /** Every controller of the quorum (`--controller-quorum`). */
@@ -74,7 +76,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   let broker: RunningBroker | null = null;
   if (roles.includes('broker')) {
     try {
-      broker = await startBroker({ ...options, cluster: { ...options.broker, voters, clusterSecret } });
+      // roles and controller: what DescribeConfigs reports as process.roles and the controller's settings.
+      const node = { roles, controller: controller ? (options.controller ?? {}) : null };
+      broker = await startBroker({ ...options, cluster: { ...options.broker, voters, clusterSecret, node } });
     } catch (err) {
       await controller?.close();
       throw err;
@@ -101,7 +105,10 @@ export interface StartClusterOptions {
   nodes: number;
   /** Controllers among them (ids 1..controllers, each also a broker); odd. Default min(3, nodes) rounded down to odd. */
   controllers?: number;
-  dataDir: string;
+  /** Node i keeps its data in dataDir/node-i. Optional with preset 'test': a temporary directory removed on close. */
+  dataDir?: string;
+  /** 'test': every node with the broker's test preset (testing/preset.ts), and brokers fenced after 2 s without heartbeats. */
+  preset?: BrokerPreset;
   host?: string;
   logger?: (line: string) => void;
   controller?: ControllerTuning;
@@ -129,6 +136,18 @@ export function defaultControllerCount(nodes: number): number {
 
 /** A whole cluster in this process, on free ports; node i keeps its data in dataDir/node-i. */
 export async function startCluster(options: StartClusterOptions): Promise<RunningCluster> {
+  const place = await presetDataDir(options.dataDir, options.preset);
+  try {
+    const cluster = await startClusterIn(options, place.dataDir);
+    return place.remove ? { ...cluster, close: () => cluster.close().then(place.remove!) } : cluster;
+  } catch (err) {
+    await place.remove?.();
+    throw err;
+  }
+}
+
+async function startClusterIn(options: StartClusterOptions, dataDir: string): Promise<RunningCluster> {
+  const test = options.preset === 'test';
   const host = options.host ?? '127.0.0.1';
   const controllers = options.controllers ?? defaultControllerCount(options.nodes);
   checkClusterShape(options.nodes, controllers);
@@ -146,9 +165,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
         voters,
         host,
         port: ports[i],
-        dataDir: join(options.dataDir, `node-${nodeId}`),
+        dataDir: join(dataDir, `node-${nodeId}`),
+        ...(test ? { preset: 'test' as const } : {}),
         logger: log ? (line) => log(`node ${nodeId}: ${line}`) : undefined,
-        controller: options.controller,
+        controller: test ? { brokerSessionTimeoutMs: 2_000, ...options.controller } : options.controller,
         broker: options.broker,
         clusterSecret,
       });

@@ -1,11 +1,12 @@
 // The classic group coordinator: membership (rebalance.ts) plus committed offsets and the admin
-// APIs (DescribeGroups, ListGroups, DeleteGroups). Follows Kafka's GroupMetadataManager.
+// APIs (DescribeGroups, ListGroups, DeleteGroups, OffsetDelete). Follows Kafka's GroupMetadataManager.
 import { ErrorCode } from '../protocol/errors.ts';
 import type { ClassicGroup } from './classic-group.ts';
 import type { OffsetEntry, OffsetStore } from './offset-store.ts';
 import { GroupMembership } from './membership.ts';
 import { validateExistingMember, type ResolvedConfig } from './rebalance.ts';
 import { planOffsetCommit } from './offset-commit.ts';
+import { planOffsetDelete, type OffsetDeleteResult, type OffsetDeleteTopic } from './offset-delete.ts';
 import {
   quoteGroupId,
   systemClock,
@@ -177,6 +178,23 @@ export class GroupCoordinator {
       this.offsets.deleteGroup(groupId).catch((err: Error) => this.logger(`deleting offsets of group ${groupId} failed: ${err.message}`));
       return { groupId, errorCode: ErrorCode.NONE };
     });
+  }
+
+  /**
+   * OffsetDelete: deletes the named committed offsets the group may lose (offset-delete.ts) and
+   * answers once the deletion is durable; COORDINATOR_NOT_AVAILABLE if the store fails.
+   */
+  async deleteOffsets(groupId: string, topics: readonly OffsetDeleteTopic[]): Promise<OffsetDeleteResult> {
+    if (this.membership.isClosed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const { result, deletions } = planOffsetDelete(groupId, this.membership.groups.get(groupId), topics, this.offsets);
+    if (deletions.length === 0) return result;
+    try {
+      await this.offsets.deleteOffsets(groupId, deletions);
+    } catch (err) {
+      this.logger(`deleting ${deletions.length} offset(s) of group ${quoteGroupId(groupId)} failed: ${(err as Error).message}`);
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    }
+    return result;
   }
 
   *committedOffsetsForLag(): Iterable<CommittedOffsetForLag> {

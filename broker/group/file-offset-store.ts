@@ -19,7 +19,7 @@ import { storage, writeAll } from '../log/storage.ts';
 import { FlushPolicy } from '../log/flush-policy.ts';
 import { decodeRecords, encodeRecord, MAGIC, type OffsetRecord } from './offset-records.ts';
 import { errorText, quarantineBytes, quarantineFile } from '../log/quarantine.ts';
-import { StateBackedOffsetStore, type OffsetEntry, type OffsetStore } from './offset-store.ts';
+import { StateBackedOffsetStore, type OffsetEntry, type OffsetStore, type TopicPartitionRef } from './offset-store.ts';
 
 export interface FileOffsetStoreOptions {
   /** Compact once the log passes this size (and twice the last snapshot). Default 64 MiB. */
@@ -146,6 +146,12 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
 
   deleteTopic(topic: string): Promise<void> {
     return this.mutate({ type: 'deleteTopic', topic }, () => this.state.deleteTopic(topic));
+  }
+
+  deleteOffsets(groupId: string, partitions: TopicPartitionRef[]): Promise<void> {
+    const held = partitions.filter((p) => this.state.get(groupId, p.topic, p.partition) !== undefined);
+    if (held.length === 0) return this.mutate(null, () => undefined);
+    return this.mutate({ type: 'deleteOffsets', groupId, partitions: held }, () => this.state.deleteOffsets(groupId, held));
   }
 
   /** Records written since the last flush: everything resolved is on disk when this is 0. */

@@ -5,13 +5,18 @@
 //   payload:= 1 groupId:str count:u32 entry*        commit (all entries of one commit, atomically)
 //           | 2 groupId:str                         group tombstone
 //           | 3 topic:str                           topic tombstone
+//           | 4 groupId:str count:u32 partition*    tombstones of some of a group's offsets (OffsetDelete)
 //   entry  := topic:str partition:i32 offset:i64 leaderEpoch:i32 metadata:nstr timestampMs:i64
+//   partition := topic:str partition:i32
 //   str    := byteLength:u32 utf8;  nstr := byteLength:i32 (-1 = null) utf8
 //
 // A record whose length runs past the end of the file or whose CRC does not match ends the replay:
 // it is the torn tail of a write interrupted by a crash.
+//
+// Type 4 came after 1-3: logs written before it read as they always did, but a broker older than it
+// would take a type 4 record for a corrupt tail (so going back to such a broker is not supported).
 import { crc32c } from '@node-rs/crc32';
-import type { OffsetEntry } from './offset-store.ts';
+import type { OffsetEntry, TopicPartitionRef } from './offset-store.ts';
 
 export const MAGIC = Buffer.from('UNTOFF01', 'latin1');
 const RECORD_HEADER_BYTES = 8;
@@ -21,11 +26,13 @@ const MAX_RECORD_BYTES = 1 << 30;
 export type OffsetRecord =
   | { type: 'commit'; groupId: string; entries: OffsetEntry[] }
   | { type: 'deleteGroup'; groupId: string }
-  | { type: 'deleteTopic'; topic: string };
+  | { type: 'deleteTopic'; topic: string }
+  | { type: 'deleteOffsets'; groupId: string; partitions: TopicPartitionRef[] };
 
 const TYPE_COMMIT = 1;
 const TYPE_DELETE_GROUP = 2;
 const TYPE_DELETE_TOPIC = 3;
+const TYPE_DELETE_OFFSETS = 4;
 
 class Writer {
   private pos = 0;
@@ -111,6 +118,11 @@ function payloadBytes(r: OffsetRecord): number {
       return 1 + strBytes(r.groupId);
     case 'deleteTopic':
       return 1 + strBytes(r.topic);
+    case 'deleteOffsets': {
+      let n = 1 + strBytes(r.groupId) + 4;
+      for (const p of r.partitions) n += strBytes(p.topic) + 4;
+      return n;
+    }
   }
 }
 
@@ -141,6 +153,15 @@ export function encodeRecord(r: OffsetRecord): Buffer {
       w.u8(TYPE_DELETE_TOPIC);
       w.str(r.topic);
       break;
+    case 'deleteOffsets':
+      w.u8(TYPE_DELETE_OFFSETS);
+      w.str(r.groupId);
+      w.u32(r.partitions.length);
+      for (const p of r.partitions) {
+        w.str(p.topic);
+        w.i32(p.partition);
+      }
+      break;
   }
   buf.writeUInt32BE(size, 0);
   buf.writeUInt32BE(crc32c(buf.subarray(RECORD_HEADER_BYTES)), 4);
@@ -170,6 +191,14 @@ function decodePayload(payload: Buffer): OffsetRecord {
     rec = { type: 'deleteGroup', groupId: r.str() };
   } else if (type === TYPE_DELETE_TOPIC) {
     rec = { type: 'deleteTopic', topic: r.str() };
+  } else if (type === TYPE_DELETE_OFFSETS) {
+    const groupId = r.str();
+    const count = r.u32();
+    const partitions: TopicPartitionRef[] = [];
+    // Each takes at least 8 bytes: a count past what is left is corruption, refused before the loop.
+    if (count > (payload.length - r.pos) / 8) throw new RangeError('offset deletion count exceeds the record');
+    for (let i = 0; i < count; i++) partitions.push({ topic: r.str(), partition: r.i32() });
+    rec = { type: 'deleteOffsets', groupId, partitions };
   } else {
     throw new RangeError(`unknown offset record type ${type}`);
   }

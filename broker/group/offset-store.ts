@@ -25,6 +25,12 @@ export interface OffsetEntry {
   commitTimestampMs: number;
 }
 
+/** One partition of a topic, as OffsetDelete names it. */
+export interface TopicPartitionRef {
+  topic: string;
+  partition: number;
+}
+
 export interface OffsetStore {
   /** Reads the persisted state; call once before serving. */
   load(): Promise<void>;
@@ -44,6 +50,8 @@ export interface OffsetStore {
   deleteGroup(groupId: string): Promise<void>;
   /** Forgets every group's offsets for a topic (tombstone); resolves once durable. */
   deleteTopic(topic: string): Promise<void>;
+  /** Forgets some of a group's offsets (OffsetDelete; one tombstone record for all); resolves once durable. */
+  deleteOffsets(groupId: string, partitions: TopicPartitionRef[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,10 +137,33 @@ export class OffsetState {
     }
   }
 
+  /** Forgets the named partitions' offsets of one group (absent ones are skipped); the group goes once it holds none. */
+  deleteOffsets(groupId: string, partitions: Iterable<TopicPartitionRef>): void {
+    const topics = this.byGroup.get(groupId);
+    if (!topics) return;
+    let removed = 0;
+    for (const { topic, partition } of partitions) {
+      const byPartition = topics.get(topic);
+      const e = byPartition?.get(partition);
+      if (!byPartition || !e) continue;
+      this.bytesHeld -= offsetEntryBytes(e.metadata);
+      byPartition.delete(partition);
+      removed++;
+      if (byPartition.size === 0) topics.delete(topic);
+    }
+    if (topics.size === 0) {
+      this.byGroup.delete(groupId);
+      this.countByGroup.delete(groupId);
+    } else {
+      this.countByGroup.set(groupId, this.offsetCount(groupId) - removed);
+    }
+  }
+
   /** Applies one logged mutation, as it was applied when issued. */
   applyRecord(r: OffsetRecord): void {
     if (r.type === 'commit') this.apply(r.groupId, r.entries);
     else if (r.type === 'deleteGroup') this.deleteGroup(r.groupId);
+    else if (r.type === 'deleteOffsets') this.deleteOffsets(r.groupId, r.partitions);
     else this.deleteTopic(r.topic);
   }
 
@@ -216,6 +247,10 @@ export class MemoryOffsetStore extends StateBackedOffsetStore implements OffsetS
 
   async deleteTopic(topic: string): Promise<void> {
     this.state.deleteTopic(topic);
+  }
+
+  async deleteOffsets(groupId: string, partitions: TopicPartitionRef[]): Promise<void> {
+    this.state.deleteOffsets(groupId, partitions);
   }
 
   async close(): Promise<void> {

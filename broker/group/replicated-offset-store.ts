@@ -17,7 +17,7 @@
 // reader is this store. Retention is off for the topic (retention.ms=-1), since deleting old
 // segments by age would drop the offsets of groups that have not committed lately.
 import { encodeRecord, decodeRecords, type OffsetRecord } from './offset-records.ts';
-import { OffsetState, StateBackedOffsetStore, type OffsetEntry, type OffsetStore } from './offset-store.ts';
+import { OffsetState, StateBackedOffsetStore, type OffsetEntry, type OffsetStore, type TopicPartitionRef } from './offset-store.ts';
 import { buildValueBatch, readBatchValues } from '../log/internal-batch.ts';
 import { BATCH_HEADER_BYTES, readBatchHeader } from '../log/record-batch.ts';
 import type { Partition } from '../topics.ts';
@@ -126,6 +126,11 @@ export class ReplicatedOffsetStore extends StateBackedOffsetStore implements Off
   async deleteGroup(groupId: string): Promise<void> {
     await this.append(groupId, { type: 'deleteGroup', groupId });
     this.state.deleteGroup(groupId);
+  }
+
+  async deleteOffsets(groupId: string, partitions: TopicPartitionRef[]): Promise<void> {
+    await this.append(groupId, { type: 'deleteOffsets', groupId, partitions });
+    this.state.deleteOffsets(groupId, partitions);
   }
 
   async deleteTopic(topic: string): Promise<void> {

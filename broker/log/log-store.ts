@@ -117,6 +117,15 @@ export abstract class LogStore {
     return err;
   }
 
+  /**
+   * Every segment's base offset, file modification time, max timestamp and emptiness, oldest first: ListOffsets v0
+   * answers from these (Kafka's legacyFetchOffsetsBefore) and MAX_TIMESTAMP from the max timestamps.
+   */
+  segmentTimes(): { baseOffset: number; lastModifiedMs: number; maxTimestamp: number; empty: boolean }[] {
+    this.ensureOpen();
+    return this.segments.map((s) => ({ baseOffset: s.baseOffset, lastModifiedMs: s.lastModifiedMs(), maxTimestamp: s.maxTimestamp, empty: s.isEmpty }));
+  }
+
   /** The sealed segments, oldest first (for the scrubber); none while offline or closed. */
   sealedSegments(): readonly Segment[] {
     return this.closed || this.failure !== null ? [] : this.segments.slice(0, -1);

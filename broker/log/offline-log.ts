@@ -69,6 +69,10 @@ export class OfflineLog implements PartitionLogApi {
     return [];
   }
 
+  segmentTimes(): { baseOffset: number; lastModifiedMs: number; maxTimestamp: number; empty: boolean }[] {
+    throw this.offline();
+  }
+
   get recoveryPoint(): number {
     return 0;
   }

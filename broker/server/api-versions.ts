@@ -15,7 +15,7 @@
 export const ADVERTISED_API_VERSIONS: ReadonlyMap<number, { min: number; max: number }> = new Map([
   [0, { min: 0, max: 7 }], // Produce
   [1, { min: 4, max: 11 }], // Fetch
-  [2, { min: 2, max: 3 }], // ListOffsets
+  [2, { min: 0, max: 10 }], // ListOffsets (v0 as Kafka 3 answered it; Kafka 4 dropped it: handlers/list-offsets.ts)
   [3, { min: 4, max: 6 }], // Metadata
   [8, { min: 5, max: 7 }], // OffsetCommit
   [9, { min: 4, max: 7 }], // OffsetFetch
@@ -30,15 +30,16 @@ export const ADVERTISED_API_VERSIONS: ReadonlyMap<number, { min: number; max: nu
   [19, { min: 3, max: 4 }], // CreateTopics
   [20, { min: 0, max: 1 }], // DeleteTopics
   [21, { min: 0, max: 1 }], // DeleteRecords
-  [22, { min: 0, max: 4 }], // InitProducerId
+  [22, { min: 0, max: 5 }], // InitProducerId (idempotent producers only; v5 adds an error only transactions raise)
   [23, { min: 2, max: 4 }], // OffsetForLeaderEpoch (v0-1 are deprecated and gone in Kafka 4)
-  [32, { min: 1, max: 2 }], // DescribeConfigs
+  [32, { min: 1, max: 4 }], // DescribeConfigs (v3+: config types and documentation, broker configs; topic configs send type 0 = unknown)
   [33, { min: 0, max: 1 }], // AlterConfigs
   [29, { min: 0, max: 3 }], // DescribeAcls
   [30, { min: 0, max: 3 }], // CreateAcls
   [31, { min: 0, max: 3 }], // DeleteAcls
   [37, { min: 0, max: 1 }], // CreatePartitions
   [42, { min: 0, max: 1 }], // DeleteGroups
+  [47, { min: 0, max: 0 }], // OffsetDelete
   [17, { min: 0, max: 1 }], // SaslHandshake (v0 only with SaslAuthenticate framing, not raw tokens: sasl/session.ts)
   [36, { min: 0, max: 2 }], // SaslAuthenticate
   [50, { min: 0, max: 0 }], // DescribeUserScramCredentials

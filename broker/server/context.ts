@@ -11,6 +11,7 @@ import type { Authorizer } from '../security/acl-store.ts';
 import type { SaslSessions } from './sasl/session.ts';
 import type { SaslMechanismRegistry } from './sasl/registry.ts';
 import type { CredentialStore } from '../security/credentials.ts';
+import type { DynamicBrokerConfigs } from '../dynamic-broker-config.ts';
 
 export type { ClusterServices };
 
@@ -33,6 +34,8 @@ export interface BrokerContext {
   cluster: ClusterServices | null;
   /** Response bytes queued across all connections: Fetch sizes its answer to the room left in it. */
   responses: ResponseBudget;
+  /** The broker configs AlterConfigs may change at runtime (DescribeConfigs / AlterConfigs on a BROKER resource). */
+  brokerConfigs: DynamicBrokerConfigs;
 }
 
 /** What SASL handlers and the credential APIs use (sasl/session.ts, security/credentials.ts). */

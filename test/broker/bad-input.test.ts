@@ -51,7 +51,9 @@ const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
 beforeAll(async () => {
   console.log(`bad-input: seed ${SEED} (replay with UNTANGLE_FUZZ_SEED=${SEED})`);
   process.on('unhandledRejection', onUnhandled);
-  broker = await startBrokerProcess({ defaultPartitions: 1, metrics: false });
+  // A mutated Fetch may ask for megabytes with a MaxWaitMs of hours: the broker parks it for --max-fetch-wait-ms at
+  // most, which must stay well under the 10 s after which the socket portion calls a frame stuck.
+  broker = await startBrokerProcess({ defaultPartitions: 1, metrics: false, extraArgs: ['--max-fetch-wait-ms', '2000'] });
   const c = await WireConnection.connect(broker.host, broker.port);
   try {
     expect(await createTopic(c, TOPIC, 1)).toBe(0);

@@ -158,9 +158,11 @@ export function handleDeleteRecords(req: DeleteRecordsRequest, ctx: RequestConte
 }
 
 /**
- * InitProducerId for idempotent producers: a fresh id with epoch 0; a producer naming the id it has
+ * InitProducerId (v0-5) for idempotent producers: a fresh id with epoch 0; a producer naming the id it has
  * (KIP-360, v3+) is checked first (producer-ids.ts: an id this cluster handed out, an epoch not
- * older than its logged one). Transactional ids are refused: this broker has no transaction coordinator.
+ * older than its logged one). v4 adds PRODUCER_FENCED and v5 TRANSACTION_ABORTABLE, which only transactions
+ * raise. Transactional ids are refused with INVALID_REQUEST (and a rate-limited log line naming the id): this
+ * broker has no transaction coordinator, and FindCoordinator for one (key type 1) is refused the same way.
  */
 export function handleInitProducerId(req: InitProducerIdRequest, ctx: RequestContext): InitProducerIdResponse {
   const answer = (errorCode: number, producerId: number, producerEpoch: number): InitProducerIdResponse =>

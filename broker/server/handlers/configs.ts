@@ -11,12 +11,13 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 import type { LogConfig } from '../../log/partition-log.ts';
 import type { RequestContext } from '../context.ts';
 import { AclOperation, clusterAllowed, topicAllowed } from '../../security/acl-checks.ts';
+import { describeTopicConfigs } from '../../topic-config.ts';
+import { alterBrokerConfigs, describeBrokerConfigs } from './broker-configs.ts';
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
 /** Kafka's ConfigSource values. */
 const SOURCE_TOPIC = 1;
-const SOURCE_STATIC_BROKER = 4;
 const SOURCE_DEFAULT = 5;
 
 /** Kafka: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster for broker configs. Throws the matching authorisation error. */
@@ -31,48 +32,9 @@ function checkConfigAccess(ctx: RequestContext, resourceType: number, resourceNa
 
 type ConfigEntry = { name: string; value: string; source: number; readOnly: boolean };
 
+/** Kafka 4's topic configs with their effective values (topic-config.ts holds the list, defaults and which are ignored). */
 function topicConfigEntries(overrides: Record<string, string>, log: LogConfig): ConfigEntry[] {
-  const effective: Record<string, string> = {
-    'cleanup.policy': 'delete',
-    'compression.type': 'producer',
-    'message.timestamp.type': 'CreateTime',
-    'min.insync.replicas': '1',
-    'retention.ms': String(log.retentionMs),
-    'retention.bytes': String(log.retentionBytes),
-    'segment.bytes': String(log.segmentBytes),
-    'segment.ms': String(log.segmentMs),
-    'max.message.bytes': String(log.maxBatchBytes),
-    'index.interval.bytes': String(log.indexIntervalBytes),
-    // Kafka's "never" is Long.MAX_VALUE; --fsync true flushes every append, which is flush.messages=1.
-    'flush.messages': log.fsyncOnAppend ? '1' : String(log.flushMessages ?? '9223372036854775807'),
-    'flush.ms': String(log.flushMs ?? '9223372036854775807'),
-  };
-  return Object.entries(effective).map(([name, value]) => ({
-    name,
-    value: overrides[name] ?? value,
-    source: name in overrides ? SOURCE_TOPIC : SOURCE_DEFAULT,
-    readOnly: false,
-  }));
-}
-
-function brokerConfigEntries(ctx: RequestContext): ConfigEntry[] {
-  const c = ctx.config;
-  const entries: Record<string, string> = {
-    'node.id': String(c.nodeId),
-    'broker.id': String(c.nodeId),
-    'num.partitions': String(c.defaultPartitions),
-    'auto.create.topics.enable': String(c.autoCreateTopics),
-    'default.replication.factor': '1',
-    'socket.request.max.bytes': String(c.maxFrameBytes),
-    'max.connections': String(c.maxConnections),
-    'message.max.bytes': String(c.log.maxBatchBytes),
-    'log.segment.bytes': String(c.log.segmentBytes),
-    'log.retention.ms': String(c.log.retentionMs),
-    'log.retention.bytes': String(c.log.retentionBytes),
-    'log.dirs': c.dataDir,
-    'group.initial.rebalance.delay.ms': String(c.groupInitialRebalanceDelayMs),
-  };
-  return Object.entries(entries).map(([name, value]) => ({ name, value, source: SOURCE_STATIC_BROKER, readOnly: true }));
+  return describeTopicConfigs(overrides, log).map((e) => ({ name: e.name, value: e.value, source: e.overridden ? SOURCE_TOPIC : SOURCE_DEFAULT, readOnly: false }));
 }
 
 export function handleDescribeConfigs(req: DescribeConfigsRequest, ctx: RequestContext): DescribeConfigsResponse {
@@ -86,10 +48,9 @@ export function handleDescribeConfigs(req: DescribeConfigsRequest, ctx: RequestC
         if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${resource.resourceName}" does not exist`);
         entries = topicConfigEntries(topic.configs, ctx.topics.logConfigFor(topic.configs));
       } else if (resource.resourceType === RESOURCE_BROKER) {
-        if (resource.resourceName !== '' && resource.resourceName !== String(ctx.config.nodeId)) {
-          throw new KafkaError(ErrorCode.INVALID_REQUEST, `broker "${resource.resourceName}" is not this node (${ctx.config.nodeId})`);
-        }
-        entries = brokerConfigEntries(ctx);
+        // Sources, synonyms, sensitivity, types and documentation: broker-configs.ts.
+        base.configs = describeBrokerConfigs(ctx, resource.resourceName, resource.configurationKeys, req.includeSynonyms, req.includeDocumentation);
+        return base;
       } else {
         throw new KafkaError(ErrorCode.INVALID_REQUEST, `resource type ${resource.resourceType} is not supported (2 = topic, 4 = broker)`);
       }
@@ -121,7 +82,12 @@ export async function handleAlterConfigs(req: AlterConfigsRequest, ctx: RequestC
     const out = { resourceType: resource.resourceType, resourceName: resource.resourceName, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
     try {
       checkConfigAccess(ctx, resource.resourceType, resource.resourceName, AclOperation.ALTER_CONFIGS);
-      if (resource.resourceType !== RESOURCE_TOPIC) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'only topic configs can be altered; broker configs are set at start');
+      if (resource.resourceType === RESOURCE_BROKER) {
+        alterBrokerConfigs(ctx, resource.resourceName, resource.configs, req.validateOnly);
+        responses.push(out);
+        continue;
+      }
+      if (resource.resourceType !== RESOURCE_TOPIC) throw new KafkaError(ErrorCode.INVALID_REQUEST, `resource type ${resource.resourceType} cannot be altered (2 = topic, 4 = broker)`);
       if (!ctx.topics.get(resource.resourceName)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${resource.resourceName}" does not exist`);
       const configs = Object.fromEntries(resource.configs.map((c) => [c.name, c.value ?? '']));
       ctx.topics.logConfigFor(configs);

@@ -17,6 +17,8 @@ import type {
   ListGroupsResponse,
   DeleteGroupsRequest,
   DeleteGroupsResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
 } from '../../protocol/generated/index.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
 import type { RequestContext } from '../context.ts';
@@ -166,4 +168,32 @@ export async function handleDeleteGroups(req: DeleteGroupsRequest, ctx: RequestC
   const mine = req.groupsNames.filter((g) => refusals.get(g) === ErrorCode.NONE);
   const results = [...(await ctx.groups.deleteGroups(mine)), ...req.groupsNames.filter((g) => !mine.includes(g)).map((groupId) => ({ groupId, errorCode: refusals.get(groupId) ?? ErrorCode.NONE }))];
   return { throttleTimeMs: 0, results };
+}
+
+/**
+ * OffsetDelete, as Kafka's KafkaApis: DELETE on the group, else GROUP_AUTHORIZATION_FAILED for all;
+ * per topic READ (TOPIC_AUTHORIZATION_FAILED) and existence (UNKNOWN_TOPIC_OR_PARTITION, also for a
+ * partition past the topic's count); the rest goes to the coordinator, whose top-level error (the
+ * group is unknown, busy, or coordinated elsewhere) replaces the whole answer.
+ */
+export async function handleOffsetDelete(req: OffsetDeleteRequest, ctx: RequestContext): Promise<OffsetDeleteResponse> {
+  // An empty id is the coordinator's INVALID_GROUP_ID, found before any coordinator lookup (as Kafka).
+  const notHere = !groupAllowed(ctx, AclOperation.DELETE, req.groupId)
+    ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+    : req.groupId === '' ? ErrorCode.NONE : coordinatorError(ctx, req.groupId);
+  if (notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, topics: [] };
+  const early = req.topics.map((t) => {
+    if (!topicAllowed(ctx, AclOperation.READ, t.name)) return t.partitions.map(() => ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    const count = partitionCount(ctx, t.name);
+    return t.partitions.map((p) => (p.partitionIndex >= 0 && p.partitionIndex < count ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  });
+  const asked = req.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.filter((_, pi) => early[ti][pi] === ErrorCode.NONE).map((p) => p.partitionIndex) }));
+  const res = await ctx.groups.deleteOffsets(req.groupId, asked);
+  if (res.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: res.errorCode, topics: [] };
+  const topics = req.topics.map((t, ti) => {
+    const decided = res.topics[ti].partitions;
+    let next = 0;
+    return { name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: early[ti][pi] !== ErrorCode.NONE ? early[ti][pi] : decided[next++].errorCode })) };
+  });
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, topics };
 }

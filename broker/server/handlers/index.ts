@@ -18,6 +18,7 @@ import {
   handleDescribeGroups,
   handleListGroups,
   handleDeleteGroups,
+  handleOffsetDelete,
 } from './groups.ts';
 
 /** API key -> handler, for every API in ADVERTISED_API_VERSIONS. */
@@ -49,6 +50,7 @@ export function buildHandlers(): ReadonlyMap<number, Handler> {
     [30, typed(handleCreateAcls)],
     [31, typed(handleDeleteAcls)],
     [42, typed(handleDeleteGroups)],
+    [47, typed(handleOffsetDelete)],
     [17, typed(handleSaslHandshake)],
     [36, typed(handleSaslAuthenticate)],
     [50, typed(handleDescribeUserScramCredentials)],

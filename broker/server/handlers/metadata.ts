@@ -1,15 +1,12 @@
 import {
   defaultApiVersionsResponse,
   defaultFindCoordinatorResponse,
-  defaultListOffsetsResponsePartitions,
   defaultMetadataResponse,
   defaultMetadataResponsePartitions,
   defaultMetadataResponseTopics,
   type ApiVersionsResponse,
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,
-  type ListOffsetsRequest,
-  type ListOffsetsResponse,
   type MetadataRequest,
   type MetadataResponse,
   type MetadataResponseTopics,
@@ -18,12 +15,8 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 import { ADVERTISED_API_VERSIONS } from '../api-versions.ts';
 import type { Topic } from '../../topics.ts';
 import type { RequestContext } from '../context.ts';
-import { leadershipError } from './fetch.ts';
 import { clusterMetadata } from './cluster-metadata.ts';
 import { AclOperation, clusterAllowed, groupAllowed, topicAllowed, transactionalIdAllowed } from '../../security/acl-checks.ts';
-
-const LATEST_TIMESTAMP = -1;
-const EARLIEST_TIMESTAMP = -2;
 
 export function handleApiVersions(_req: unknown, _ctx: RequestContext): ApiVersionsResponse {
   return {
@@ -120,46 +113,8 @@ async function localMetadata(req: MetadataRequest, ctx: RequestContext): Promise
   };
 }
 
-/** ListOffsets: -1 is the high watermark, -2 the log start offset, else the first offset at or after the timestamp. */
-export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext): ListOffsetsResponse {
-  // DESCRIBE on each topic (Kafka), decided once per topic of the request.
-  const decided = new Map<string, boolean>();
-  const describable = (topic: string): boolean => {
-    if (!decided.has(topic)) decided.set(topic, topicAllowed(ctx, AclOperation.DESCRIBE, topic));
-    return decided.get(topic) === true;
-  };
-  return {
-    throttleTimeMs: 0,
-    topics: req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => {
-        const out = { ...defaultListOffsetsResponsePartitions(), partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: 0 };
-        if (!describable(t.name)) return { ...out, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
-        const partition = ctx.topics.partition(t.name, p.partitionIndex);
-        const leadership = partition ? leadershipError(partition, p.currentLeaderEpoch) : ErrorCode.NONE;
-        if (partition) out.leaderEpoch = partition.leaderEpoch;
-        if (!partition) {
-          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        } else if (leadership !== ErrorCode.NONE) {
-          out.errorCode = leadership;
-        } else if (p.timestamp === LATEST_TIMESTAMP) {
-          out.offset = partition.highWatermark;
-        } else if (p.timestamp === EARLIEST_TIMESTAMP) {
-          out.offset = partition.log.logStartOffset;
-        } else if (p.timestamp < 0) {
-          out.errorCode = ErrorCode.INVALID_REQUEST;
-        } else {
-          const found = partition.log.offsetForTimestamp(p.timestamp);
-          if (found) {
-            out.offset = found.offset;
-            out.timestamp = found.timestampMs;
-          }
-        }
-        return out;
-      }),
-    })),
-  };
-}
+/** ListOffsets (every version, 0-10) lives in list-offsets.ts. */
+export { handleListOffsets } from './list-offsets.ts';
 
 /** FindCoordinator: this node coordinates every group. Transactions are not supported. */
 export async function handleFindCoordinator(req: FindCoordinatorRequest, ctx: RequestContext): Promise<FindCoordinatorResponse> {

@@ -4,6 +4,8 @@ import { validateProducedBatch } from '../../log/record-batch.ts';
 import type { RequestContext } from '../context.ts';
 import type { PartitionReplica } from '../../cluster/replica/partition-replica.ts';
 import { AclOperation, topicAllowed, transactionalIdAllowed } from '../../security/acl-checks.ts';
+import { timestampBounds } from '../../topic-config.ts';
+import { checkProducedTimestamps } from './produce-timestamps.ts';
 
 const RECORDS_COUNT_OFFSET = 57;
 const ATTRIBUTES_OFFSET = 21;
@@ -11,6 +13,7 @@ const PRODUCER_ID_OFFSET = 43;
 const TRANSACTIONAL_FLAG = 0x10;
 const MAGIC_OFFSET = 16;
 const CURRENT_MAGIC = 2;
+const NO_CONFIGS: Readonly<Record<string, string>> = {};
 
 /**
  * Produce: validate each partition's record batch (one magic-2 batch, CRC-32C checked), append it
@@ -102,6 +105,9 @@ function appendOne(
     if (transactionalId !== null || (records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG) !== 0) {
       throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker');
     }
+    // message.timestamp.type / before.max.ms / after.max.ms (produce-timestamps.ts), before anything is written.
+    const configs = ctx.topics.get(topic)?.configs ?? NO_CONFIGS;
+    checkProducedTimestamps(records, partition.log.config.messageTimestampType ?? 'CreateTime', timestampBounds(configs), Date.now());
     const recordCount = records.readInt32BE(RECORDS_COUNT_OFFSET);
     const bytes = records.length;
     const appended = partition.log.append(records, partition.leaderEpoch);

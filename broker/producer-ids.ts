@@ -102,22 +102,16 @@ export class ProducerIdAllocator {
   }
 
   /**
-   * InitProducerId for an idempotent producer (no transactional id). Without an id: a fresh one at
-   * epoch 0. With one (KIP-360, v3+: a producer recovering from an error): refused unless this
-   * cluster handed it out (UNKNOWN_PRODUCER_ID) and the epoch is not older than the newest this
-   * broker's logs hold for it (PRODUCER_FENCED from v4, INVALID_PRODUCER_EPOCH before); accepted, it
-   * gets a fresh id at epoch 0, as Kafka answers idempotent producers, never the same id at the next
-   * epoch: so InitProducerId can never fence the producer that owns an id.
+   * InitProducerId for an idempotent producer (no transactional id), as Kafka answers it: a fresh id at epoch 0,
+   * whatever id and epoch the request names (a producer recovering from an error, KIP-360, names its own; some
+   * clients send 0/0 for a first request), as long as it names both or neither (INVALID_REQUEST otherwise). Never the
+   * named id at the next epoch: so InitProducerId can never fence the producer that owns an id, and a made-up id
+   * gains nothing (Produce refuses ids this cluster did not hand out).
    */
-  init(producerId: number, producerEpoch: number, apiVersion: number, newestLoggedEpoch: (producerId: number) => number | undefined): InitProducerIdAnswer {
-    const refuse = (errorCode: number, message: string): InitProducerIdAnswer => ({ errorCode, producerId: -1, producerEpoch: -1, message });
-    if (producerId === -1 && producerEpoch === -1) return { errorCode: ErrorCode.NONE, producerId: this.allocate(), producerEpoch: 0 };
-    if (producerId < 0 || producerEpoch < 0 || producerEpoch > MAX_EPOCH + 1) return refuse(ErrorCode.INVALID_REQUEST, `producer id ${producerId} with epoch ${producerEpoch}: give both or neither`);
-    if (!this.isIssued(producerId)) return refuse(ErrorCode.UNKNOWN_PRODUCER_ID, `producer id ${producerId} was not handed out by this cluster`);
-    const logged = newestLoggedEpoch(producerId);
-    if (logged !== undefined && producerEpoch < logged) {
-      return refuse(apiVersion >= 4 ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_EPOCH, `producer id ${producerId} epoch ${producerEpoch} is older than its current epoch ${logged}`);
-    }
+  init(producerId: number, producerEpoch: number): InitProducerIdAnswer {
+    const none = producerId === -1 && producerEpoch === -1;
+    const both = producerId >= 0 && producerEpoch >= 0 && producerEpoch <= MAX_EPOCH + 1;
+    if (!none && !both) return { errorCode: ErrorCode.INVALID_REQUEST, producerId: -1, producerEpoch: -1, message: `producer id ${producerId} with epoch ${producerEpoch}: give both or neither` };
     return { errorCode: ErrorCode.NONE, producerId: this.allocate(), producerEpoch: 0 };
   }
 

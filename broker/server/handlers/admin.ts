@@ -158,11 +158,11 @@ export function handleDeleteRecords(req: DeleteRecordsRequest, ctx: RequestConte
 }
 
 /**
- * InitProducerId (v0-5) for idempotent producers: a fresh id with epoch 0; a producer naming the id it has
- * (KIP-360, v3+) is checked first (producer-ids.ts: an id this cluster handed out, an epoch not
- * older than its logged one). v4 adds PRODUCER_FENCED and v5 TRANSACTION_ABORTABLE, which only transactions
- * raise. Transactional ids are refused with INVALID_REQUEST (and a rate-limited log line naming the id): this
- * broker has no transaction coordinator, and FindCoordinator for one (key type 1) is refused the same way.
+ * InitProducerId (v0-5) for idempotent producers: a fresh id with epoch 0, whatever id and epoch the request names
+ * (producer-ids.ts; Kafka answers a request without a transactional id the same way). v4 adds PRODUCER_FENCED and v5
+ * TRANSACTION_ABORTABLE, which only transactions raise. Transactional ids are refused with INVALID_REQUEST (and a
+ * rate-limited log line naming the id): this broker has no transaction coordinator, and FindCoordinator for one (key
+ * type 1) is refused the same way.
  */
 export function handleInitProducerId(req: InitProducerIdRequest, ctx: RequestContext): InitProducerIdResponse {
   const answer = (errorCode: number, producerId: number, producerEpoch: number): InitProducerIdResponse =>
@@ -175,19 +175,8 @@ export function handleInitProducerId(req: InitProducerIdRequest, ctx: RequestCon
     ctx.warn(`InitProducerId with transactional id "${req.transactionalId}" refused: transactions are not supported`);
     return answer(ErrorCode.INVALID_REQUEST, -1, -1);
   }
-  const r = ctx.producerIds.init(Number(req.producerId ?? -1), req.producerEpoch ?? -1, ctx.header.apiVersion, (id) => newestLoggedEpoch(ctx, id));
+  const r = ctx.producerIds.init(Number(req.producerId ?? -1), req.producerEpoch ?? -1);
   if (r.message) ctx.warn(`InitProducerId from ${ctx.conn.remoteAddress} (${ctx.header.clientId ?? '-'}) refused: ${r.message}`);
   return answer(r.errorCode, r.producerId, r.producerEpoch);
 }
 
-/** The newest epoch any partition here holds for a producer id (undefined: none holds it). */
-function newestLoggedEpoch(ctx: RequestContext, producerId: number): number | undefined {
-  let newest: number | undefined;
-  for (const topic of ctx.topics.all()) {
-    for (const p of topic.partitions) {
-      const e = p.log.producerStateSnapshot(producerId)?.epoch;
-      if (e !== undefined && (newest === undefined || e > newest)) newest = e;
-    }
-  }
-  return newest;
-}

@@ -7,7 +7,8 @@ import { DEFAULT_BROKER_CONFIG } from './config.ts';
 import { DEFAULT_LOG_CONFIG } from './log/log-config.ts';
 import { DEFAULT_SECURITY_CONFIG } from './server/listeners.ts';
 import { CLUSTER_SASL_MECHANISM } from './server/sasl/cluster.ts';
-import { CONTROLLER_DEFAULTS, ConfigType, DYNAMIC_BROKER_CONFIGS, KAFKA_LONG_MAX, type ClusterNodeSettings, type DynamicBrokerConfigs } from './dynamic-broker-config.ts';
+import { CONTROLLER_DEFAULTS, ConfigType, DYNAMIC_BROKER_CONFIGS, type ClusterNodeSettings, type DynamicBrokerConfigs } from './dynamic-broker-config.ts';
+import { LONG_MAX } from './topic-config.ts';
 
 /** What the catalogue reads. `liveBrokers`: in a cluster, the brokers alive now (default.replication.factor follows them). */
 export interface BrokerConfigView {
@@ -88,8 +89,8 @@ export const BROKER_CONFIG_CATALOGUE: readonly CatalogueEntry[] = [
   dynamic('log.segment.bytes', 'Roll a segment at this size, for topics without segment.bytes (--segment-bytes).', String(L.segmentBytes)),
   dynamic('log.roll.ms', 'Roll a segment this long after its first batch, for topics without segment.ms.', String(L.segmentMs)),
   fixed('log.index.interval.bytes', T.INT, 'A sparse index entry every this many bytes, for topics without index.interval.bytes.', String(L.indexIntervalBytes), (v) => String(v.config.log.indexIntervalBytes)),
-  dynamic('log.flush.interval.messages', 'fsync a partition once this many messages were appended since its last flush; 9223372036854775807 = never, 1 = every append (--log-flush-interval-messages, --fsync).', KAFKA_LONG_MAX),
-  dynamic('log.flush.interval.ms', 'fsync a partition once this long has passed since its last flush; 9223372036854775807 = never (--log-flush-interval-ms).', KAFKA_LONG_MAX),
+  dynamic('log.flush.interval.messages', 'fsync a partition once this many messages were appended since its last flush; 9223372036854775807 = never, 1 = every append (--log-flush-interval-messages, --fsync).', LONG_MAX),
+  dynamic('log.flush.interval.ms', 'fsync a partition once this long has passed since its last flush; 9223372036854775807 = never (--log-flush-interval-ms).', LONG_MAX),
   dynamic('message.max.bytes', 'Largest record batch accepted, for topics without max.message.bytes (--max-message-bytes).', String(L.maxBatchBytes)),
   fixed('offsets.topic.num.partitions', T.INT, 'Partitions of __consumer_offsets when the cluster creates it (--offsets-topic-partitions).', '10', (v) => String(v.node?.offsetsTopicPartitions ?? 10), inCluster),
   fixed('offset.metadata.max.bytes', T.INT, 'Longest metadata of a committed offset (--offset-metadata-max-bytes).', String(d.offsetMetadataMaxBytes), (v) => String(v.config.offsetMetadataMaxBytes)),

@@ -4,14 +4,11 @@
 // with. They are kept in <data dir>/meta/broker-configs.json (written atomically) and applied again at start, before
 // the logs and connection limits are built from the config, so a restart keeps them. Everything else about the broker
 // is static: DescribeConfigs reports it read-only (server/handlers/broker-configs.ts).
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import { ErrorCode, KafkaError } from './protocol/errors.ts';
-import { writeFileAtomic } from './log/storage.ts';
-
-/** Kafka's "never" for the flush intervals: Long.MAX_VALUE. */
-export const KAFKA_LONG_MAX = '9223372036854775807';
+import { readTextIfExists, writeFileAtomic } from './log/storage.ts';
+import { LONG_MAX } from './topic-config.ts';
 
 export type DynamicLevel = 'broker' | 'default';
 
@@ -64,8 +61,8 @@ export const ConfigType = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DO
 
 interface DynamicSpec {
   type: number;
-  /** The value in effect, as Kafka writes it. */
-  get(c: BrokerConfig): string;
+  /** The value in effect, as Kafka writes it (of the running config, or of what the broker was started with). */
+  get(c: StartFields): string;
   /** Parses and applies a value; throws INVALID_CONFIG for one the broker cannot take. */
   set(c: BrokerConfig, value: string): void;
 }
@@ -97,10 +94,14 @@ export const DYNAMIC_BROKER_CONFIGS: Readonly<Record<string, DynamicSpec>> = {
   'log.flush.interval.messages': {
     type: ConfigType.LONG,
     // --fsync true flushes every append: flush.messages=1 in effect.
-    get: (c) => (c.log.fsyncOnAppend ? '1' : String(c.log.flushMessages ?? KAFKA_LONG_MAX)),
-    set: (c, v) => void (c.log.flushMessages = flushInterval('log.flush.interval.messages', v, 1)),
+    get: (c) => (c.log.fsyncOnAppend ? '1' : String(c.log.flushMessages ?? LONG_MAX)),
+    // A dynamic value replaces --fsync's flush on every append.
+    set: (c, v) => {
+      c.log.flushMessages = flushInterval('log.flush.interval.messages', v, 1);
+      c.log.fsyncOnAppend = false;
+    },
   },
-  'log.flush.interval.ms': { type: ConfigType.LONG, get: (c) => String(c.log.flushMs ?? KAFKA_LONG_MAX), set: (c, v) => void (c.log.flushMs = flushInterval('log.flush.interval.ms', v, 0)) },
+  'log.flush.interval.ms': { type: ConfigType.LONG, get: (c) => String(c.log.flushMs ?? LONG_MAX), set: (c, v) => void (c.log.flushMs = flushInterval('log.flush.interval.ms', v, 0)) },
   // Connection limits: the tracker reads them from the config at each new connection and sweep.
   'max.connections': { type: ConfigType.INT, get: (c) => String(c.maxConnections), set: (c, v) => void (c.maxConnections = integer('max.connections', v, 1, INT32_MAX)) },
   'max.connections.per.ip': { type: ConfigType.INT, get: (c) => String(c.maxConnectionsPerIp), set: (c, v) => void (c.maxConnectionsPerIp = integer('max.connections.per.ip', v, 0, INT32_MAX)) },
@@ -116,8 +117,6 @@ interface StoredConfigs {
 /** The dynamic configs of one broker: what is set at each level, what the broker was started with, and the file. */
 export class DynamicBrokerConfigs {
   private readonly file: string;
-  /** The values the broker was started with (flags), before any dynamic one. */
-  private readonly startValues: ReadonlyMap<string, string>;
   /** The fields the dynamic configs set, as the broker was started: a config removed from every level goes back to these. */
   private readonly startFields: StartFields;
   private readonly listeners: (() => void)[] = [];
@@ -129,19 +128,13 @@ export class DynamicBrokerConfigs {
     readonly node: ClusterNodeSettings | null,
   ) {
     this.file = join(config.dataDir, 'meta', 'broker-configs.json');
-    this.startValues = new Map(Object.entries(DYNAMIC_BROKER_CONFIGS).map(([name, spec]) => [name, spec.get(config)]));
     this.startFields = startFields(config);
   }
 
   /** Reads the stored dynamic configs and applies them to `config`. A file that does not parse, or holds a value this broker refuses, stops the start. */
   static async open(config: BrokerConfig, node: ClusterNodeSettings | null): Promise<DynamicBrokerConfigs> {
     const store = new DynamicBrokerConfigs(config, node);
-    let text: string | null = null;
-    try {
-      text = await readFile(store.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const text = await readTextIfExists(store.file);
     if (text !== null) {
       try {
         const parsed = JSON.parse(text) as Partial<StoredConfigs>;
@@ -163,7 +156,7 @@ export class DynamicBrokerConfigs {
 
   /** What the broker was started with, for a dynamic config. */
   startValue(name: string): string | undefined {
-    return this.startValues.get(name);
+    return Object.hasOwn(DYNAMIC_BROKER_CONFIGS, name) ? DYNAMIC_BROKER_CONFIGS[name].get(this.startFields) : undefined;
   }
 
   /** Called after every change, once the config holds the new values: the broker updates its logs and limits. */
@@ -193,7 +186,7 @@ export class DynamicBrokerConfigs {
     if (b !== undefined) return { value: b, level: 'broker' };
     const d = this.levels.default[name];
     if (d !== undefined) return { value: d, level: 'default' };
-    return { value: this.startValues.get(name) ?? '', level: 'start' };
+    return { value: this.startValue(name) ?? '', level: 'start' };
   }
 
   private check(level: DynamicLevel, configs: Record<string, string>, all: { broker: Record<string, string>; default: Record<string, string> }): void {
@@ -222,8 +215,6 @@ export class DynamicBrokerConfigs {
       const { value, level } = this.effective(name);
       if (level === 'start') continue;
       spec.set(config, value);
-      // A dynamic log.flush.interval.messages replaces --fsync's flush on every append.
-      if (name === 'log.flush.interval.messages') config.log.fsyncOnAppend = false;
     }
   }
 }

@@ -8,13 +8,33 @@
 // A shared secret makes every holder equally trusted, as one inter-broker credential does in Kafka:
 // it keeps out whoever lacks it and binds each connection to the one node id it authenticated as,
 // but a node holding it could claim another node's id. Keep the file readable by the broker's user only.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 
 /** Shortest secret accepted: 32 bytes, HMAC-SHA256's block of entropy. */
 export const MIN_CLUSTER_SECRET_BYTES = 32;
 /** Longest secret file read, so a wrong path (a log file, a device) fails clearly instead of filling memory. */
 export const MAX_CLUSTER_SECRET_BYTES = 4096;
+
+/** Bytes of each side's fresh nonce in the challenge-responses over the secret (hex on the wire). */
+export const NONCE_BYTES = 32;
+
+/** A fresh nonce, hex. */
+export function freshNonce(): string {
+  return randomBytes(NONCE_BYTES).toString('hex');
+}
+
+/** A side's proof that it holds the secret: HMAC-SHA256(secret, "<role>|<transcript>"); the role keeps one side's proof from being reflected as the other's. */
+export function secretProof(secret: Buffer, role: 'server' | 'client', transcript: string): Buffer {
+  return createHmac('sha256', secret).update(`${role}|${transcript}`, 'utf8').digest();
+}
+
+/** Whether hex `text` is `expected`, compared in constant time; false for anything not lower-case hex. */
+export function sameHex(text: string | undefined, expected: Buffer): boolean {
+  if (text === undefined || !/^[0-9a-f]+$/.test(text)) return false;
+  const got = Buffer.from(text, 'hex');
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
 
 /** Throws unless `secret` is a usable cluster secret; `what` names where it came from. */
 export function checkClusterSecret(secret: Buffer | undefined, what: string): Buffer {

@@ -63,7 +63,7 @@ export class ReplicatedSecurity {
     if (this.localUsers.length > 0) {
       try {
         for (let i = 0; i < this.localUsers.length; i += CHUNK) await this.alterUsers(this.localUsers.slice(i, i + CHUNK));
-        await this.opts.credentials.retireFile();
+        this.opts.credentials.retireFile();
         this.opts.log(`imported ${this.localUsers.length} SCRAM credential(s) from this node's credential file into the cluster's; the file is renamed to *.imported`);
       } catch (err) {
         this.opts.log(`could not import this node's SCRAM credentials into the cluster (retried at the next start): ${(err as Error).message}`);
@@ -72,7 +72,7 @@ export class ReplicatedSecurity {
     if (this.localAcls.length > 0) {
       try {
         for (let i = 0; i < this.localAcls.length; i += CHUNK) await this.createAcls(this.localAcls.slice(i, i + CHUNK), this.opts.maxAcls);
-        await this.opts.authorizer.retireFile();
+        this.opts.authorizer.retireFile();
         this.opts.log(`imported ${this.localAcls.length} ACL(s) from this node's ACL file into the cluster's; the file is renamed to *.imported`);
       } catch (err) {
         this.opts.log(`could not import this node's ACLs into the cluster (retried at the next start): ${(err as Error).message}`);

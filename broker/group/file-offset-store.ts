@@ -15,8 +15,8 @@
 // can run the store on a simulated disk.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { storage, writeAll } from '../log/storage.ts';
-import { FlushPolicy } from '../log/flush-policy.ts';
+import { storage, writeAll, writeWholeFile } from '../log/storage.ts';
+import { FlushPolicy, type FlushSettings } from '../log/flush-policy.ts';
 import { decodeRecords, encodeRecord, MAGIC, type OffsetRecord } from './offset-records.ts';
 import { errorText, quarantineBytes, quarantineFile } from '../log/quarantine.ts';
 import { StateBackedOffsetStore, type OffsetEntry, type OffsetStore, type TopicPartitionRef } from './offset-store.ts';
@@ -47,9 +47,7 @@ interface Pending {
 export class FileOffsetStore extends StateBackedOffsetStore implements OffsetStore {
   private readonly path: string;
   private readonly maxFileBytes: number;
-  private readonly fsync: boolean;
-  private readonly flushMessages: number | undefined;
-  private readonly flushMs: number | undefined;
+  private readonly flushSettings: FlushSettings;
   private readonly log: (line: string) => void;
   /** The open offsets log (a descriptor from storage()). */
   private fd: number | null = null;
@@ -72,12 +70,10 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     super();
     this.path = join(dir, OFFSETS_FILE);
     this.maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
-    this.fsync = opts.fsync ?? false;
     for (const [name, v, min] of [['flushMessages', opts.flushMessages, 1], ['flushMs', opts.flushMs, 0]] as const) {
       if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new Error(`offset store ${name} must be an integer >= ${min}, got ${v}`);
     }
-    this.flushMessages = opts.flushMessages;
-    this.flushMs = opts.flushMs;
+    this.flushSettings = { fsyncOnAppend: opts.fsync ?? false, flushMessages: opts.flushMessages, flushMs: opts.flushMs };
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -97,7 +93,8 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     }
     if (buf === null || buf.length < MAGIC.length) {
       // New store, or a crash while the header itself was being written.
-      await this.writeFileDurably(this.path, [MAGIC]);
+      writeWholeFile(this.path, MAGIC, true);
+      s.fsyncDir(this.dir);
       this.truncatedBytesOnLoad = buf?.length ?? 0;
       this.fileBytes = MAGIC.length;
     } else {
@@ -227,8 +224,7 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     if (fd === null) throw new Error('offset store is not open');
     writeAll(fd, buf, this.fileBytes);
     this.fileBytes += buf.length;
-    const policy = { fsyncOnAppend: this.fsync, flushMessages: this.flushMessages, flushMs: this.flushMs };
-    if (this.flushPolicy.wrote(policy, records, Date.now())) this.flushNow(fd);
+    if (this.flushPolicy.wrote(this.flushSettings, records, Date.now())) this.flushNow(fd);
   }
 
   private flushNow(fd: number): void {
@@ -255,10 +251,10 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
   private async compact(): Promise<void> {
     const parts: Buffer[] = [MAGIC];
     for (const r of this.state.snapshot()) parts.push(encodeRecord(r));
-    const size = parts.reduce((n, b) => n + b.length, 0);
+    const snapshot = Buffer.concat(parts);
     const s = storage();
     try {
-      await this.writeFileDurably(this.path + TMP_SUFFIX, parts);
+      writeWholeFile(this.path + TMP_SUFFIX, snapshot, true);
     } catch {
       // Not fatal: keep appending to the old log and retry once it has doubled again.
       try {
@@ -269,6 +265,7 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
       this.snapshotBytes = this.fileBytes;
       return;
     }
+    // Not writeFileAtomic: once the rename may have happened, a failure is fatal (the fd could be the replaced file).
     s.rename(this.path + TMP_SUFFIX, this.path);
     s.fsyncDir(this.dir);
     const old = this.fd;
@@ -276,21 +273,8 @@ export class FileOffsetStore extends StateBackedOffsetStore implements OffsetSto
     if (old !== null) s.close(old);
     // The snapshot holds everything written so far, fsynced.
     this.flushPolicy.flushed(Date.now());
-    this.fileBytes = size;
-    this.snapshotBytes = size;
+    this.fileBytes = snapshot.length;
+    this.snapshotBytes = snapshot.length;
     this.compactions++;
-  }
-
-  /** Writes a new file, fsyncs it, and fsyncs the directory (its name must survive too). */
-  private async writeFileDurably(path: string, parts: Buffer[]): Promise<void> {
-    const s = storage();
-    const fd = s.open(path, 'w', 0o644);
-    try {
-      writeAll(fd, Buffer.concat(parts), 0);
-      s.fsync(fd);
-    } finally {
-      s.close(fd);
-    }
-    s.fsyncDir(this.dir);
   }
 }

@@ -82,6 +82,8 @@ export interface CorruptionCounts {
 
 const counts = new Map<string, CorruptionCounts>();
 
+const noCounts = (): CorruptionCounts => ({ indexRebuilds: 0, timeIndexRebuilds: 0, corruptBatches: 0, gapOffsets: 0, quarantinedBytes: 0 });
+
 /**
  * Adds to a partition directory's counts. Keyed by directory, so several brokers in one process (tests, a local
  * cluster) keep theirs apart; there is one entry per partition that ever had a finding.
@@ -89,7 +91,7 @@ const counts = new Map<string, CorruptionCounts>();
 export function countCorruption(dir: string, what: keyof CorruptionCounts, n = 1): void {
   let c = counts.get(dir);
   if (!c) {
-    c = { indexRebuilds: 0, timeIndexRebuilds: 0, corruptBatches: 0, gapOffsets: 0, quarantinedBytes: 0 };
+    c = noCounts();
     counts.set(dir, c);
   }
   c[what] += n;
@@ -97,7 +99,7 @@ export function countCorruption(dir: string, what: keyof CorruptionCounts, n = 1
 
 /** The counts of a partition directory (all zero when nothing was found). */
 export function corruptionCounts(dir: string): Readonly<CorruptionCounts> {
-  return counts.get(dir) ?? { indexRebuilds: 0, timeIndexRebuilds: 0, corruptBatches: 0, gapOffsets: 0, quarantinedBytes: 0 };
+  return counts.get(dir) ?? noCounts();
 }
 
 /**

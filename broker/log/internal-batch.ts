@@ -13,6 +13,7 @@ import {
   OFF_RECORDS_COUNT,
   computeBatchCrc,
   readBatchHeader,
+  readVarint,
   writeInt64,
 } from './record-batch.ts';
 
@@ -26,18 +27,6 @@ function varint(value: number, out: number[]): void {
   } while (n > 0);
 }
 
-function readVarint(buf: Buffer, pos: { at: number }): number {
-  let n = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos.at >= buf.length) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'record varint runs past the batch');
-    const b = buf[pos.at++];
-    n += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-    scale *= 128;
-  }
-  throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'record varint is longer than 10 bytes');
-}
 
 /** One batch holding one record per value (no key, no headers), timestamps all `timestampMs`. */
 export function buildValueBatch(values: readonly Buffer[], timestampMs: number): Buffer {

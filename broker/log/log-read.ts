@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { continuityProblem, headerProblem } from './batch-scanner.ts';
+import { continuityProblem, headerProblem, scanBatches, type ScanResult } from './batch-scanner.ts';
 import { CorruptLogError } from './corruption.ts';
 import { headerAt, rebuildIndex, type ReadContext } from './index-repair.ts';
 import {
@@ -22,7 +22,6 @@ import {
   readBatchHeader,
   type BatchHeader,
 } from './record-batch.ts';
-import { scanBatches, type ScanResult } from './batch-scanner.ts';
 import type { Segment } from './segment.ts';
 
 export type { ReadContext } from './index-repair.ts';
@@ -281,24 +280,22 @@ function findInSegment(
     let entryWrong: string | null = null;
     // Its own descriptor: ListOffsets by timestamp is rare, and Segment keeps its descriptor to itself.
     const fd = fs.openSync(seg.logPath, 'r');
-    const scan = (visit: (h: BatchHeader, position: number) => boolean): ScanResult => {
-      try {
-        return scanBatches(fd, start.position, seg.size, { verifyCrc: false, minBaseOffset: start.baseOffset, exactFirst: true }, visit);
-      } finally {
-        fs.closeSync(fd);
-      }
-    };
-    const r = scan((h, position) => {
-      if (h.lastOffset < from) return true;
-      // An entry (T, O) says the batch at O is the first to reach T: anything else means the entry is wrong.
-      if (e >= 0 && h.baseOffset === seg.baseOffset + rel && h.maxTimestamp !== seg.timeIndex.timestampAt(e)) {
-        entryWrong = `entry ${e} says the batch at offset ${h.baseOffset} has max timestamp ${seg.timeIndex.timestampAt(e)}, it has ${h.maxTimestamp}`;
+    let r: ScanResult;
+    try {
+      r = scanBatches(fd, start.position, seg.size, { verifyCrc: false, minBaseOffset: start.baseOffset, exactFirst: true }, (h, position) => {
+        if (h.lastOffset < from) return true;
+        // An entry (T, O) says the batch at O is the first to reach T: anything else means the entry is wrong.
+        if (e >= 0 && h.baseOffset === seg.baseOffset + rel && h.maxTimestamp !== seg.timeIndex.timestampAt(e)) {
+          entryWrong = `entry ${e} says the batch at offset ${h.baseOffset} has max timestamp ${seg.timeIndex.timestampAt(e)}, it has ${h.maxTimestamp}`;
+          return false;
+        }
+        if (h.maxTimestamp < timestampMs) return true;
+        found = { header: h, position };
         return false;
-      }
-      if (h.maxTimestamp < timestampMs) return true;
-      found = { header: h, position };
-      return false;
-    });
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
     if (r.problem) throw new CorruptLogError(dirOf(seg), seg.baseOffset, r.position, r.problem);
     if (entryWrong === null) return found;
     if (attempt > 0) throw new CorruptLogError(dirOf(seg), seg.baseOffset, r.position, `time index still wrong after a rebuild: ${entryWrong}`);

@@ -119,11 +119,17 @@ export abstract class LogStore {
 
   /**
    * Every segment's base offset, file modification time, max timestamp and emptiness, oldest first: ListOffsets v0
-   * answers from these (Kafka's legacyFetchOffsetsBefore) and MAX_TIMESTAMP from the max timestamps.
+   * answers from these (Kafka's legacyFetchOffsetsBefore).
    */
   segmentTimes(): { baseOffset: number; lastModifiedMs: number; maxTimestamp: number; empty: boolean }[] {
     this.ensureOpen();
     return this.segments.map((s) => ({ baseOffset: s.baseOffset, lastModifiedMs: s.lastModifiedMs(), maxTimestamp: s.maxTimestamp, empty: s.isEmpty }));
+  }
+
+  /** The largest record timestamp in the log (-1 when it holds none), from what the segments keep in memory. */
+  maxTimestamp(): number {
+    this.ensureOpen();
+    return this.segments.reduce((m, s) => Math.max(m, s.maxTimestamp), -1);
   }
 
   /** The sealed segments, oldest first (for the scrubber); none while offline or closed. */

@@ -73,6 +73,10 @@ export class OfflineLog implements PartitionLogApi {
     throw this.offline();
   }
 
+  maxTimestamp(): number {
+    throw this.offline();
+  }
+
   get recoveryPoint(): number {
     return 0;
   }

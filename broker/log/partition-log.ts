@@ -21,7 +21,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { splitReplicatedBatches } from './record-batch.ts';
 import { loadSegments } from './recovery.ts';
 import { checkLogConfig, type LogConfig } from './log-config.ts';
-import { fsyncDir, readCleanShutdown, readMeta, removeCleanShutdown } from './checkpoint.ts';
+import { fsyncDir, removeCleanShutdown } from './checkpoint.ts';
 import { floorSegment } from './log-read.ts';
 import { deleteSnapshotsAbove, type SequenceBatch } from './producer-state.ts';
 import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.ts';
@@ -44,13 +44,11 @@ export class PartitionLog extends LogCore {
     checkLogConfig(config);
     const now = Date.now();
     const created = !fs.existsSync(dir);
-    const clean = readCleanShutdown(dir) !== null;
-    const savedRecoveryPoint = readMeta(dir)?.recoveryPoint ?? 0;
     const loaded = loadSegments(dir, config, log, now);
-    if (!clean) {
+    if (!loaded.cleanShutdown) {
       // After an unclean stop, what lies past the saved recovery point may be in the page cache only (the process
       // died, the machine did not): flush it, so that the recovery point can start at the log end.
-      for (let i = floorSegment(loaded.segments, savedRecoveryPoint); i < loaded.segments.length; i++) loaded.segments[i].flush(true);
+      for (let i = floorSegment(loaded.segments, loaded.savedRecoveryPoint); i < loaded.segments.length; i++) loaded.segments[i].flush(true);
     }
     const leo = loaded.segments[loaded.segments.length - 1].nextOffset;
     const epochs = LeaderEpochCache.open(dir, loaded.segments, loaded.logStartOffset, leo, log);

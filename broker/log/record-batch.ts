@@ -114,6 +114,23 @@ export function incrementSequence(sequence: number, increment: number): number {
   return sequence + increment;
 }
 
+/**
+ * A zig-zag varint or varlong of a v2 record at `pos.at` (advanced past it), in plain arithmetic so values past 2^31
+ * (timestamp deltas) come out right. Throws CORRUPT_MESSAGE when it runs past `buf` or past 10 bytes.
+ */
+export function readVarint(buf: Buffer, pos: { at: number }): number {
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (pos.at >= buf.length) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'record varint runs past the batch');
+    const b = buf[pos.at++];
+    n += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+    scale *= 128;
+  }
+  throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'record varint is longer than 10 bytes');
+}
+
 function invalid(message: string): KafkaError {
   return new KafkaError(ErrorCode.INVALID_RECORD, message);
 }

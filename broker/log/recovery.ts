@@ -34,6 +34,10 @@ const INDEX_RE = /^(\d{20})\.(index|timeindex)$/;
 export interface LoadedLog {
   segments: Segment[];
   logStartOffset: number;
+  /** clean-shutdown.json was there (and readable): the last stop was clean. */
+  cleanShutdown: boolean;
+  /** The recovery point log-meta.json recorded (0 when absent). */
+  savedRecoveryPoint: number;
 }
 
 /** Removes leftovers: temp files of interrupted atomic writes and index files without a log. */
@@ -161,7 +165,7 @@ export function loadSegments(dir: string, config: LogConfig, log: (msg: string) 
     seg.deleteFiles();
   }
   if (recoverFrom !== null) clearRecoverFrom(dir);
-  return { segments, logStartOffset };
+  return { segments, logStartOffset, cleanShutdown: clean !== null, savedRecoveryPoint: meta?.recoveryPoint ?? 0 };
 }
 
 /** Reports offsets missing between consecutive segments (and before the first, from the saved log start). */

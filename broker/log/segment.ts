@@ -228,14 +228,8 @@ export class Segment implements LazyFile {
    * index lookup and a header scan of at most ~indexIntervalBytes. Null if the segment has no such batch.
    */
   locate(offset: number): BatchLocation | null {
-    return this.findBatch(offset, () => true);
-  }
-
-  /** From the batch containing `fromOffset` on, the first batch (header only) satisfying `pred`. */
-  findBatch(fromOffset: number, pred: (h: BatchHeader) => boolean): BatchLocation | null {
     let found: BatchLocation | null = null;
-    this.forEachBatch(fromOffset, (header, position) => {
-      if (!pred(header)) return true;
+    this.forEachBatch(offset, (header, position) => {
       found = { header, position };
       return false;
     });
@@ -282,11 +276,6 @@ export class Segment implements LazyFile {
     this.relOffsetOfMaxTimestamp = rel;
     this.bytesSinceIndexEntry = position - this.offsetIndex.lastPosition;
     this.indexesDirty = true;
-  }
-
-  /** Written (or truncated) since the last flush. */
-  get unflushed(): boolean {
-    return this.dataDirty;
   }
 
   /**

@@ -9,6 +9,7 @@
 //
 // The default is node:fs itself: the indirection is one extra function call per operation, next to a system call.
 import fs from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface Storage {
@@ -111,4 +112,23 @@ export function writeFileAtomic(file: string, data: string | Buffer, o: { mode?:
   }
   s.rename(tmp, file);
   s.fsyncDir(dir);
+}
+
+/** The text of a state file, or null when there is none yet; any other read error throws. */
+export async function readTextIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Renames a state file aside (`<file>.imported` and the like); a file that is not there is fine. */
+export function renameIfExists(from: string, to: string): void {
+  try {
+    current.rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }

@@ -46,12 +46,6 @@ export class TimeIndex {
     this.n++;
   }
 
-  /** Relative offset of the last entry with timestamp < ts, or -1 if none (scan from the segment start). */
-  lookupBefore(timestamp: number): number {
-    const i = this.entryBefore(timestamp);
-    return i < 0 ? -1 : this.rel[i];
-  }
-
   timestampAt(i: number): number {
     return this.ts[i];
   }

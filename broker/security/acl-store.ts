@@ -1,5 +1,4 @@
-import { readFile, rename } from 'node:fs/promises';
-import { writeFileAtomic } from '../log/storage.ts';
+import { readTextIfExists, renameIfExists, writeFileAtomic } from '../log/storage.ts';
 import { z } from 'zod';
 import {
   authorize,
@@ -111,23 +110,14 @@ export class Authorizer {
   }
 
   /** Cluster mode: once the local file's ACLs are in the replicated set, the file is renamed so a later start cannot bring back ACLs deleted since. */
-  async retireFile(): Promise<void> {
-    try {
-      await rename(this.options.file, `${this.options.file}.imported`);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+  retireFile(): void {
+    renameIfExists(this.options.file, `${this.options.file}.imported`);
   }
 
   /** Loads the ACL file if there is one. A file that does not parse stops the start: running with lost ACLs would open or close everything silently. */
   static async open(options: AuthorizerOptions): Promise<Authorizer> {
     const authorizer = new Authorizer(options);
-    let text: string | null = null;
-    try {
-      text = await readFile(options.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const text = await readTextIfExists(options.file);
     if (text !== null) {
       let parsed: z.infer<typeof fileSchema>;
       try {

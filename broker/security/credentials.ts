@@ -1,7 +1,6 @@
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../log/storage.ts';
+import { readTextIfExists, renameIfExists, writeFileAtomic } from '../log/storage.ts';
 
 /**
  * The SCRAM mechanisms Kafka defines (RFC 5802 with RFC 7677's SHA-256 and SHA-512), with the ids
@@ -130,12 +129,7 @@ export class CredentialStore {
 
   static async open(dataDir: string): Promise<CredentialStore> {
     const file = CredentialStore.fileIn(dataDir);
-    let text: string | null = null;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const text = await readTextIfExists(file);
     return new CredentialStore(file, text === null ? new Map() : parseStore(file, text));
   }
 
@@ -173,12 +167,8 @@ export class CredentialStore {
   }
 
   /** Cluster mode: once the local file's users are in the replicated store, the file is renamed so a later start cannot bring back users deleted since. */
-  async retireFile(): Promise<void> {
-    try {
-      await rename(this.file, `${this.file}.imported`);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+  retireFile(): void {
+    renameIfExists(this.file, `${this.file}.imported`);
   }
 
   /** Applies deletions and upserts as one write. Throws (nothing changed) if the store would exceed MAX_USERS. */

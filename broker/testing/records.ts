@@ -10,7 +10,7 @@
 // worth a native dependency (a test that sends them can read them back with its client).
 import { gunzipSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
-import { ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_TIMESTAMP_TYPE, BATCH_HEADER_BYTES, LOG_OVERHEAD, readBatchHeader } from '../log/record-batch.ts';
+import { ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_TIMESTAMP_TYPE, BATCH_HEADER_BYTES, LOG_OVERHEAD, readBatchHeader, readVarint } from '../log/record-batch.ts';
 
 /** One record as a test sees it. */
 export interface InspectedRecord {
@@ -31,16 +31,7 @@ class Cursor {
   constructor(private readonly buf: Buffer) {}
 
   varint(): number {
-    let n = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.at >= this.buf.length) throw new Error('a record varint runs past its batch');
-      const b = this.buf[this.at++];
-      n += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-      scale *= 128;
-    }
-    throw new Error('a record varint is longer than 10 bytes');
+    return readVarint(this.buf, this);
   }
 
   bytes(): Buffer | null {

@@ -13,10 +13,10 @@
 // reordered, dropped from the middle or moved to another connection without the check failing,
 // and a failed check closes the connection. TLS would add confidentiality; the controller traffic
 // is metadata, not records, and the secret never crosses the wire.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { NONCE_BYTES, freshNonce, sameHex, secretProof } from '../secret.ts';
 
-export const NONCE_BYTES = 32;
 /** Largest frame accepted before the handshake completes: its three frames are a few hundred bytes. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 4096;
 export const MAC_BYTES = 32;
@@ -51,14 +51,9 @@ function keys(secret: Buffer, t: string): SessionKeys {
   return { clientToServer: hmac(secret, `c2s|${t}`), serverToClient: hmac(secret, `s2c|${t}`) };
 }
 
-function sameHex(a: string, expected: Buffer): boolean {
-  const got = Buffer.from(a, 'hex');
-  return got.length === expected.length && timingSafeEqual(got, expected);
-}
-
 /** The server's side: answers a hello with a challenge, then checks the client's proof. */
 export class ServerHandshake {
-  private readonly nonce = randomBytes(NONCE_BYTES).toString('hex');
+  private readonly nonce = freshNonce();
 
   constructor(
     private readonly secret: Buffer,
@@ -67,7 +62,7 @@ export class ServerHandshake {
   ) {}
 
   challenge(): z.infer<typeof challengeSchema> {
-    return { nonce: this.nonce, proof: hmac(this.secret, `server|${transcript(this.hello, this.nonce, this.serverId)}`).toString('hex') };
+    return { nonce: this.nonce, proof: secretProof(this.secret, 'server', transcript(this.hello, this.nonce, this.serverId)).toString('hex') };
   }
 
   /** The session keys when the client proved the secret; null when it did not. */
@@ -75,7 +70,7 @@ export class ServerHandshake {
     const p = proofSchema.safeParse(value);
     if (!p.success) return null;
     const t = transcript(this.hello, this.nonce, this.serverId);
-    return sameHex(p.data.proof, hmac(this.secret, `client|${t}`)) ? keys(this.secret, t) : null;
+    return sameHex(p.data.proof, secretProof(this.secret, 'client', t)) ? keys(this.secret, t) : null;
   }
 }
 
@@ -88,7 +83,7 @@ export class ClientHandshake {
     identity: { kind: 'raft'; from: number } | { kind: 'broker'; brokerId: number | null },
     private readonly serverId: number,
   ) {
-    this.hello = { ...identity, nonce: randomBytes(NONCE_BYTES).toString('hex') };
+    this.hello = { ...identity, nonce: freshNonce() };
   }
 
   /** Throws when the server did not prove the secret; else the proof frame to send and the keys. */
@@ -96,8 +91,8 @@ export class ClientHandshake {
     const c = challengeSchema.safeParse(value);
     if (!c.success) throw new Error('the controller did not answer the hello with a challenge');
     const t = transcript(this.hello, c.data.nonce, this.serverId);
-    if (!sameHex(c.data.proof, hmac(this.secret, `server|${t}`))) throw new Error(`controller ${this.serverId} did not prove the cluster secret (is --cluster-secret-file the same on every node?)`);
-    return { proof: { proof: hmac(this.secret, `client|${t}`).toString('hex') }, keys: keys(this.secret, t) };
+    if (!sameHex(c.data.proof, secretProof(this.secret, 'server', t))) throw new Error(`controller ${this.serverId} did not prove the cluster secret (is --cluster-secret-file the same on every node?)`);
+    return { proof: { proof: secretProof(this.secret, 'client', t).toString('hex') }, keys: keys(this.secret, t) };
   }
 }
 

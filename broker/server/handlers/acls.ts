@@ -39,11 +39,12 @@ function storageFailure(err: unknown): { errorCode: number; errorMessage: string
 export async function handleCreateAcls(req: CreateAclsRequest, ctx: RequestContext): Promise<CreateAclsResponse> {
   const refused = refusal(ctx, AclOperation.ALTER);
   if (refused) return { throttleTimeMs: 0, results: req.creations.map(() => refused) };
-  const results = req.creations.map((c) => {
-    const problem = bindingProblem(toBinding(c));
+  const bindings = req.creations.map(toBinding);
+  const results = bindings.map((b) => {
+    const problem = bindingProblem(b);
     return problem === null ? { errorCode: ErrorCode.NONE, errorMessage: null as string | null } : { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: problem };
   });
-  const valid = req.creations.filter((_, i) => results[i].errorCode === ErrorCode.NONE).map(toBinding);
+  const valid = bindings.filter((_, i) => results[i].errorCode === ErrorCode.NONE);
   try {
     await ctx.authorizer.create(valid);
     if (valid.length > 0) ctx.config.logger(`${ctx.conn.principal} created ${valid.length} ACL(s); ${ctx.authorizer.size} held`);

@@ -111,9 +111,12 @@ export async function handleOffsetCommit(req: OffsetCommitRequest, ctx: RequestC
     return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: notHere })) })) };
   }
   // Kafka: READ on each topic too; the others are committed.
-  const readable = new Set(req.topics.filter((t) => topicAllowed(ctx, AclOperation.READ, t.name)));
-  const allowed = req.topics.filter((t) => readable.has(t));
-  const denied = req.topics.filter((t) => !readable.has(t)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) }));
+  const allowed: OffsetCommitRequest['topics'] = [];
+  const denied: OffsetCommitResponse['topics'] = [];
+  for (const t of req.topics) {
+    if (topicAllowed(ctx, AclOperation.READ, t.name)) allowed.push(t);
+    else denied.push({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) });
+  }
   if (allowed.length === 0 && denied.length > 0) return { throttleTimeMs: 0, topics: denied };
   const { warning, ...res } = await ctx.groups.commitOffsets({
     groupId: req.groupId,

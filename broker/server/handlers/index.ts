@@ -1,7 +1,8 @@
 import { typed, type Handler } from '../context.ts';
 import { handleProduce } from './produce.ts';
 import { handleFetch } from './fetch.ts';
-import { handleApiVersions, handleMetadata, handleListOffsets, handleFindCoordinator } from './metadata.ts';
+import { handleApiVersions, handleMetadata, handleFindCoordinator } from './metadata.ts';
+import { handleListOffsets } from './list-offsets.ts';
 import { handleCreateTopics, handleDeleteTopics, handleCreatePartitions, handleDeleteRecords, handleInitProducerId } from './admin.ts';
 import { handleDescribeConfigs, handleAlterConfigs } from './configs.ts';
 import { handleOffsetForLeaderEpoch } from './leader-epoch.ts';

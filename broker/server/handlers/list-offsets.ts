@@ -98,7 +98,7 @@ function lookUp(partition: Partition, timestamp: number, replicaId: number, vers
   if (timestamp === MAX_TIMESTAMP) {
     // The first batch holding the largest timestamp, refined to its record when uncompressed (the broker never
     // decompresses: in a compressed batch the answer is the batch's first offset, with the max timestamp).
-    const maxTs = log.segmentTimes().reduce((m, s) => Math.max(m, s.maxTimestamp), -1);
+    const maxTs = log.maxTimestamp();
     const at = maxTs >= 0 ? log.offsetForTimestamp(maxTs) : null;
     hit = at ? { offset: at.offset, timestampMs: maxTs } : null;
   } else {

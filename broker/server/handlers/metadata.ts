@@ -113,9 +113,6 @@ async function localMetadata(req: MetadataRequest, ctx: RequestContext): Promise
   };
 }
 
-/** ListOffsets (every version, 0-10) lives in list-offsets.ts. */
-export { handleListOffsets } from './list-offsets.ts';
-
 /** FindCoordinator: this node coordinates every group. Transactions are not supported. */
 export async function handleFindCoordinator(req: FindCoordinatorRequest, ctx: RequestContext): Promise<FindCoordinatorResponse> {
   const self = ctx.self(ctx.conn);

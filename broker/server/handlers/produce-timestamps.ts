@@ -10,7 +10,7 @@
  * "before" bound. Without one (Kafka's default) only the batch's max timestamp is checked against the "after" bound.
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
-import { ATTR_COMPRESSION_MASK, ATTR_TIMESTAMP_TYPE, BATCH_HEADER_BYTES, readBatchHeader } from '../../log/record-batch.ts';
+import { ATTR_COMPRESSION_MASK, ATTR_TIMESTAMP_TYPE, BATCH_HEADER_BYTES, readBatchHeader, readVarint } from '../../log/record-batch.ts';
 import type { TimestampBounds } from '../../topic-config.ts';
 
 const NO_TIMESTAMP = -1;
@@ -56,28 +56,19 @@ function refused(message: string): KafkaError {
 
 /** Walks an uncompressed v2 batch's records (length, attributes, timestampDelta, offsetDelta); stops at malformed bytes. */
 function forEachRecordTimestamp(batch: Buffer, baseTimestamp: number, count: number, visit: (ts: number, offsetDelta: number) => void): void {
-  let pos = BATCH_HEADER_BYTES;
-  for (let i = 0; i < count && pos < batch.length; i++) {
-    const len = readVarlong(batch, pos);
-    if (!len || len[0] < 0) return;
-    const tsDelta = readVarlong(batch, len[1] + 1); // skip the int8 record attributes
-    if (!tsDelta) return;
-    const offDelta = readVarlong(batch, tsDelta[1]);
-    if (!offDelta) return;
-    visit(baseTimestamp + tsDelta[0], offDelta[0]);
-    pos = len[1] + len[0];
+  const pos = { at: BATCH_HEADER_BYTES };
+  try {
+    for (let i = 0; i < count && pos.at < batch.length; i++) {
+      const length = readVarint(batch, pos);
+      if (length < 0) return;
+      const end = pos.at + length;
+      pos.at += 1; // the int8 record attributes
+      const tsDelta = readVarint(batch, pos);
+      visit(baseTimestamp + tsDelta, readVarint(batch, pos));
+      pos.at = end;
+    }
+  } catch (err) {
+    // Malformed record bytes end the walk: the batch's own validation answers for them.
+    if (!(err instanceof KafkaError && err.code === ErrorCode.CORRUPT_MESSAGE)) throw err;
   }
-}
-
-/** A zig-zag varint/varlong at `pos`: [value, position after it], or null if it runs past the end or past 10 bytes. */
-function readVarlong(buf: Buffer, pos: number): [number, number] | null {
-  let result = 0;
-  let multiplier = 1;
-  for (let i = 0; i < 10 && pos < buf.length; i++) {
-    const b = buf[pos++];
-    result += (b & 0x7f) * multiplier;
-    if ((b & 0x80) === 0) return [result % 2 === 0 ? result / 2 : -(result + 1) / 2, pos];
-    multiplier *= 128;
-  }
-  return null;
 }

@@ -13,15 +13,14 @@ import {
   credentialFromSaltedPassword,
   credentialProblem,
   scramMechanismByWireId,
-  type ScramCredential,
+  type CredentialChange,
   type ScramMechanismName,
 } from '../../security/credentials.ts';
 import type { RequestContext } from '../context.ts';
 import { AclOperation, clusterAllowed } from '../../security/acl-checks.ts';
 import { ErrorCode, KafkaError } from '../../protocol/errors.ts';
 
-// Kafka's error codes for these APIs (errors.ts lists the ones other handlers use).
-const UNSUPPORTED_SASL_MECHANISM = 33;
+// Kafka's error codes for these APIs that errors.ts does not list.
 const RESOURCE_NOT_FOUND = 91;
 const DUPLICATE_RESOURCE = 92;
 const UNACCEPTABLE_CREDENTIAL = 93;
@@ -47,7 +46,7 @@ export function handleDescribeUserScramCredentials(req: DescribeUserScramCredent
     return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, results: store.list().map((u) => ok(u.user, u.credentials)) };
   }
   if (req.users.length > MAX_USERS_PER_REQUEST) {
-    return { throttleTimeMs: 0, errorCode: 42, errorMessage: `at most ${MAX_USERS_PER_REQUEST} users per request`, results: [] };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `at most ${MAX_USERS_PER_REQUEST} users per request`, results: [] };
   }
   const counts = new Map<string, number>();
   for (const u of req.users) counts.set(u.name, (counts.get(u.name) ?? 0) + 1);
@@ -80,34 +79,38 @@ export async function handleAlterUserScramCredentials(req: AlterUserScramCredent
     if (!results.has(user) || results.get(user)!.errorCode === 0) results.set(user, { user, errorCode, errorMessage });
   };
   if (req.deletions.length + req.upsertions.length > MAX_USERS_PER_REQUEST) {
-    for (const c of [...req.deletions, ...req.upsertions]) fail(c.name, 42, `at most ${MAX_USERS_PER_REQUEST} changes per request`);
+    for (const c of [...req.deletions, ...req.upsertions]) fail(c.name, ErrorCode.INVALID_REQUEST, `at most ${MAX_USERS_PER_REQUEST} changes per request`);
     return { throttleTimeMs: 0, results: [...results.values()] };
   }
   const seen = new Set<string>();
-  const changes = new Map<string, { user: string; mechanism: ScramMechanismName; credential: ScramCredential | null }[]>();
-  const add = (user: string, change: { user: string; mechanism: ScramMechanismName; credential: ScramCredential | null }): void => {
+  const changes = new Map<string, CredentialChange[]>();
+  const add = (user: string, change: CredentialChange): void => {
     results.set(user, results.get(user) ?? { user, errorCode: 0, errorMessage: null });
     changes.set(user, [...(changes.get(user) ?? []), change]);
   };
+  /** The checks deletions and upsertions share, in Kafka's order; the mechanism when they pass, else null (the failure recorded). */
+  const screen = (user: string, wireId: number, problem: string | null): ScramMechanismName | null => {
+    const mechanism = scramMechanismByWireId(wireId);
+    const key = `${user}\u0000${mechanism}`;
+    let ok = false;
+    if (problem !== null) fail(user, UNACCEPTABLE_CREDENTIAL, problem);
+    else if (mechanism === null) fail(user, ErrorCode.UNSUPPORTED_SASL_MECHANISM, `Unknown SCRAM mechanism ${wireId}`);
+    else if (seen.has(key)) fail(user, DUPLICATE_RESOURCE, 'A user credential cannot be altered twice in the same request');
+    else ok = true;
+    if (mechanism !== null) seen.add(key);
+    return ok ? mechanism : null;
+  };
   for (const d of req.deletions) {
-    const mechanism = scramMechanismByWireId(d.mechanism);
-    const problem = credentialProblem(d.name, null, null);
-    if (problem !== null) fail(d.name, UNACCEPTABLE_CREDENTIAL, problem);
-    else if (mechanism === null) fail(d.name, UNSUPPORTED_SASL_MECHANISM, `Unknown SCRAM mechanism ${d.mechanism}`);
-    else if (seen.has(`${d.name}\u0000${mechanism}`)) fail(d.name, DUPLICATE_RESOURCE, 'A user credential cannot be altered twice in the same request');
-    else if (store.get(d.name, mechanism) === undefined) fail(d.name, RESOURCE_NOT_FOUND, `Attempt to delete a user credential that does not exist: ${d.name} ${mechanism}`);
+    const mechanism = screen(d.name, d.mechanism, credentialProblem(d.name, null, null));
+    if (mechanism === null) continue;
+    if (store.get(d.name, mechanism) === undefined) fail(d.name, RESOURCE_NOT_FOUND, `Attempt to delete a user credential that does not exist: ${d.name} ${mechanism}`);
     else add(d.name, { user: d.name, mechanism, credential: null });
-    if (mechanism !== null) seen.add(`${d.name}\u0000${mechanism}`);
   }
   for (const u of req.upsertions) {
-    const mechanism = scramMechanismByWireId(u.mechanism);
-    const problem = credentialProblem(u.name, u.iterations, u.salt);
-    if (problem !== null) fail(u.name, UNACCEPTABLE_CREDENTIAL, problem);
-    else if (mechanism === null) fail(u.name, UNSUPPORTED_SASL_MECHANISM, `Unknown SCRAM mechanism ${u.mechanism}`);
-    else if (seen.has(`${u.name}\u0000${mechanism}`)) fail(u.name, DUPLICATE_RESOURCE, 'A user credential cannot be altered twice in the same request');
-    else if (u.saltedPassword.length !== SCRAM_MECHANISMS[mechanism].keyBytes) fail(u.name, UNACCEPTABLE_CREDENTIAL, `Salted password must be ${SCRAM_MECHANISMS[mechanism].keyBytes} bytes for ${mechanism}`);
+    const mechanism = screen(u.name, u.mechanism, credentialProblem(u.name, u.iterations, u.salt));
+    if (mechanism === null) continue;
+    if (u.saltedPassword.length !== SCRAM_MECHANISMS[mechanism].keyBytes) fail(u.name, UNACCEPTABLE_CREDENTIAL, `Salted password must be ${SCRAM_MECHANISMS[mechanism].keyBytes} bytes for ${mechanism}`);
     else add(u.name, { user: u.name, mechanism, credential: credentialFromSaltedPassword(mechanism, u.salt, u.iterations, u.saltedPassword) });
-    if (mechanism !== null) seen.add(`${u.name}\u0000${mechanism}`);
   }
   const accepted = [...changes].filter(([user]) => results.get(user)?.errorCode === 0).flatMap(([, c]) => c);
   if (accepted.length > 0) {

@@ -12,12 +12,11 @@
 // follower learns it is talking to a node of its own cluster. The claimed epoch is remembered per
 // connection so the leader can refuse fetches from a broker registration that is no longer current.
 // Usable on any listener (anyListener): nodes authenticate even on PLAINTEXT listeners.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { NONCE_BYTES, freshNonce, sameHex, secretProof } from '../../cluster/secret.ts';
 import { SaslAuthenticationError, type SaslExchange, type SaslMechanism } from './mechanism.ts';
 
 /** The name followers ask for in SaslHandshake. */
 export const CLUSTER_SASL_MECHANISM = 'UNTANGLE-CLUSTER-HMAC-SHA256';
-const NONCE_BYTES = 32;
 const FAILED = `Authentication failed with SASL mechanism ${CLUSTER_SASL_MECHANISM}`;
 
 /** Who a connection authenticated as with this mechanism. */
@@ -29,16 +28,6 @@ export interface ClusterPeer {
 
 function transcript(brokerId: number, epoch: number, clientNonce: string, serverNonce: string, serverId: number): string {
   return `untangle-cluster-sasl-v1|broker:${brokerId}|epoch:${epoch}|${clientNonce}|${serverNonce}|to:${serverId}`;
-}
-
-function mac(secret: Buffer, role: 'server' | 'client', t: string): Buffer {
-  return createHmac('sha256', secret).update(`${role}|${t}`, 'utf8').digest();
-}
-
-function sameHex(text: string | undefined, expected: Buffer): boolean {
-  if (text === undefined || !/^[0-9a-f]+$/.test(text)) return false;
-  const got = Buffer.from(text, 'hex');
-  return got.length === expected.length && timingSafeEqual(got, expected);
 }
 
 /** "k=v,k=v" with each key once; null when malformed. */
@@ -87,14 +76,14 @@ export class ClusterSaslMechanism implements SaslMechanism {
             done = true;
             throw new SaslAuthenticationError(`${FAILED}: malformed first message (expected n=<broker id>,e=<broker epoch>,r=<nonce>)`);
           }
-          const serverNonce = randomBytes(NONCE_BYTES).toString('hex');
+          const serverNonce = freshNonce();
           const peer = { brokerId: Number(id), brokerEpoch: Number(epoch) };
           const t = transcript(peer.brokerId, peer.brokerEpoch, nonce, serverNonce, this.nodeId);
           state = { peer, t };
-          return { response: Buffer.from(`r=${serverNonce},p=${mac(this.secret, 'server', t).toString('hex')}`, 'utf8') };
+          return { response: Buffer.from(`r=${serverNonce},p=${secretProof(this.secret, 'server', t).toString('hex')}`, 'utf8') };
         }
         done = true;
-        if (!f || f.size !== 1 || !sameHex(f.get('p'), mac(this.secret, 'client', state.t))) {
+        if (!f || f.size !== 1 || !sameHex(f.get('p'), secretProof(this.secret, 'client', state.t))) {
           throw new SaslAuthenticationError(`${FAILED}: the peer claiming to be broker ${state.peer.brokerId} did not prove the cluster secret`);
         }
         this.peers.set(conn, state.peer);
@@ -109,11 +98,11 @@ export class ClusterSaslMechanism implements SaslMechanism {
  * leader's answer. Throws when the leader does not prove the secret.
  */
 export async function authenticateAsBroker(secret: Buffer, self: ClusterPeer, leaderId: number, exchange: (bytes: Buffer) => Promise<Buffer>): Promise<void> {
-  const nonce = randomBytes(NONCE_BYTES).toString('hex');
+  const nonce = freshNonce();
   const serverFirst = fields((await exchange(Buffer.from(`n=${self.brokerId},e=${self.brokerEpoch},r=${nonce}`, 'utf8'))).toString('utf8'));
   const serverNonce = serverFirst?.get('r');
   if (!serverFirst || !serverNonce || !NONCE.test(serverNonce)) throw new Error(`broker ${leaderId} answered ${CLUSTER_SASL_MECHANISM} with a malformed message`);
   const t = transcript(self.brokerId, self.brokerEpoch, nonce, serverNonce, leaderId);
-  if (!sameHex(serverFirst.get('p'), mac(secret, 'server', t))) throw new Error(`broker ${leaderId} did not prove the cluster secret (is --cluster-secret-file the same on every node?)`);
-  await exchange(Buffer.from(`p=${mac(secret, 'client', t).toString('hex')}`, 'utf8'));
+  if (!sameHex(serverFirst.get('p'), secretProof(secret, 'server', t))) throw new Error(`broker ${leaderId} did not prove the cluster secret (is --cluster-secret-file the same on every node?)`);
+  await exchange(Buffer.from(`p=${secretProof(secret, 'client', t).toString('hex')}`, 'utf8'));
 }

@@ -1,15 +1,11 @@
 import { SaslAuthenticationError, type SaslExchange } from './mechanism.ts';
 import type { SaslMechanismRegistry } from './registry.ts';
 import type { ListenerSpec } from '../listeners.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
+import { ApiKey } from '../../protocol/generated/index.ts';
 
-/** Kafka error codes of the SASL exchange that errors.ts does not list. */
-export const SASL_AUTHENTICATION_FAILED = 58;
-const UNSUPPORTED_SASL_MECHANISM = 33;
-const ILLEGAL_SASL_STATE = 34;
-
-const API_VERSIONS = 18;
-const SASL_HANDSHAKE = 17;
-const SASL_AUTHENTICATE = 36;
+/** Kafka's error code for a failed SASL exchange (errors.ts does not list it). */
+const SASL_AUTHENTICATION_FAILED = 58;
 
 /**
  * Largest authBytes taken in one SaslAuthenticate. PLAIN and SCRAM messages are well under 1 KiB;
@@ -86,7 +82,7 @@ export class SaslSessions {
   /** Throws (the connection layer then closes the connection) when `apiKey` may not be sent in the connection's state. */
   admit(apiKey: number, conn: object): void {
     const s = this.sessions.get(conn as AuthenticatingConnection);
-    if (!s || apiKey === API_VERSIONS || apiKey === SASL_HANDSHAKE || apiKey === SASL_AUTHENTICATE) return;
+    if (!s || apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake || apiKey === ApiKey.SaslAuthenticate) return;
     if (s.state === 'failed') throw new Error('request after failed SASL authentication');
     if (s.state === 'handshaken') throw new Error(`request in the middle of a SASL ${s.mechanism} exchange`);
     if (s.sasl && s.state !== 'authenticated') throw new Error(`unauthenticated request on SASL listener ${s.listener.name}`);
@@ -97,13 +93,13 @@ export class SaslSessions {
     const mechanisms = this.registry.names(s.sasl);
     if (s.state !== 'start') {
       this.fail(conn, s);
-      return { errorCode: ILLEGAL_SASL_STATE, mechanisms };
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
     }
     const mechanism = this.registry.find(mechanismName, s.sasl);
     if (!mechanism) {
       this.opts.log(`connection ${conn.id} from ${conn.remoteAddress} on listener ${s.listener.name}: SASL mechanism "${mechanismName.slice(0, 64)}" is not enabled; closing`);
       this.fail(conn, s);
-      return { errorCode: UNSUPPORTED_SASL_MECHANISM, mechanisms };
+      return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
     }
     s.state = 'handshaken';
     s.mechanism = mechanism.name;
@@ -115,7 +111,7 @@ export class SaslSessions {
     const s = this.sessionOf(conn);
     if (s.state !== 'handshaken' || s.exchange === null) {
       this.fail(conn, s);
-      return { errorCode: ILLEGAL_SASL_STATE, errorMessage: 'SaslAuthenticate without a SaslHandshake', authBytes: Buffer.alloc(0) };
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: 'SaslAuthenticate without a SaslHandshake', authBytes: Buffer.alloc(0) };
     }
     const refuse = (message: string) => {
       this.opts.log(`connection ${conn.id} from ${conn.remoteAddress} on listener ${s.listener.name}: SASL ${s.mechanism} authentication failed: ${message}`);
